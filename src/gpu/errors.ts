@@ -1,0 +1,63 @@
+// Typed errors. Every error the library throws on purpose is a DeconvNetError
+// whose `code` a caller can switch on and whose message names what is wrong.
+
+export type ErrorCode =
+  | 'shape'
+  | 'range'
+  | 'limit'
+  | 'device-lost'
+  | 'gpu-validation'
+  | 'gpu-out-of-memory'
+  | 'unsupported'
+  | 'destroyed';
+
+export class DeconvNetError extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** An input or weight whose shape does not fit the operation. */
+export class ShapeError extends DeconvNetError {
+  constructor(message: string) { super('shape', message); }
+}
+
+/** A layer, channel, position or attribute outside its valid range. */
+export class OutOfRangeError extends DeconvNetError {
+  constructor(message: string) { super('range', message); }
+}
+
+/** A tensor or dispatch larger than the device allows. */
+export class DeviceLimitError extends DeconvNetError {
+  constructor(message: string) { super('limit', message); }
+}
+
+/** The GPUDevice was lost (destroyed, driver reset, ...). */
+export class DeviceLostError extends DeconvNetError {
+  constructor(operation: string, readonly reason: string) {
+    super('device-lost', `${operation}: GPU device lost (${reason})`);
+  }
+}
+
+/** A WebGPU validation error (bad shader, bad binding) caught by an error scope. */
+export class GpuValidationError extends DeconvNetError {
+  constructor(operation: string, gpuMessage: string) {
+    super('gpu-validation', `${operation}: WebGPU validation error: ${gpuMessage}`);
+  }
+}
+
+export class GpuOutOfMemoryError extends DeconvNetError {
+  constructor(operation: string, gpuMessage: string) {
+    super('gpu-out-of-memory', `${operation}: GPU out of memory: ${gpuMessage}`);
+  }
+}
+
+export class UnsupportedError extends DeconvNetError {
+  constructor(message: string) { super('unsupported', message); }
+}
+
+/** Using a runtime, model or tensor after destroy()/release(). */
+export class DestroyedError extends DeconvNetError {
+  constructor(message: string) { super('destroyed', message); }
+}

@@ -1,0 +1,98 @@
+import type { Runtime } from './runtime.js';
+import type { Tensor } from './tensor.js';
+import { DeviceLimitError } from './errors.js';
+
+/**
+ * What one kernel launch needs: the shape every op file produces after it has
+ * validated its inputs and parsed its attributes.
+ */
+export interface Program {
+  /** Kernel name, used in labels and error messages. */
+  name: string;
+  /** Pipeline cache key: the kernel name plus every preprocessor flag and constant baked into the code. */
+  key: string;
+  /** Builds the WGSL (only called on a cache miss). */
+  shader: () => string;
+  /** Packed `Params` uniform, bound at @binding(0). */
+  params: ArrayBuffer;
+  /** Storage buffers bound at @binding(1), @binding(2), ... in this order. */
+  buffers: Array<Tensor | GPUBuffer>;
+  /** Workgroups in x, y, z. */
+  dispatch: [number, number, number];
+}
+
+/**
+ * Records the compute passes of one submit. Created by `runtime.record()`
+ * which opens the error scopes; `submit()` closes them, so recording must not
+ * await in between. Temporary tensors registered with `temp()` go back to the
+ * pool once the work is submitted (queue order makes later reuse safe).
+ */
+export class Recorder {
+  readonly encoder: GPUCommandEncoder;
+  #temps: Tensor[] = [];
+  #done = false;
+
+  constructor(readonly runtime: Runtime, readonly operation: string) {
+    runtime.pushScopes();
+    this.encoder = runtime.device.createCommandEncoder({ label: operation });
+  }
+
+  /** Allocates an output tensor from the runtime's pool. */
+  tensor(shape: readonly number[], label: string, dtype: 'f32' | 'u32' = 'f32'): Tensor {
+    return this.runtime.createTensor(shape, undefined, dtype, label);
+  }
+
+  /** Marks a tensor as scratch: released after submit. */
+  temp<T extends Tensor>(t: T): T {
+    this.#temps.push(t);
+    return t;
+  }
+
+  /** Records one compute pass running `program`. */
+  dispatch(program: Program, label = program.name): void {
+    const [x, y, z] = program.dispatch;
+    const max = this.runtime.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new DeviceLimitError(`${label}: dispatch [${x}, ${y}, ${z}] is over the device's ${max} workgroups per dimension`);
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    const pipeline = this.runtime.pipeline(program.key, program.shader);
+    const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: this.runtime.uniform(program.params) } }];
+    program.buffers.forEach((b, i) => {
+      const buffer = 'buffer' in b ? b.buffer : b;
+      entries.push({ binding: i + 1, resource: { buffer } });
+    });
+    const bindGroup = this.runtime.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.encoder.beginComputePass({ label });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    pass.end();
+  }
+
+  /** Finishes, submits once, releases temporaries and reports GPU errors as typed errors. */
+  async submit(): Promise<void> {
+    if (this.#done) throw new Error(`${this.operation}: already submitted`);
+    this.#done = true;
+    this.runtime.device.queue.submit([this.encoder.finish()]);
+    const errors = this.runtime.popScopes(this.operation);
+    for (const t of this.#temps) t.release();
+    await errors;
+  }
+
+  /** Drops what was recorded (after an exception while recording). */
+  abandon(): void {
+    if (this.#done) return;
+    this.#done = true;
+    for (const t of this.#temps) t.release();
+    void this.runtime.popScopes(this.operation).catch(() => undefined);
+  }
+}
+
+/** Workgroup counts for a 1-D element-wise kernel, folded into y past 65535 (see flatIndexFn). */
+export function dispatch1d(elements: number, workgroupSize: number): [number, number, number] {
+  const groups = Math.ceil(elements / workgroupSize);
+  if (groups <= 65535) return [groups, 1, 1];
+  const x = 65535;
+  return [x, Math.ceil(groups / x), 1];
+}

@@ -1,0 +1,241 @@
+import { Tensor, shapeSize, type DType } from './tensor.js';
+import {
+  DeviceLimitError, DeviceLostError, DestroyedError, GpuOutOfMemoryError, GpuValidationError,
+} from './errors.js';
+import { Recorder } from './recorder.js';
+
+export interface RuntimeOptions {
+  /** Borrow a host application's device. It is never destroyed by `destroy()`. */
+  device?: GPUDevice;
+  /** Where to request an adapter when no device is given (default `navigator.gpu`; Node: the `webgpu` package's `create()`). */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+  /**
+   * Cap the largest storage binding the runtime will use (bytes). Only for
+   * testing the paths that split large tensors; defaults to the device limit.
+   */
+  maxBindingSize?: number;
+  /** Testing aid: fill every tensor allocated without data with NaN, so an element a kernel forgets to write shows up. */
+  poisonNewTensors?: boolean;
+}
+
+/** The limits worth raising above the WebGPU defaults for this work. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  if (options.device) return new Runtime(options.device, false, options);
+  const gpu = options.gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) {
+    throw new DeviceLostError('createRuntime', 'WebGPU is not available here (navigator.gpu is undefined): use Chrome 113+ or enable chrome://flags/#enable-unsafe-webgpu');
+  }
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) throw new DeviceLostError('createRuntime', 'no WebGPU adapter was found');
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'deconvnet-webgpu' });
+  return new Runtime(device, true, options);
+}
+
+/**
+ * Owns the GPU resources of the library: a cache of compiled pipelines (one
+ * per kernel variant), a pool of storage buffers that tensors borrow and give
+ * back, and a cache of uniform buffers keyed by their bytes.
+ */
+export class Runtime {
+  readonly maxBindingSize: number;
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #uniforms = new Map<string, GPUBuffer>();
+  #free = new Map<number, GPUBuffer[]>();
+  #owned = new Set<GPUBuffer>();
+  #bytesHeld = 0;
+  #lost: GPUDeviceLostInfo | null = null;
+  #destroyed = false;
+
+  readonly #poison: boolean;
+
+  constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, options: RuntimeOptions = {}) {
+    const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
+    this.maxBindingSize = Math.min(limit, options.maxBindingSize ?? limit);
+    this.#poison = options.poisonNewTensors ?? false;
+    device.lost.then((info) => { this.#lost = info; });
+  }
+
+  /** GPU bytes held by this runtime: pooled and in-use tensors plus cached uniforms. */
+  get bytesHeld(): number { return this.#bytesHeld; }
+  get isLost(): boolean { return this.#lost !== null; }
+
+  assertUsable(operation: string): void {
+    if (this.#destroyed) throw new DestroyedError(`${operation}: the runtime was destroyed`);
+    if (this.#lost) throw new DeviceLostError(operation, this.#lost.message || this.#lost.reason);
+  }
+
+  // ---- tensors ---------------------------------------------------------
+
+  /** A tensor of `shape`, uninitialised unless `data` is given. */
+  createTensor(shape: readonly number[], data?: ArrayBufferView, dtype: DType = 'f32', label = 'tensor'): Tensor {
+    this.assertUsable(`createTensor(${label})`);
+    const size = shapeSize(shape);
+    if (!Number.isInteger(size) || size <= 0 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
+      throw new DeviceLimitError(`createTensor(${label}): invalid shape [${shape}]`);
+    }
+    const bytes = size * 4;
+    if (bytes > this.maxBindingSize) {
+      throw new DeviceLimitError(
+        `${label}: tensor [${shape}] needs ${bytes} bytes, over the device's storage binding limit of ${this.maxBindingSize} bytes`);
+    }
+    if (data && data.byteLength !== bytes) {
+      throw new DeviceLimitError(`createTensor(${label}): data has ${data.byteLength} bytes, shape [${shape}] needs ${bytes}`);
+    }
+    const buffer = this.#takeBuffer(bytes);
+    if (data) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+    else if (this.#poison) this.device.queue.writeBuffer(buffer, 0, new Uint32Array(size).fill(0x7fc00000));
+    return new Tensor(this, buffer, shape, dtype);
+  }
+
+  #takeBuffer(bytes: number): GPUBuffer {
+    const pooled = this.#free.get(bytes)?.pop();
+    if (pooled) return pooled;
+    const buffer = this.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    });
+    this.#owned.add(buffer);
+    this.#bytesHeld += bytes;
+    return buffer;
+  }
+
+  /** Called by Tensor.release(): the buffer goes back to the pool. */
+  releaseBuffer(buffer: GPUBuffer): void {
+    if (!this.#owned.has(buffer)) return;
+    let list = this.#free.get(buffer.size);
+    if (!list) this.#free.set(buffer.size, (list = []));
+    list.push(buffer);
+  }
+
+  /** Frees pooled buffers nobody uses right now. */
+  trim(): void {
+    for (const list of this.#free.values()) {
+      for (const buffer of list) {
+        this.#owned.delete(buffer);
+        this.#bytesHeld -= buffer.size;
+        buffer.destroy();
+      }
+    }
+    this.#free.clear();
+  }
+
+  async read(tensor: Tensor): Promise<Float32Array> {
+    const operation = `read [${tensor.shape}]`;
+    this.assertUsable(operation);
+    const staging = this.device.createBuffer({ size: tensor.byteLength, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    try {
+      const encoder = this.device.createCommandEncoder({ label: operation });
+      encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, tensor.byteLength);
+      this.device.queue.submit([encoder.finish()]);
+      try {
+        await staging.mapAsync(GPUMapMode.READ);
+      } catch (e) {
+        if (this.#lost || this.#destroyed) throw new DeviceLostError(operation, this.#lost?.message ?? 'destroyed');
+        throw e;
+      }
+      const out = tensor.dtype === 'u32'
+        ? new Float32Array(new Uint32Array(staging.getMappedRange().slice(0)))
+        : new Float32Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      return out;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** Reads a u32 tensor (switches, indices) as integers. */
+  async readU32(tensor: Tensor): Promise<Uint32Array> {
+    const f = await this.read(new Tensor(this, tensor.buffer, tensor.shape, 'f32'));
+    return new Uint32Array(f.buffer);
+  }
+
+  // ---- pipelines and uniforms -------------------------------------------
+
+  /** The compiled pipeline for one kernel variant, built on first use. */
+  pipeline(key: string, code: () => string): GPUComputePipeline {
+    let pipeline = this.#pipelines.get(key);
+    if (!pipeline) {
+      const module = this.device.createShaderModule({ label: key, code: code() });
+      pipeline = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main' } });
+      this.#pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  /** A uniform buffer holding `bytes`, shared by every dispatch with the same parameters. */
+  uniform(bytes: ArrayBuffer): GPUBuffer {
+    const key = Array.from(new Uint32Array(bytes)).join(',');
+    let buffer = this.#uniforms.get(key);
+    if (!buffer) {
+      buffer = this.device.createBuffer({ size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+      this.device.queue.writeBuffer(buffer, 0, bytes);
+      this.#uniforms.set(key, buffer);
+      this.#bytesHeld += bytes.byteLength;
+    }
+    return buffer;
+  }
+
+  // ---- recording and submitting -------------------------------------------
+
+  /** Starts recording passes for one submit; see Recorder. */
+  record(operation: string): Recorder {
+    this.assertUsable(operation);
+    return new Recorder(this, operation);
+  }
+
+  /** Records with `fn`, submits once, and surfaces GPU errors as typed errors. */
+  async run<T>(operation: string, fn: (rec: Recorder) => T): Promise<T> {
+    const rec = this.record(operation);
+    let result: T;
+    try {
+      result = fn(rec);
+    } catch (e) {
+      rec.abandon();
+      throw e;
+    }
+    await rec.submit();
+    return result;
+  }
+
+  /** @internal used by Recorder: error scopes around recording + submit. */
+  pushScopes(): void {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+  }
+
+  /** @internal */
+  async popScopes(operation: string): Promise<void> {
+    const validation = await this.device.popErrorScope();
+    const oom = await this.device.popErrorScope();
+    if (this.#lost) throw new DeviceLostError(operation, this.#lost.message || this.#lost.reason);
+    if (validation) throw new GpuValidationError(operation, validation.message);
+    if (oom) throw new GpuOutOfMemoryError(operation, oom.message);
+  }
+
+  /** Frees every buffer and pipeline it created; a borrowed device stays alive. */
+  destroy(): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    for (const buffer of this.#owned) buffer.destroy();
+    for (const buffer of this.#uniforms.values()) buffer.destroy();
+    this.#owned.clear();
+    this.#free.clear();
+    this.#uniforms.clear();
+    this.#pipelines.clear();
+    this.#bytesHeld = 0;
+    if (this.ownsDevice) this.device.destroy();
+  }
+}

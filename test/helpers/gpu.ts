@@ -1,0 +1,53 @@
+// Shared set-up of the browser tests: one runtime per test file on a device
+// whose uncaptured errors are collected, and the accuracy checks of the issue.
+import { afterAll, afterEach, expect } from 'vitest';
+import { createRuntime, type Runtime } from '../../src/index.js';
+
+let runtimePromise: Promise<Runtime> | null = null;
+const uncaptured: string[] = [];
+
+/** A runtime whose new tensors are poisoned with NaN, so unwritten outputs fail. */
+export function getRuntime(): Promise<Runtime> {
+  if (!runtimePromise) {
+    runtimePromise = (async () => {
+      const rt = await createRuntime({ poisonNewTensors: true });
+      rt.device.addEventListener('uncapturederror', (e) => {
+        uncaptured.push((e as GPUUncapturedErrorEvent).error.message);
+      });
+      return rt;
+    })();
+  }
+  return runtimePromise;
+}
+
+afterEach(() => {
+  const errors = uncaptured.splice(0);
+  expect(errors, 'uncaptured WebGPU errors').toEqual([]);
+});
+
+afterAll(async () => {
+  if (runtimePromise) (await runtimePromise).destroy();
+  runtimePromise = null;
+});
+
+/**
+ * The issue's accuracy bar: relative L2 error under 1e-5, no element off by
+ * more than 1e-4 of the largest reference magnitude, never a NaN.
+ */
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what = 'output', tol = { rel: 1e-5, elem: 1e-4 }): void {
+  expect(actual.length, `${what}: length`).toBe(expected.length);
+  let diff2 = 0, ref2 = 0, maxRef = 0, maxErr = 0, worst = -1;
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i]!, e = expected[i]!;
+    if (!Number.isFinite(a)) throw new Error(`${what}: element ${i} is ${a} (expected ${e})`);
+    const d = a - e;
+    diff2 += d * d;
+    ref2 += e * e;
+    maxRef = Math.max(maxRef, Math.abs(e));
+    if (Math.abs(d) > maxErr) { maxErr = Math.abs(d); worst = i; }
+  }
+  const rel = ref2 === 0 ? Math.sqrt(diff2) : Math.sqrt(diff2 / ref2);
+  const elemTol = tol.elem * Math.max(maxRef, 1e-30);
+  expect(rel, `${what}: relative L2 error (worst element ${worst}: ${actual[worst]} vs ${expected[worst]})`).toBeLessThan(tol.rel);
+  expect(maxErr, `${what}: max element error (element ${worst})`).toBeLessThanOrEqual(elemTol);
+}

@@ -1,0 +1,34 @@
+// Float64 references written from the definitions.
+export type Kind = 'relu' | 'leaky_relu' | 'elu' | 'sigmoid' | 'tanh' | 'clip' | 'prelu';
+export interface RefAttrs { alpha?: number; min?: number; max?: number; slope?: ArrayLike<number>; channels?: number; plane?: number }
+
+export function activationRef(kind: Kind, x: ArrayLike<number>, a: RefAttrs = {}): Float64Array {
+  const y = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    switch (kind) {
+      case 'relu': y[i] = Math.max(v, 0); break;
+      case 'leaky_relu': y[i] = v >= 0 ? v : v * (a.alpha ?? 0.01); break;
+      case 'elu': y[i] = v >= 0 ? v : (a.alpha ?? 1) * (Math.exp(v) - 1); break;
+      case 'sigmoid': y[i] = 1 / (1 + Math.exp(-v)); break;
+      case 'tanh': y[i] = Math.tanh(v); break;
+      case 'clip': y[i] = Math.min(Math.max(v, a.min ?? -Infinity), a.max ?? Infinity); break;
+      case 'prelu': {
+        const s = a.slope!.length === 1 ? a.slope![0]! : a.slope![Math.floor(i / a.plane!) % a.channels!]!;
+        y[i] = v >= 0 ? v : v * s;
+        break;
+      }
+    }
+  }
+  return y;
+}
+
+/** ReLU backward rules from their papers, given the forward input x. */
+export function reluBackwardRef(rule: 'deconvnet' | 'guided' | 'gradient', g: ArrayLike<number>, x: ArrayLike<number>): Float64Array {
+  const out = new Float64Array(g.length);
+  for (let i = 0; i < g.length; i++) {
+    const gi = g[i]!, on = x[i]! > 0;
+    out[i] = rule === 'deconvnet' ? Math.max(gi, 0) : rule === 'guided' ? (on ? Math.max(gi, 0) : 0) : on ? gi : 0;
+  }
+  return out;
+}

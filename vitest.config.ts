@@ -1,0 +1,36 @@
+import { defineConfig } from 'vitest/config';
+import { playwright } from '@vitest/browser-playwright';
+import { chromiumPath, chromiumArgs } from './chromium.config';
+
+// Unit tests run inside headless Chromium with WebGPU (SwiftShader by default).
+// test/node/ runs the same core in Node through Dawn (the `webgpu` package).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'browser',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/node/**'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+          browser: {
+            enabled: true,
+            headless: true,
+            provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
+            instances: [{ browser: 'chromium' }],
+            screenshotFailures: false,
+          },
+        },
+      },
+      {
+        test: {
+          name: 'node',
+          include: ['test/node/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
