@@ -1,0 +1,110 @@
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { defineParams, flatIndexFn } from './params.js';
+import { POOL_FIELDS, WORKGROUP } from './maxpool2d.js';
+
+// Average pooling and its gradient. The divisor counts the window's taps that
+// fall inside the input (ONNX default), or, with count_include_pad, inside the
+// padded input [-padTop, H + padBottom): taps that a ceil-mode window pushes
+// past the padding never count (PyTorch). The backward pass is a gather: one
+// invocation per input element finds the windows containing it through the
+// same (ky, kx) walk as unpooling and adds g / divisor of each.
+
+export { WORKGROUP };
+
+export const avgPoolParams = defineParams(POOL_FIELDS);
+
+function divisorFn(countIncludePad: boolean): string {
+  return wgsl`
+fn tapsInside(start: i32, k: i32, d: i32, lo: i32, hi: i32) -> i32 {
+  var n = 0;
+  for (var t = 0; t < k; t++) {
+    let q = start + t * d;
+    if (q >= lo && q < hi) { n++; }
+  }
+  return n;
+}
+
+fn divisor(y0: i32, x0: i32) -> f32 {
+#if ${countIncludePad}
+  let rows = tapsInside(y0, p.kH, p.dH, -p.padTop, p.H + p.padBottom);
+  let cols = tapsInside(x0, p.kW, p.dW, -p.padLeft, p.W + p.padRight);
+#else
+  let rows = tapsInside(y0, p.kH, p.dH, 0, p.H);
+  let cols = tapsInside(x0, p.kW, p.dW, 0, p.W);
+#endif
+  return f32(rows * cols);
+}`;
+}
+
+export function avgPool2dShader(countIncludePad: boolean): string {
+  return `
+${avgPoolParams.struct}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${flatIndexFn(WORKGROUP)}
+${divisorFn(countIncludePad)}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.total) { return; }
+  let ow = u32(p.OW);
+  let oh = u32(p.OH);
+  let ox = i32(i % ow);
+  let oy = i32((i / ow) % oh);
+  let base = (i / (ow * oh)) * u32(p.H * p.W);
+  let y0 = oy * p.sH - p.padTop;
+  let x0 = ox * p.sW - p.padLeft;
+
+  var sum = 0.0;
+  for (var ky = 0; ky < p.kH; ky++) {
+    let iy = y0 + ky * p.dH;
+    if (iy < 0 || iy >= p.H) { continue; }
+    for (var kx = 0; kx < p.kW; kx++) {
+      let ix = x0 + kx * p.dW;
+      if (ix < 0 || ix >= p.W) { continue; }
+      sum += x[base + u32(iy * p.W + ix)];
+    }
+  }
+  y[i] = sum / divisor(y0, x0);
+}
+`;
+}
+
+export function avgPool2dBackwardShader(countIncludePad: boolean): string {
+  return `
+${avgPoolParams.struct}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
+${flatIndexFn(WORKGROUP)}
+${divisorFn(countIncludePad)}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.total) { return; }
+  let w = u32(p.W);
+  let h = u32(p.H);
+  let ix = i32(i % w);
+  let iy = i32((i / w) % h);
+  let outBase = (i / (w * h)) * u32(p.OH * p.OW);
+
+  var acc = 0.0;
+  for (var ky = 0; ky < p.kH; ky++) {
+    let ty = iy + p.padTop - ky * p.dH;
+    if (ty < 0 || ty % p.sH != 0 || ty / p.sH >= p.OH) { continue; }
+    let oy = ty / p.sH;
+    for (var kx = 0; kx < p.kW; kx++) {
+      let tx = ix + p.padLeft - kx * p.dW;
+      if (tx < 0 || tx % p.sW != 0 || tx / p.sW >= p.OW) { continue; }
+      let ox = tx / p.sW;
+      let o = outBase + u32(oy * p.OW + ox);
+      acc += g[o] / divisor(oy * p.sH - p.padTop, ox * p.sW - p.padLeft);
+    }
+  }
+  dx[i] = acc;
+}
+`;
+}

@@ -1,0 +1,73 @@
+import { defineParams, flatIndexFn } from './params.js';
+
+// Max pooling that also records its switches (Zeiler & Fergus 2014): for each
+// output, the flat position iy * W + ix of the chosen input inside its (n, c)
+// plane. One invocation per output element; the work is memory-bound.
+//
+// Padding never wins: taps outside the input are skipped, and the first tap
+// inside the input seeds the maximum (geometry validation guarantees every
+// window has one), so no -inf sentinel is needed. Later taps replace it only
+// when strictly larger, so ties go to the first position in row-major (ky, kx)
+// order, as in PyTorch. A NaN wins outright and stops the scan: the value is
+// NaN and the switch points at the first NaN of the window.
+
+export const WORKGROUP = 256;
+
+/** Geometry fields shared by every pooling kernel (max, unpool, average). */
+export const POOL_FIELDS = {
+  total: 'u32', H: 'i32', W: 'i32', OH: 'i32', OW: 'i32',
+  kH: 'i32', kW: 'i32', sH: 'i32', sW: 'i32', dH: 'i32', dW: 'i32',
+  padTop: 'i32', padLeft: 'i32', padBottom: 'i32', padRight: 'i32',
+} as const;
+
+export const maxPoolParams = defineParams(POOL_FIELDS);
+
+/**
+ * WGSL may assume floats are never NaN, so `v != v` can be folded away; the
+ * bit pattern test cannot.
+ */
+export const IS_NAN_FN = `fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }`;
+
+export function maxPool2dShader(): string {
+  return `
+${maxPoolParams.struct}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> switches: array<u32>;
+${flatIndexFn(WORKGROUP)}
+${IS_NAN_FN}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.total) { return; }
+  let ow = u32(p.OW);
+  let oh = u32(p.OH);
+  let ox = i32(i % ow);
+  let oy = i32((i / ow) % oh);
+  let base = (i / (ow * oh)) * u32(p.H * p.W);
+  let y0 = oy * p.sH - p.padTop;
+  let x0 = ox * p.sW - p.padLeft;
+
+  var best = 0.0;
+  var arg = -1;
+  var sawNan = false;
+  for (var ky = 0; ky < p.kH && !sawNan; ky++) {
+    let iy = y0 + ky * p.dH;
+    if (iy < 0 || iy >= p.H) { continue; }
+    for (var kx = 0; kx < p.kW; kx++) {
+      let ix = x0 + kx * p.dW;
+      if (ix < 0 || ix >= p.W) { continue; }
+      let at = iy * p.W + ix;
+      let v = x[base + u32(at)];
+      if (isNan(v)) { arg = at; sawNan = true; break; }
+      if (arg < 0 || v > best) { best = v; arg = at; }
+    }
+  }
+  // Copied from the input rather than taken from best, so a NaN keeps its bits.
+  y[i] = x[base + u32(arg)];
+  switches[i] = u32(arg);
+}
+`;
+}

@@ -1,0 +1,151 @@
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { defineParams } from './params.js';
+
+// Softmax / log-softmax along one axis of a tensor seen as [outer, n, inner]:
+// one workgroup per (outer, inner) row, whose n elements lie `inner` apart.
+// Invocations stride over the row (so n is unbounded) and combine their
+// partial max / sum in a workgroup-memory tree. Subtracting the row max before
+// exp keeps every exponent <= 0, so large logits cannot overflow.
+//
+// The workgroup size follows n (32 .. 256): a small row, e.g. softmax over a
+// handful of channels, should not leave 250 invocations idle.
+//
+// Rows are numbered linearly and the grid folds into y like dispatch1d.
+
+export const WORKGROUP_SIZES = [32, 64, 128, 256] as const;
+export type SoftmaxWorkgroup = (typeof WORKGROUP_SIZES)[number];
+
+export function softmaxWorkgroup(n: number): SoftmaxWorkgroup {
+  return WORKGROUP_SIZES.find((w) => w >= n) ?? 256;
+}
+
+export const softmaxParams = defineParams({ rows: 'u32', n: 'u32', inner: 'u32' });
+
+export interface SoftmaxVariant {
+  log: boolean;
+  workgroup: SoftmaxWorkgroup;
+}
+
+function rowPreamble(workgroup: number): string {
+  return `
+${softmaxParams.struct}
+const WG = ${workgroup}u;
+var<workgroup> partial: array<f32, ${workgroup}>;
+
+fn workgroupMax(li: u32, v: f32) -> f32 {
+  partial[li] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (li < s) { partial[li] = max(partial[li], partial[li + s]); }
+    workgroupBarrier();
+  }
+  let r = partial[0];
+  workgroupBarrier();
+  return r;
+}
+
+fn workgroupSum(li: u32, v: f32) -> f32 {
+  partial[li] = v;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (li < s) { partial[li] += partial[li + s]; }
+    workgroupBarrier();
+  }
+  let r = partial[0];
+  workgroupBarrier();
+  return r;
+}
+
+// Index of element 0 of a row; element j is at rowStart + j * p.inner.
+fn rowStart(row: u32) -> u32 {
+  return (row / p.inner) * p.n * p.inner + row % p.inner;
+}
+`;
+}
+
+export function softmaxForwardShader(v: SoftmaxVariant): string {
+  return wgsl`
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> y: array<f32>;
+${rowPreamble(v.workgroup)}
+
+@compute @workgroup_size(${v.workgroup})
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_index) li: u32,
+) {
+  // Workgroup-uniform, so returning here keeps the barriers in uniform control flow.
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= p.rows) { return; }
+  let start = rowStart(row);
+
+  var m = -3.4028234e38;
+  for (var j = li; j < p.n; j += WG) { m = max(m, x[start + j * p.inner]); }
+  m = workgroupMax(li, m);
+
+  var s = 0.0;
+  for (var j = li; j < p.n; j += WG) { s += exp(x[start + j * p.inner] - m); }
+  s = workgroupSum(li, s);
+
+#if ${v.log}
+  let shift = m + log(s);
+  for (var j = li; j < p.n; j += WG) {
+    let i = start + j * p.inner;
+    y[i] = x[i] - shift;
+  }
+#else
+  let inv = 1.0 / s;
+  for (var j = li; j < p.n; j += WG) {
+    let i = start + j * p.inner;
+    y[i] = exp(x[i] - m) * inv;
+  }
+#endif
+}
+`;
+}
+
+// Backward from the forward output y:
+//   softmax:     dx = y * (g - sum(g * y))
+//   log-softmax: dx = g - exp(y) * sum(g)
+export function softmaxBackwardShader(v: SoftmaxVariant): string {
+  return wgsl`
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+${rowPreamble(v.workgroup)}
+
+@compute @workgroup_size(${v.workgroup})
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= p.rows) { return; }
+  let start = rowStart(row);
+
+  var s = 0.0;
+  for (var j = li; j < p.n; j += WG) {
+    let i = start + j * p.inner;
+#if ${v.log}
+    s += g[i];
+#else
+    s += g[i] * y[i];
+#endif
+  }
+  s = workgroupSum(li, s);
+
+  for (var j = li; j < p.n; j += WG) {
+    let i = start + j * p.inner;
+#if ${v.log}
+    dx[i] = g[i] - exp(y[i]) * s;
+#else
+    dx[i] = y[i] * (g[i] - s);
+#endif
+  }
+}
+`;
+}

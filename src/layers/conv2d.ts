@@ -1,0 +1,86 @@
+import { BaseLayer, heNormal, type ForwardRecord, type Layer, type ProjectionMode } from './layer.js';
+import { conv2d, conv2dBackwardInput, conv2dOutputShape, type Conv2dAttrs } from '../ops/conv2d.js';
+import { activationBackward } from '../ops/activation.js';
+import type { Padding2d, Pair } from '../ops/conv_geometry.js';
+import type { Recorder } from '../gpu/recorder.js';
+import type { Runtime } from '../gpu/runtime.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { ShapeError } from '../gpu/errors.js';
+
+export interface Conv2DOptions {
+  name?: string;
+  filters: number;
+  kernelSize: Pair;
+  stride?: Pair;
+  padding?: Padding2d;
+  dilation?: Pair;
+  groups?: number;
+  /** Fused ReLU. */
+  activation?: 'none' | 'relu';
+  /** [filters, inChannels/groups, kH, kW] row-major (PyTorch/ONNX layout). Omitted: He-normal from `seed`. */
+  kernel?: Float32Array;
+  /** [filters]; omitted: zeros. `useBias: false` drops it. */
+  bias?: Float32Array;
+  useBias?: boolean;
+  seed?: number;
+}
+
+/**
+ * Forward: convolution (+ bias, + optional fused ReLU).
+ * Backward (DeconvNet "filter" step): the ReLU rule if fused, then the
+ * transposed convolution with the same filters. The bias is not subtracted:
+ * the reconstruction of Zeiler & Fergus, and the gradient, ignore it.
+ */
+export class Conv2D extends BaseLayer implements Layer {
+  readonly kind = 'Conv2D';
+  readonly attrs: Conv2dAttrs;
+  kernelShape: number[] = [];
+  #kernel!: Tensor;
+  #bias: Tensor | null = null;
+
+  constructor(readonly options: Conv2DOptions) {
+    super(options.name);
+    this.attrs = {
+      stride: options.stride, padding: options.padding, dilation: options.dilation,
+      groups: options.groups, activation: options.activation,
+    };
+  }
+
+  build(rt: Runtime, inputShape: readonly number[]): number[] {
+    const o = this.options;
+    if (inputShape.length !== 3) throw new ShapeError(`${this.name}: Conv2D needs a [C, H, W] input, got [${inputShape}]`);
+    const [kH, kW] = typeof o.kernelSize === 'number' ? [o.kernelSize, o.kernelSize] : o.kernelSize;
+    const groups = o.groups ?? 1;
+    const inC = inputShape[0]!;
+    if (inC % groups !== 0) throw new ShapeError(`${this.name}: ${inC} input channels are not divisible by groups=${groups}`);
+    this.kernelShape = [o.filters, inC / groups, kH, kW];
+    const outShape = conv2dOutputShape([1, ...inputShape], this.kernelShape, this.attrs).slice(1);
+    const count = this.kernelShape.reduce((a, b) => a * b, 1);
+    const kernel = o.kernel ?? heNormal(count, count / o.filters, o.seed ?? 1);
+    if (kernel.length !== count) {
+      throw new ShapeError(`${this.name}: kernel has ${kernel.length} values, [${this.kernelShape}] needs ${count}`);
+    }
+    this.#kernel = this.upload(rt, this.kernelShape, kernel, 'kernel');
+    if (o.useBias !== false) {
+      const bias = o.bias ?? new Float32Array(o.filters);
+      if (bias.length !== o.filters) throw new ShapeError(`${this.name}: bias has ${bias.length} values, expected ${o.filters}`);
+      this.#bias = this.upload(rt, [o.filters], bias, 'bias');
+    }
+    return outShape;
+  }
+
+  /** The filters on the GPU, [filters, inChannels/groups, kH, kW] (e.g. to draw the first layer's filters). */
+  get kernel(): Tensor { return this.#kernel; }
+
+  forward(rec: Recorder, x: Tensor) {
+    return { output: conv2d(rec, x, this.#kernel, this.#bias, this.attrs) };
+  }
+
+  backward(rec: Recorder, g: Tensor, fwd: ForwardRecord, mode: ProjectionMode): Tensor {
+    let signal = g;
+    if (this.attrs.activation === 'relu') {
+      signal = rec.temp(activationBackward(rec, g, fwd.output, { kind: 'relu' }, mode));
+    }
+    return conv2dBackwardInput(rec, signal, this.#kernel, fwd.input.shape, this.attrs);
+  }
+}

@@ -1,0 +1,62 @@
+import { BaseLayer, heNormal, type ForwardRecord, type Layer, type ProjectionMode } from './layer.js';
+import { dense, denseBackwardInput } from '../ops/dense.js';
+import { activationBackward } from '../ops/activation.js';
+import type { Recorder } from '../gpu/recorder.js';
+import type { Runtime } from '../gpu/runtime.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { ShapeError } from '../gpu/errors.js';
+
+export interface DenseOptions {
+  name?: string;
+  units: number;
+  activation?: 'none' | 'relu';
+  /** [units, inFeatures] row-major (PyTorch Linear / ONNX Gemm transB layout). Omitted: He-normal from `seed`. */
+  kernel?: Float32Array;
+  bias?: Float32Array;
+  useBias?: boolean;
+  seed?: number;
+}
+
+/** Forward: y = W x + b (+ ReLU). Backward: the ReLU rule if fused, then W^T g with the same weights. */
+export class Dense extends BaseLayer implements Layer {
+  readonly kind = 'Dense';
+  kernelShape: number[] = [];
+  #kernel!: Tensor;
+  #bias: Tensor | null = null;
+
+  constructor(readonly options: DenseOptions) {
+    super(options.name);
+  }
+
+  build(rt: Runtime, inputShape: readonly number[]): number[] {
+    const o = this.options;
+    if (inputShape.length !== 1) {
+      throw new ShapeError(`${this.name}: Dense needs a flat [features] input, got [${inputShape}] (add a Flatten layer)`);
+    }
+    const inFeatures = inputShape[0]!;
+    this.kernelShape = [o.units, inFeatures];
+    const kernel = o.kernel ?? heNormal(o.units * inFeatures, inFeatures, o.seed ?? 1);
+    if (kernel.length !== o.units * inFeatures) {
+      throw new ShapeError(`${this.name}: kernel has ${kernel.length} values, [${this.kernelShape}] needs ${o.units * inFeatures}`);
+    }
+    this.#kernel = this.upload(rt, this.kernelShape, kernel, 'kernel');
+    if (o.useBias !== false) {
+      const bias = o.bias ?? new Float32Array(o.units);
+      if (bias.length !== o.units) throw new ShapeError(`${this.name}: bias has ${bias.length} values, expected ${o.units}`);
+      this.#bias = this.upload(rt, [o.units], bias, 'bias');
+    }
+    return [o.units];
+  }
+
+  forward(rec: Recorder, x: Tensor) {
+    return { output: dense(rec, x, this.#kernel, this.#bias, { activation: this.options.activation }) };
+  }
+
+  backward(rec: Recorder, g: Tensor, fwd: ForwardRecord, mode: ProjectionMode): Tensor {
+    let signal = g;
+    if (this.options.activation === 'relu') {
+      signal = rec.temp(activationBackward(rec, g, fwd.output, { kind: 'relu' }, mode));
+    }
+    return denseBackwardInput(rec, signal, this.#kernel);
+  }
+}

@@ -1,0 +1,11 @@
+export type { Layer, ForwardRecord, ProjectionMode } from './layer.js';
+export { Conv2D, type Conv2DOptions } from './conv2d.js';
+export { Activation, ReLU, type ActivationOptions } from './activation.js';
+export { MaxPool2D } from './maxpool2d.js';
+export { AvgPool2D } from './avgpool2d.js';
+export { LRN } from './lrn.js';
+export { Dense, type DenseOptions } from './dense.js';
+export { Flatten } from './flatten.js';
+export { Softmax } from './softmax.js';
+export { BatchNorm } from './batchnorm.js';
+export { Pad2D } from './pad2d.js';

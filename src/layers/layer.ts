@@ -1,0 +1,69 @@
+import type { Recorder } from '../gpu/recorder.js';
+import type { Runtime } from '../gpu/runtime.js';
+import type { Tensor } from '../gpu/tensor.js';
+import type { BackwardRule } from '../ops/activation.js';
+
+/** How the DeconvNet passes a signal back through a ReLU (see shaders/activation.ts). */
+export type ProjectionMode = BackwardRule;
+
+/** What a layer's backward rule may use from the forward pass of the same image batch. */
+export interface ForwardRecord {
+  input: Tensor;
+  output: Tensor;
+  /** Max-pool switches: u32 argmax per output element. */
+  switches?: Tensor;
+}
+
+/**
+ * A layer of a ConvNet: its forward op and, in the same class, its backward
+ * rule, which is the DeconvNet step for that layer (unpool for max pooling,
+ * transposed convolution for conv, the chosen rectification for ReLU).
+ * Shapes exclude the batch dimension.
+ */
+export interface Layer {
+  readonly kind: string;
+  name: string;
+  /** Validates the input shape and returns the output shape; called once when the model is built. */
+  build(rt: Runtime, inputShape: readonly number[]): number[];
+  forward(rec: Recorder, x: Tensor): { output: Tensor; switches?: Tensor };
+  backward(rec: Recorder, g: Tensor, fwd: ForwardRecord, mode: ProjectionMode): Tensor;
+  /** Frees the layer's weights. */
+  destroy(): void;
+}
+
+/** Shared bits of layer classes: a name, and tensors for weights that destroy() frees. */
+export abstract class BaseLayer {
+  abstract readonly kind: string;
+  name: string;
+  protected weights: Tensor[] = [];
+
+  constructor(name?: string) {
+    this.name = name ?? '';
+  }
+
+  protected upload(rt: Runtime, shape: readonly number[], data: Float32Array, what: string): Tensor {
+    const t = rt.createTensor(shape, data, 'f32', `${this.name}.${what}`);
+    this.weights.push(t);
+    return t;
+  }
+
+  destroy(): void {
+    for (const w of this.weights) w.release();
+    this.weights = [];
+  }
+}
+
+/** Deterministic He-normal initialisation, for layers built without weights (untrained nets, tests). */
+export function heNormal(count: number, fanIn: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const uniform = () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+  const std = Math.sqrt(2 / Math.max(fanIn, 1));
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    out[i] = std * Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+  }
+  return out;
+}

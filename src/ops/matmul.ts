@@ -1,0 +1,84 @@
+import { TILE_M, TILE_N, matmulParams, matmulShader, type MatmulVariant } from '../../shaders/matmul.js';
+import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { ShapeError, OutOfRangeError, UnsupportedError } from '../gpu/errors.js';
+
+/** ONNX Gemm: Y = alpha * op(A) op(B) + beta * C, then the optional fused activation. */
+export interface MatmulAttrs {
+  transposeA?: boolean;
+  transposeB?: boolean;
+  /** default 1 */
+  alpha?: number;
+  /** default 1 */
+  beta?: number;
+  activation?: 'none' | 'relu';
+}
+
+interface Dims { M: number; N: number; K: number }
+
+function matrixDims(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Dims {
+  for (const [name, t] of [['a', a], ['b', b]] as const) {
+    if (t.shape.length !== 2) throw new ShapeError(`matmul: ${name} must be 2-D, got [${t.shape}]`);
+    if (t.dtype !== 'f32') throw new ShapeError(`matmul: ${name} must be f32, got ${t.dtype}`);
+  }
+  const [a0, a1] = a.shape as [number, number];
+  const [b0, b1] = b.shape as [number, number];
+  const [M, Ka] = transposeA ? [a1, a0] : [a0, a1];
+  const [Kb, N] = transposeB ? [b1, b0] : [b0, b1];
+  if (Ka !== Kb) {
+    throw new ShapeError(
+      `matmul: inner dimensions differ: a [${a.shape}]${transposeA ? ' (transposed)' : ''} has K=${Ka}, ` +
+      `b [${b.shape}]${transposeB ? ' (transposed)' : ''} has K=${Kb}`);
+  }
+  return { M, N, K: Ka };
+}
+
+/** Strides that read C[m, n] from a bias broadcastable to [M, N] (ONNX unidirectional broadcasting). */
+function biasStrides(bias: Tensor, { M, N }: Dims): { row: number; col: number } {
+  const s = bias.shape;
+  const fail = () => new ShapeError(`matmul: bias [${s}] does not broadcast to the output [${M}, ${N}]`);
+  if (s.length > 2) throw fail();
+  const rows = s.length === 2 ? s[0]! : 1;
+  const cols = s.length >= 1 ? s[s.length - 1]! : 1;
+  if ((rows !== 1 && rows !== M) || (cols !== 1 && cols !== N)) throw fail();
+  return { row: rows === 1 ? 0 : cols, col: cols === 1 ? 0 : 1 };
+}
+
+function parseAttrs(attrs: MatmulAttrs) {
+  const alpha = attrs.alpha ?? 1;
+  const beta = attrs.beta ?? 1;
+  if (!Number.isFinite(alpha)) throw new OutOfRangeError(`matmul: alpha must be finite, got ${alpha}`);
+  if (!Number.isFinite(beta)) throw new OutOfRangeError(`matmul: beta must be finite, got ${beta}`);
+  const activation = attrs.activation ?? 'none';
+  if (activation !== 'none' && activation !== 'relu') {
+    throw new UnsupportedError(`matmul: fused activation "${String(activation)}" is not supported (none, relu)`);
+  }
+  return { alpha, beta, relu: activation === 'relu', transposeA: !!attrs.transposeA, transposeB: !!attrs.transposeB };
+}
+
+/**
+ * a [M,K] ([K,M] if transposeA), b [K,N] ([N,K] if transposeB), bias
+ * broadcastable to [M,N]: shapes [N], [1,N], [M,1], [M,N], [1] or []; -> [M,N].
+ */
+export function matmul(rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | null, attrs: MatmulAttrs = {}): Tensor {
+  const { alpha, beta, relu, transposeA, transposeB } = parseAttrs(attrs);
+  const dims = matrixDims(a, b, transposeA, transposeB);
+  const strides = bias ? biasStrides(bias, dims) : { row: 0, col: 0 };
+  // beta = 0 means C takes no part (ONNX), so it is not even read.
+  const withBias = bias !== null && beta !== 0;
+  const variant: MatmulVariant = { transposeA, transposeB, bias: withBias, relu };
+  const tilesM = Math.ceil(dims.M / TILE_M);
+  const tilesN = Math.ceil(dims.N / TILE_N);
+  const y = rec.tensor([dims.M, dims.N], 'matmul');
+  rec.dispatch({
+    name: `matmul [${dims.M}x${dims.K}]x[${dims.K}x${dims.N}]`,
+    key: `matmul:tA=${+transposeA}:tB=${+transposeB}:bias=${+withBias}:relu=${+relu}`,
+    shader: () => matmulShader(variant),
+    params: matmulParams.pack({
+      ...dims, tilesM, tilesN, alpha, beta, biasRowStride: strides.row, biasColStride: strides.col,
+    }),
+    buffers: withBias ? [a, b, y, bias] : [a, b, y],
+    dispatch: dispatch1d(tilesM * tilesN, 1),
+  });
+  return y;
+}

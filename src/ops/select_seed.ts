@@ -1,0 +1,49 @@
+import { WORKGROUP, selectSeedParams, selectSeedShader, type SeedPosition } from '../../shaders/select_seed.js';
+import type { Recorder } from '../gpu/recorder.js';
+import type { Tensor } from '../gpu/tensor.js';
+import { OutOfRangeError } from '../gpu/errors.js';
+
+export type { SeedPosition };
+
+export interface SelectSeedAttrs {
+  channel: number;
+  position: SeedPosition;
+  /** For position 'at': the (y, x) inside the feature map. */
+  y?: number;
+  x?: number;
+  /** Seed with 1 (a pure gradient of the chosen activations) instead of the activation value. */
+  one?: boolean;
+}
+
+/**
+ * A tensor shaped like `act` ([N, C, H, W] or [N, F]) that is zero except the
+ * chosen activations of one channel, and u32 [N]: the flat y*W+x chosen per
+ * image (for 'all', 0xffffffff).
+ */
+export function selectSeed(rec: Recorder, act: Tensor, attrs: SelectSeedAttrs, layerName: string): { seed: Tensor; chosen: Tensor } {
+  const [batch, channels] = [act.shape[0]!, act.shape[1]!];
+  const height = act.shape[2] ?? 1, width = act.shape[3] ?? 1;
+  const plane = height * width;
+  if (!Number.isInteger(attrs.channel) || attrs.channel < 0 || attrs.channel >= channels) {
+    throw new OutOfRangeError(`${layerName}: channel ${attrs.channel} is out of range, the layer has ${channels} channels (0..${channels - 1})`);
+  }
+  let at = 0;
+  if (attrs.position === 'at') {
+    const { y = -1, x = -1 } = attrs;
+    if (!Number.isInteger(y) || !Number.isInteger(x) || y < 0 || y >= height || x < 0 || x >= width) {
+      throw new OutOfRangeError(`${layerName}: position (y=${attrs.y}, x=${attrs.x}) is outside the ${height}x${width} feature map`);
+    }
+    at = y * width + x;
+  }
+  const seed = rec.tensor(act.shape, `${layerName} seed`);
+  const chosen = rec.tensor([batch], `${layerName} chosen`, 'u32');
+  rec.dispatch({
+    name: `select seed (${layerName})`,
+    key: `select-seed:${attrs.position}`,
+    shader: () => selectSeedShader(attrs.position),
+    params: selectSeedParams.pack({ batch, channels, plane, channel: attrs.channel, at, one: attrs.one ? 1 : 0 }),
+    buffers: [act, seed, chosen],
+    dispatch: batch <= 65535 ? [batch, 1, 1] : [65535, Math.ceil(batch / 65535), 1],
+  });
+  return { seed, chosen };
+}
