@@ -48,7 +48,7 @@ export function chooseTiling(coutG: number): ConvTiling {
   const wgM = Math.min(16, nextPow2(Math.ceil(coutG / rM)));
   const rP = 4;
   const wgP = Math.min(MAX_TILE_P / rP, MAX_THREADS / wgM);
-  const tileFloats = wgP * rP + wgM * rM;
+  const tileFloats = wgP * rP + wgM * rM + 1;
   const tk = [16, 8, 4].find((t) => tileFloats * t * 4 <= SHARED_BYTES)!;
   return { wgP, wgM, rP, rM, tk };
 }
@@ -93,13 +93,16 @@ ${convParams.struct}
 
 const TILE_P = ${TP}u;
 const TILE_M = ${TM}u;
+// One spare column: the staging stores walk k with a stride of B_STRIDE words,
+// which would hit a single bank if it were a multiple of 32.
+const B_STRIDE = ${TM + 1}u;
 const TK = ${tk}u;
 const THREADS = ${threads}u;
 
 // k-major, so the R_P rows an invocation reads are WG_P apart: neighbouring
 // invocations read neighbouring words (no bank conflicts).
 var<workgroup> tileA: array<f32, ${TP * tk}>;
-var<workgroup> tileB: array<f32, ${TM * tk}>;
+var<workgroup> tileB: array<f32, ${(TM + 1) * tk}>;
 
 ${spec.loaders}
 
@@ -135,12 +138,12 @@ ${rows.map((i) => cols.map((j) => `  var acc${i}_${j} = 0.0;`).join('\n')).join(
       let m = m0 + mm;
       var v = 0.0;
       if (k < p.kSize && m < p.coutG) { v = loadB(g, k, m); }
-      tileB[kk * TILE_M + mm] = v;
+      tileB[kk * B_STRIDE + mm] = v;
     }
     workgroupBarrier();
     for (var kk = 0u; kk < TK; kk++) {
 ${rows.map((i) => `      let a${i} = tileA[kk * TILE_P + lid.x + ${i * wgP}u];`).join('\n')}
-${cols.map((j) => `      let b${j} = tileB[kk * TILE_M + lid.y + ${j * wgM}u];`).join('\n')}
+${cols.map((j) => `      let b${j} = tileB[kk * B_STRIDE + lid.y + ${j * wgM}u];`).join('\n')}
 ${rows.map((i) => cols.map((j) => `      acc${i}_${j} += a${i} * b${j};`).join('\n')).join('\n')}
     }
     workgroupBarrier();

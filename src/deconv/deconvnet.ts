@@ -40,6 +40,7 @@ export class DeconvNet {
     fwd.assertLive('project');
     if (fwd.model !== this.model) throw new OutOfRangeError('project: the forward result comes from another model');
     const model = this.model;
+    model.runtime.assertUsable('project');
     const top = model.layerIndex(options.layer);
     const mode = options.mode ?? 'deconvnet';
     if (mode !== 'deconvnet' && mode !== 'guided' && mode !== 'gradient') {

@@ -73,6 +73,7 @@ export class SequentialModel {
   async forward(input: Tensor | Float32Array): Promise<ForwardResult> {
     if (this.#destroyed) throw new DestroyedError('forward: the model was destroyed');
     const rt = this.runtime;
+    rt.assertUsable('forward');
     const perImage = shapeSize(this.inputShape);
     let x: Tensor;
     let ownsInput: boolean;

@@ -120,7 +120,7 @@ export function conv2dBackwardInput(rec: Recorder, g: Tensor, weight: Tensor, xS
     stride: geo.stride,
     dilation: geo.dilation,
     padding: geo.pads,
-    outputPadding: [0 * slackH, slackW % geo.stride[1]],
+    outputPadding: [slackH % geo.stride[0], slackW % geo.stride[1]],
     groups: geo.groups,
   });
 }

@@ -100,7 +100,7 @@ function wantedOutput(op: string, h: number, w: number, stride: [number, number]
  * positions are all at the end, where no input reaches.
  */
 function fitToOutput(full: number, out: number): AxisGeometry {
-  return { padBegin: Math.ceil(Math.max(full - out, 0) / 2), out };
+  return { padBegin: Math.floor(Math.max(full - out, 0) / 2), out };
 }
 
 export function conv2dTransposeOutputShape(xShape: readonly number[], weightShape: readonly number[], attrs?: Conv2dTransposeAttrs): number[] {
