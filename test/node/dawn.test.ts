@@ -1,0 +1,65 @@
+// The core needs nothing but a GPUDevice: here it runs in Node on Dawn (the
+// `webgpu` package) instead of Chromium. Skips with a message where Dawn finds
+// no adapter (no Vulkan loader / ICD on this machine).
+import { describe, it, expect } from 'vitest';
+import { existsSync } from 'node:fs';
+
+const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
+
+async function dawnGpu(): Promise<GPU | null> {
+  try {
+    const { create, globals } = await import('webgpu');
+    Object.assign(globalThis, globals);
+    const gpu = create([]) as GPU;
+    return (await gpu.requestAdapter()) ? gpu : null;
+  } catch {
+    return null;
+  }
+}
+
+const gpu = await dawnGpu();
+if (!gpu) console.warn('test/node: skipped, Dawn found no WebGPU adapter (install libvulkan1 and a Vulkan ICD, or set VK_ICD_FILENAMES)');
+
+describe.skipIf(!gpu)('the library in Node on Dawn', () => {
+  it('runs forward and a gradient projection that match a direct CPU computation', async () => {
+    const { createRuntime, createModel, createDeconvNet, Conv2D, MaxPool2D } = await import('../../src/index.js');
+    const rt = await createRuntime({ gpu: gpu! });
+    const kernel = Float32Array.from({ length: 2 * 1 * 3 * 3 }, (_, i) => ((i * 7) % 5) - 2);
+    const model = createModel(rt, {
+      inputShape: [1, 6, 6],
+      layers: [
+        new Conv2D({ name: 'conv', filters: 2, kernelSize: 3, activation: 'relu', kernel, useBias: false }),
+        new MaxPool2D({ name: 'pool', kernel: 2 }),
+      ],
+    });
+    const image = Float32Array.from({ length: 36 }, (_, i) => Math.sin(i));
+    const fwd = await model.forward(image);
+
+    // Direct valid 3x3 convolution + ReLU.
+    const conv = new Float64Array(2 * 16);
+    for (let m = 0; m < 2; m++) for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) {
+      let s = 0;
+      for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) s += image[(y + ky) * 6 + x + kx]! * kernel[m * 9 + ky * 3 + kx]!;
+      conv[m * 16 + y * 4 + x] = Math.max(s, 0);
+    }
+    const gpuConv = await fwd.activation('conv').read();
+    conv.forEach((v, i) => expect(gpuConv[i]).toBeCloseTo(v, 5));
+
+    // d(strongest pooled activation of channel 1)/d(input): the 2x2 pools tile
+    // the 4x4 map, so the winner is channel 1's largest conv output, and the
+    // gradient is channel 1's filter placed there.
+    let best = -1, at = [0, 0];
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) {
+      if (conv[16 + y * 4 + x]! > best) { best = conv[16 + y * 4 + x]!; at = [y, x]; }
+    }
+    expect(best).toBeGreaterThan(0);
+    const expected = new Float64Array(36);
+    for (let ky = 0; ky < 3; ky++) for (let kx = 0; kx < 3; kx++) expected[(at[0]! + ky) * 6 + at[1]! + kx] = kernel[9 + ky * 3 + kx]!;
+    const proj = await createDeconvNet(model).project(fwd, { layer: 'pool', channel: 1, mode: 'gradient', seed: 'one' });
+    const { data, shape } = await proj.read();
+    expect(shape).toEqual([1, 1, 6, 6]);
+    expected.forEach((v, i) => expect(data[i]).toBeCloseTo(v, 5));
+    proj.release(); fwd.release(); model.destroy(); rt.destroy();
+  });
+});
