@@ -21,7 +21,7 @@ const TRANSPOSE_LOADERS = /* wgsl */ `
 // The input index along one axis that output position o reaches through tap t, or -1.
 fn source(o: u32, pad: i32, t: u32, dil: u32, stride: u32, size: u32) -> i32 {
   let s = i32(o) + pad - i32(t * dil);
-  if (s < 0) { return -1; }
+  if (s < 0 || s % i32(stride) != 0) { return -1; }
   let i = s / i32(stride);
   return select(i, -1, i >= i32(size));
 }
