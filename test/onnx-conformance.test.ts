@@ -87,6 +87,9 @@ function expectOnnxClose(actual: OutputTensor, expected: HostTensor, what: strin
     + `(allowed ${(ATOL + RTOL * Math.abs(e[worst]!)).toExponential(3)})`).toBeLessThanOrEqual(1);
 }
 
+if (typeof commands.onnxListCases !== 'function') {
+  throw new Error('the onnxListCases browser command is missing: register onnxCommands (test/onnx/commands.ts) in vitest.config.ts');
+}
 const available = await commands.onnxListCases();
 if (!available) console.info('ONNX conformance: ../shared/onnx-conformance is absent, skipping these tests');
 

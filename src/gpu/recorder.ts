@@ -75,6 +75,7 @@ export class Recorder {
     if (this.#done) throw new Error(`${this.operation}: already submitted`);
     this.#done = true;
     this.runtime.device.queue.submit([this.encoder.finish()]);
+    this.runtime.stats.submits++;
     const errors = this.runtime.popScopes(this.operation);
     for (const t of this.#temps) t.release();
     await errors;

@@ -68,6 +68,9 @@ export class Runtime {
     device.lost.then((info) => { this.#lost = info; });
   }
 
+  /** Counters for stating what a piece of work cost: submits made and bytes read back to the CPU. */
+  readonly stats = { submits: 0, bytesRead: 0 };
+
   /** GPU bytes held by this runtime: pooled and in-use tensors plus cached uniforms. */
   get bytesHeld(): number { return this.#bytesHeld; }
   get isLost(): boolean { return this.#lost !== null; }
@@ -140,6 +143,7 @@ export class Runtime {
       const encoder = this.device.createCommandEncoder({ label: operation });
       encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, tensor.byteLength);
       this.device.queue.submit([encoder.finish()]);
+      this.stats.bytesRead += tensor.byteLength;
       try {
         await staging.mapAsync(GPUMapMode.READ);
       } catch (e) {
