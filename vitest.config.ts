@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { chromiumPath, chromiumArgs } from './chromium.config';
+import { onnxCommands } from './test/onnx/commands';
 
 // Unit tests run inside headless Chromium with WebGPU (SwiftShader by default).
 // test/node/ runs the same core in Node through Dawn (the `webgpu` package).
@@ -8,6 +9,8 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // Pre-bundled so a cold cache does not reload a running test.
+        optimizeDeps: { include: ['onnx-proto', 'wgsl-preprocessor/wgsl-preprocessor.js'] },
         test: {
           name: 'browser',
           include: ['test/**/*.test.ts'],
@@ -20,6 +23,8 @@ export default defineConfig({
             provider: playwright({ launchOptions: { executablePath: chromiumPath, args: chromiumArgs } }),
             instances: [{ browser: 'chromium' }],
             screenshotFailures: false,
+            // Server-side reading of ../shared/onnx-conformance (outside Vite's served root).
+            commands: onnxCommands,
           },
         },
       },
