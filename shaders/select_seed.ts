@@ -12,9 +12,9 @@ export const WORKGROUP = 256;
 
 export type SeedPosition = 'max' | 'at' | 'all';
 
-/** `plane` = H*W of the layer (1 for flat layers); `at` = y*W+x for position 'at'; `one` != 0: seed 1 instead of the activation. */
+/** `plane` = H*W of the layer (1 for flat layers); `one` != 0: seed 1 instead of the activation. Position 'at' reads y*W+x per image from `positions`. */
 export const selectSeedParams = defineParams({
-  batch: 'u32', channels: 'u32', plane: 'u32', channel: 'u32', at: 'u32', one: 'u32',
+  batch: 'u32', channels: 'u32', plane: 'u32', channel: 'u32', one: 'u32',
 });
 
 export function selectSeedShader(position: SeedPosition): string {
@@ -24,6 +24,9 @@ ${selectSeedParams.struct}
 @group(0) @binding(1) var<storage, read> act: array<f32>;
 @group(0) @binding(2) var<storage, read_write> seed: array<f32>;
 @group(0) @binding(3) var<storage, read_write> chosen: array<u32>;
+#if ${position === 'at'}
+@group(0) @binding(4) var<storage, read> positions: array<u32>;
+#endif
 
 var<workgroup> bestValue: array<f32, ${WORKGROUP}>;
 var<workgroup> bestIndex: array<u32, ${WORKGROUP}>;
@@ -58,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
   }
   let picked = workgroupUniformLoad(&bestIndex[0]);
 #elif ${position === 'at'}
-  let picked = p.at;
+  let picked = positions[n];
 #else
   let picked = 0xffffffffu;
 #endif

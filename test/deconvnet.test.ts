@@ -97,3 +97,20 @@ describe("mode 'gradient' is the true gradient of the chosen activation", () => 
     one.release(); byValue.release(); fwd.release();
   });
 });
+
+describe('per-image positions', () => {
+  it('projects a different activation in each image of the batch', async () => {
+    const at = [{ y: 1, x: 2 }, { y: 3, x: 0 }];
+    const fwd = await model.forward(inputData);
+    const proj = await createDeconvNet(model).project(fwd, { layer: 'conv2', channel: 6, position: at, mode: 'guided' });
+    const { data } = await proj.read();
+    expect(await proj.positions()).toEqual(at);
+    const per = data.length / BATCH;
+    for (let b = 0; b < BATCH; b++) {
+      const ref = refProject(net.ref, saved, model.layerIndex('conv2'), 6, at[b]!, 'guided');
+      expectClose(data.subarray(b * per, (b + 1) * per), ref.data.subarray(b * per, (b + 1) * per), `image ${b}`);
+    }
+    await expect(createDeconvNet(model).project(fwd, { layer: 'conv2', channel: 6, position: [at[0]!] })).rejects.toThrow(/1 positions given for a batch of 2/);
+    proj.release(); fwd.release();
+  });
+});

@@ -11,9 +11,10 @@ export interface ProjectOptions {
   channel: number;
   /**
    * 'max' (default): per image, the strongest activation of the channel;
-   * { y, x }: that position; 'all': the whole feature map.
+   * { y, x }: that position; an array of { y, x }: one position per image
+   * of the batch; 'all': the whole feature map.
    */
-  position?: 'max' | 'all' | { y: number; x: number };
+  position?: 'max' | 'all' | { y: number; x: number } | ReadonlyArray<{ y: number; x: number }>;
   /** How ReLUs pass the signal back (default 'deconvnet'). */
   mode?: ProjectionMode;
   /**
@@ -57,8 +58,7 @@ export class DeconvNet {
       const sel = selectSeed(rec, fwd.activations[top]!, {
         channel: options.channel,
         position,
-        y: typeof pos === 'object' ? pos.y : undefined,
-        x: typeof pos === 'object' ? pos.x : undefined,
+        at: typeof pos === 'object' ? pos : undefined,
         one: options.seed === 'one',
       }, layerName);
       chosen = sel.chosen;

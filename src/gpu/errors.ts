@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'gpu-validation'
   | 'gpu-out-of-memory'
   | 'unsupported'
-  | 'destroyed';
+  | 'destroyed'
+  | 'diverged'
+  | 'format';
 
 export class DeconvNetError extends Error {
   constructor(readonly code: ErrorCode, message: string) {
@@ -60,4 +62,16 @@ export class UnsupportedError extends DeconvNetError {
 /** Using a runtime, model or tensor after destroy()/release(). */
 export class DestroyedError extends DeconvNetError {
   constructor(message: string) { super('destroyed', message); }
+}
+
+/** Training produced a NaN or infinite loss. */
+export class TrainingDivergedError extends DeconvNetError {
+  constructor(readonly step: number, loss: number) {
+    super('diverged', `training diverged at step ${step}: loss is ${loss}`);
+  }
+}
+
+/** A model or data file that is malformed, truncated or of the wrong kind; the message names the file and the place. */
+export class FormatError extends DeconvNetError {
+  constructor(message: string) { super('format', message); }
 }

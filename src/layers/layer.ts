@@ -31,6 +31,24 @@ export interface Layer {
   destroy(): void;
 }
 
+/**
+ * A layer with weights that training updates. Its gradient rule sits next to
+ * its forward op and DeconvNet rule, in the same class.
+ */
+export interface TrainableLayer extends Layer {
+  /** Weights then bias (when present), each a GPU tensor updated in place. */
+  parameters(): Tensor[];
+  /**
+   * Given dL/d(output): the parameter gradients, aligned with parameters(),
+   * and dL/d(input) when `wantInput` (the first layer skips it).
+   */
+  trainBackward(rec: Recorder, g: Tensor, fwd: ForwardRecord, wantInput: boolean): { dx: Tensor | null; grads: Tensor[] };
+}
+
+export function isTrainable(layer: Layer): layer is TrainableLayer {
+  return typeof (layer as Partial<TrainableLayer>).trainBackward === 'function';
+}
+
 /** Shared bits of layer classes: a name, and tensors for weights that destroy() frees. */
 export abstract class BaseLayer {
   abstract readonly kind: string;

@@ -1,5 +1,6 @@
 import type { Layer } from '../layers/layer.js';
 import type { Runtime } from '../gpu/runtime.js';
+import type { Recorder } from '../gpu/recorder.js';
 import { Tensor, shapeSize, sameShape } from '../gpu/tensor.js';
 import { DestroyedError, OutOfRangeError, ShapeError } from '../gpu/errors.js';
 
@@ -91,23 +92,16 @@ export class SequentialModel {
       x = rt.createTensor([input.length / perImage, ...this.inputShape], input, 'f32', 'input');
       ownsInput = true;
     }
-    const outputs: Tensor[] = [];
-    const switches: Array<Tensor | undefined> = [];
     const rec = rt.record('forward');
+    let step: ReturnType<SequentialModel['recordForward']>;
     try {
-      let h = x;
-      for (const layer of this.layers) {
-        const step = layer.forward(rec, h);
-        outputs.push(step.output);
-        switches.push(step.switches);
-        h = step.output;
-      }
+      step = this.recordForward(rec, x);
     } catch (e) {
       rec.abandon();
-      for (const t of [...outputs, ...switches]) if (t && t.buffer !== x.buffer) t.release();
       if (ownsInput) x.release();
       throw e;
     }
+    const { outputs, switches } = step;
     const result = new ForwardResult(this, x, ownsInput, outputs, switches);
     try {
       await rec.submit();
@@ -116,6 +110,29 @@ export class SequentialModel {
       throw e;
     }
     return result;
+  }
+
+  /**
+   * Records layers [0, end) on `x` into `rec` without submitting: what
+   * forward() and a training step build on. On an exception the tensors it
+   * made are released (the caller abandons the recorder).
+   */
+  recordForward(rec: Recorder, x: Tensor, end = this.layers.length): { outputs: Tensor[]; switches: Array<Tensor | undefined> } {
+    const outputs: Tensor[] = [];
+    const switches: Array<Tensor | undefined> = [];
+    try {
+      let h = x;
+      for (const layer of this.layers.slice(0, end)) {
+        const step = layer.forward(rec, h);
+        outputs.push(step.output);
+        switches.push(step.switches);
+        h = step.output;
+      }
+    } catch (e) {
+      for (const t of [...outputs, ...switches]) if (t && t.buffer !== x.buffer) t.release();
+      throw e;
+    }
+    return { outputs, switches };
   }
 
   destroy(): void {

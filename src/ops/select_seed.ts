@@ -8,9 +8,8 @@ export type { SeedPosition };
 export interface SelectSeedAttrs {
   channel: number;
   position: SeedPosition;
-  /** For position 'at': the (y, x) inside the feature map. */
-  y?: number;
-  x?: number;
+  /** For position 'at': the (y, x) inside the feature map, one for all images or one per image. */
+  at?: { y: number; x: number } | ReadonlyArray<{ y: number; x: number }>;
   /** Seed with 1 (a pure gradient of the chosen activations) instead of the activation value. */
   one?: boolean;
 }
@@ -27,13 +26,20 @@ export function selectSeed(rec: Recorder, act: Tensor, attrs: SelectSeedAttrs, l
   if (!Number.isInteger(attrs.channel) || attrs.channel < 0 || attrs.channel >= channels) {
     throw new OutOfRangeError(`${layerName}: channel ${attrs.channel} is out of range, the layer has ${channels} channels (0..${channels - 1})`);
   }
-  let at = 0;
+  let positions: Tensor | null = null;
   if (attrs.position === 'at') {
-    const { y = -1, x = -1 } = attrs;
-    if (!Number.isInteger(y) || !Number.isInteger(x) || y < 0 || y >= height || x < 0 || x >= width) {
-      throw new OutOfRangeError(`${layerName}: position (y=${attrs.y}, x=${attrs.x}) is outside the ${height}x${width} feature map`);
+    const list = attrs.at === undefined ? [] : 'y' in attrs.at ? Array(batch).fill(attrs.at) : attrs.at;
+    if (list.length !== batch) {
+      throw new OutOfRangeError(`${layerName}: ${list.length} positions given for a batch of ${batch} images`);
     }
-    at = y * width + x;
+    const flat = new Uint32Array(batch);
+    list.forEach(({ y, x }, n) => {
+      if (!Number.isInteger(y) || !Number.isInteger(x) || y < 0 || y >= height || x < 0 || x >= width) {
+        throw new OutOfRangeError(`${layerName}: position (y=${y}, x=${x}) is outside the ${height}x${width} feature map`);
+      }
+      flat[n] = y * width + x;
+    });
+    positions = rec.temp(rec.runtime.createTensor([batch], flat, 'u32', `${layerName} positions`));
   }
   const seed = rec.tensor(act.shape, `${layerName} seed`);
   const chosen = rec.tensor([batch], `${layerName} chosen`, 'u32');
@@ -41,8 +47,8 @@ export function selectSeed(rec: Recorder, act: Tensor, attrs: SelectSeedAttrs, l
     name: `select seed (${layerName})`,
     key: `select-seed:${attrs.position}`,
     shader: () => selectSeedShader(attrs.position),
-    params: selectSeedParams.pack({ batch, channels, plane, channel: attrs.channel, at, one: attrs.one ? 1 : 0 }),
-    buffers: [act, seed, chosen],
+    params: selectSeedParams.pack({ batch, channels, plane, channel: attrs.channel, one: attrs.one ? 1 : 0 }),
+    buffers: positions ? [act, seed, chosen, positions] : [act, seed, chosen],
     dispatch: batch <= 65535 ? [batch, 1, 1] : [65535, Math.ceil(batch / 65535), 1],
   });
   return { seed, chosen };
