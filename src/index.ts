@@ -11,3 +11,14 @@ export { createDeconvNet, DeconvNet, Projection, type ProjectOptions } from './d
 export { projectionToImage, featureMapGrid, type RgbaImage } from './render/image.js';
 export { createDefaultModel, gaborBank, type DefaultModel } from './model/default_model.js';
 export { parseIdx, gunzip, FASHION_MNIST_CLASSES, type IdxArray } from './data/idx.js';
+export { train, evaluate, learningRateAt, type LabelledImages, type TrainOptions, type TrainLogEntry, type OptimizerConfig, type LearningRateSchedule } from './train/trainer.js';
+export { saveModel, loadModel, MODEL_FORMAT, type ModelManifest } from './model/serialize.js';
+export { fashionZFNetLayers } from './model/architectures.js';
+export { occlusionSensitivity, type OcclusionOptions, type OcclusionResult } from './analysis/occlusion.js';
+export { invarianceCurves, transformSeries, inverseMatrix, type Transform, type InvarianceOptions, type InvarianceResult } from './analysis/invariance.js';
+export { correspondence, randomMasks, type Mask, type CorrespondenceOptions, type CorrespondenceResult } from './analysis/correspondence.js';
+export { featureMaps, featureMapsPerBlock, firstLayerFilters, type FeatureMaps } from './analysis/feature_maps.js';
+export { receptiveField, fieldBox, type ReceptiveField, type FieldBox } from './analysis/receptive_field.js';
+export { topActivations, cropToBox, type TopActivation, type TopKResult, type TopKOptions } from './analysis/topk.js';
+export { datasetBatches, datasetImages, datasetSize, datasetReiterable, loadIdxDataset, type ImageDataset, type IdxDataset } from './data/dataset.js';
+export { type Progress, type RunOptions } from './analysis/progress.js';

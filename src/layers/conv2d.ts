@@ -1,4 +1,6 @@
-import { BaseLayer, heNormal, type ForwardRecord, type Layer, type ProjectionMode } from './layer.js';
+import { BaseLayer, heNormal, type ForwardRecord, type TrainableLayer, type ProjectionMode } from './layer.js';
+import { conv2dBackwardWeight } from '../ops/conv2d_weight_grad.js';
+import { channelSum } from '../ops/channel_sum.js';
 import { conv2d, conv2dBackwardInput, conv2dOutputShape, type Conv2dAttrs } from '../ops/conv2d.js';
 import { activationBackward } from '../ops/activation.js';
 import type { Padding2d, Pair } from '../ops/conv_geometry.js';
@@ -31,7 +33,7 @@ export interface Conv2DOptions {
  * transposed convolution with the same filters. The bias is not subtracted:
  * the reconstruction of Zeiler & Fergus, and the gradient, ignore it.
  */
-export class Conv2D extends BaseLayer implements Layer {
+export class Conv2D extends BaseLayer implements TrainableLayer {
   readonly kind = 'Conv2D';
   readonly attrs: Conv2dAttrs;
   kernelShape: number[] = [];
@@ -77,10 +79,26 @@ export class Conv2D extends BaseLayer implements Layer {
   }
 
   backward(rec: Recorder, g: Tensor, fwd: ForwardRecord, mode: ProjectionMode): Tensor {
-    let signal = g;
-    if (this.attrs.activation === 'relu') {
-      signal = rec.temp(activationBackward(rec, g, fwd.output, { kind: 'relu' }, mode));
-    }
+    const signal = this.#preActivation(rec, g, fwd, mode);
     return conv2dBackwardInput(rec, signal, this.#kernel, fwd.input.shape, this.attrs);
+  }
+
+  parameters(): Tensor[] {
+    return this.#bias ? [this.#kernel, this.#bias] : [this.#kernel];
+  }
+
+  /** Training: dW = correlation of the input with the signal, db = the signal summed per channel. */
+  trainBackward(rec: Recorder, g: Tensor, fwd: ForwardRecord, wantInput: boolean) {
+    const signal = this.#preActivation(rec, g, fwd, 'gradient');
+    const grads = [conv2dBackwardWeight(rec, fwd.input, signal, this.kernelShape, this.attrs)];
+    if (this.#bias) grads.push(channelSum(rec, signal));
+    const dx = wantInput ? conv2dBackwardInput(rec, signal, this.#kernel, fwd.input.shape, this.attrs) : null;
+    return { dx, grads };
+  }
+
+  /** The signal before the fused ReLU (the ReLU rule of `mode`), or g itself. */
+  #preActivation(rec: Recorder, g: Tensor, fwd: ForwardRecord, mode: ProjectionMode): Tensor {
+    if (this.attrs.activation !== 'relu') return g;
+    return rec.temp(activationBackward(rec, g, fwd.output, { kind: 'relu' }, mode));
   }
 }

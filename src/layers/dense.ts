@@ -1,4 +1,6 @@
-import { BaseLayer, heNormal, type ForwardRecord, type Layer, type ProjectionMode } from './layer.js';
+import { BaseLayer, heNormal, type ForwardRecord, type TrainableLayer, type ProjectionMode } from './layer.js';
+import { matmul } from '../ops/matmul.js';
+import { channelSum } from '../ops/channel_sum.js';
 import { dense, denseBackwardInput } from '../ops/dense.js';
 import { activationBackward } from '../ops/activation.js';
 import type { Recorder } from '../gpu/recorder.js';
@@ -18,7 +20,7 @@ export interface DenseOptions {
 }
 
 /** Forward: y = W x + b (+ ReLU). Backward: the ReLU rule if fused, then W^T g with the same weights. */
-export class Dense extends BaseLayer implements Layer {
+export class Dense extends BaseLayer implements TrainableLayer {
   readonly kind = 'Dense';
   kernelShape: number[] = [];
   #kernel!: Tensor;
@@ -53,10 +55,26 @@ export class Dense extends BaseLayer implements Layer {
   }
 
   backward(rec: Recorder, g: Tensor, fwd: ForwardRecord, mode: ProjectionMode): Tensor {
-    let signal = g;
-    if (this.options.activation === 'relu') {
-      signal = rec.temp(activationBackward(rec, g, fwd.output, { kind: 'relu' }, mode));
-    }
+    const signal = this.#preActivation(rec, g, fwd, mode);
     return denseBackwardInput(rec, signal, this.#kernel);
+  }
+
+  parameters(): Tensor[] {
+    return this.#bias ? [this.#kernel, this.#bias] : [this.#kernel];
+  }
+
+  /** Training: dW = signal^T x ([units, in]), db = the signal summed over the batch. */
+  trainBackward(rec: Recorder, g: Tensor, fwd: ForwardRecord, wantInput: boolean) {
+    const signal = this.#preActivation(rec, g, fwd, 'gradient');
+    const x = fwd.input.reshape([fwd.input.shape[0]!, fwd.input.size / fwd.input.shape[0]!]);
+    const grads = [matmul(rec, signal, x, null, { transposeA: true })];
+    if (this.#bias) grads.push(channelSum(rec, signal));
+    const dx = wantInput ? denseBackwardInput(rec, signal, this.#kernel) : null;
+    return { dx, grads };
+  }
+
+  #preActivation(rec: Recorder, g: Tensor, fwd: ForwardRecord, mode: ProjectionMode): Tensor {
+    if (this.options.activation !== 'relu') return g;
+    return rec.temp(activationBackward(rec, g, fwd.output, { kind: 'relu' }, mode));
   }
 }

@@ -1,0 +1,78 @@
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { defineParams, flatIndexFn } from './params.js';
+
+// Sum over every axis but 1 of a tensor seen as [outer, C, inner] (the bias
+// gradient: [N, C, H, W] -> [C], [N, F] -> [F]). No float atomics: every sum
+// is taken in a fixed order, so results are deterministic.
+//
+// Two variants:
+// - 'serial': one invocation per channel walks its outer * inner elements.
+//   For many channels with few elements each (a dense bias, [N, F]: the
+//   invocations of a workgroup read neighbouring words of each row), and as
+//   the second pass of the split below.
+// - 'tree': one workgroup per (channel, chunk) strides over a range of the
+//   channel's elements (neighbouring invocations read neighbouring pixels) and
+//   combines its partial sums in a shared-memory tree. A channel with many
+//   elements (large N * H * W) is cut into chunks so that a handful of
+//   channels still spreads over many workgroups; the chunk sums land in a
+//   [chunks, C] buffer that the 'serial' variant then sums.
+
+export const WORKGROUP = 256;
+
+/** `chunkLen`: elements of one channel per workgroup (tree); `count` = outer * inner. */
+export const channelSumParams = defineParams({
+  outer: 'u32', channels: 'u32', inner: 'u32', count: 'u32', chunkLen: 'u32', chunks: 'u32',
+});
+
+export type ChannelSumVariant = 'serial' | 'tree';
+
+export function channelSumShader(variant: ChannelSumVariant): string {
+  return wgsl`
+${channelSumParams.struct}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${flatIndexFn(WORKGROUP)}
+
+// Element j (0 <= j < outer * inner) of channel c.
+fn at(c: u32, j: u32) -> f32 {
+  let o = j / p.inner;
+  let i = j - o * p.inner;
+  return x[(o * p.channels + c) * p.inner + i];
+}
+
+#if ${variant === 'serial'}
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let c = flatIndex(gid, nwg);
+  if (c >= p.channels) { return; }
+  var s = 0.0;
+  for (var j = 0u; j < p.count; j++) { s += at(c, j); }
+  out[c] = s;
+}
+#else
+var<workgroup> partial: array<f32, ${WORKGROUP}>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  // Workgroup-uniform, so returning here keeps the barriers in uniform control flow.
+  let linear = wid.x + wid.y * nwg.x;
+  if (linear >= p.channels * p.chunks) { return; }
+  let c = linear % p.channels;
+  let chunk = linear / p.channels;
+  let begin = chunk * p.chunkLen;
+  let end = min(begin + p.chunkLen, p.count);
+  var s = 0.0;
+  for (var j = begin + li; j < end; j += ${WORKGROUP}u) { s += at(c, j); }
+  partial[li] = s;
+  workgroupBarrier();
+  for (var k = ${WORKGROUP / 2}u; k > 0u; k >>= 1u) {
+    if (li < k) { partial[li] += partial[li + k]; }
+    workgroupBarrier();
+  }
+  if (li == 0u) { out[chunk * p.channels + c] = partial[0]; }
+}
+#endif
+`;
+}

@@ -1,0 +1,240 @@
+import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
+import { defineParams, flatIndexFn } from './params.js';
+
+// Weight gradient of conv2d as an implicit GEMM, per group:
+//   dW[m, col] = sum_r dY[m, r] * X[r, col]
+// m = output channel of the group (rows), col = (input channel of the group,
+// ky, kx) (columns, the weight's [C/g, KH, KW] flattened), r = (image, output
+// pixel) (the reduction, N * OH * OW: large, e.g. 64 * 28 * 28 = 50k, while the
+// weight matrix can be tiny, e.g. 1 x 9 per group for a depthwise 3x3).
+// X is the im2col patch matrix of the forward input; neither it nor dY^T is
+// materialised: each workgroup gathers its TK-deep slabs into shared memory.
+//
+// Two levels of splitting keep small weight matrices from leaving the GPU idle:
+// - split-K across workgroups: the reduction is cut into `chunks` ranges of
+//   `chunkLen`; each workgroup writes its partial tile to its own slice of a
+//   [chunks, M * cols] buffer and a second pass (`weightGradReduceShader`) sums
+//   the slices in chunk order. With one chunk the tile is written straight to
+//   the result and there is no second pass.
+// - split-K inside a workgroup: when the tile is narrow (few rows x few
+//   columns), the spare invocations (WG_K of them per output block) take every
+//   WG_K-th k of each slab; their partial sums meet in a fixed-order tree in
+//   shared memory at the end. No float atomics anywhere: results are
+//   deterministic run to run.
+
+export const weightGradParams = defineParams({
+  inC: 'u32', inH: 'u32', inW: 'u32',
+  outC: 'u32', outH: 'u32', outW: 'u32',
+  kH: 'u32', kW: 'u32',
+  strideH: 'u32', strideW: 'u32', dilH: 'u32', dilW: 'u32',
+  padT: 'i32', padL: 'i32',
+  cinG: 'u32', coutG: 'u32', groups: 'u32',
+  /** GEMM columns: cinG * kH * kW. */
+  kCols: 'u32',
+  /** outH * outW. */
+  pixels: 'u32',
+  /** GEMM depth: batch * pixels. */
+  reduce: 'u32',
+  chunkLen: 'u32',
+  chunks: 'u32',
+  mTiles: 'u32',
+  cTiles: 'u32',
+  /** groups * mTiles * cTiles * chunks: the real workgroups (the grid may have a ragged tail). */
+  workgroups: 'u32',
+  /** outC * kCols: elements of the weight, the stride between chunk slices. */
+  total: 'u32',
+});
+
+export const reduceParams = defineParams({ total: 'u32', chunks: 'u32' });
+export const REDUCE_WORKGROUP = 256;
+
+/**
+ * Invocations WG_C x WG_M x WG_K; each computes R_M rows x R_C columns over
+ * every WG_K-th k of a TK slab.
+ */
+export interface WeightGradTiling { wgM: number; wgC: number; wgK: number; rM: number; rC: number; tk: number }
+
+/** Only the WebGPU defaults are assumed (16 KiB shared, 256 invocations, 64 in z). */
+const SHARED_FLOATS = 16384 / 4;
+const MAX_THREADS = 256;
+const MAX_WG_Z = 64;
+
+export function chooseWeightGradTiling(coutG: number, kCols: number): WeightGradTiling {
+  const rM = Math.min(4, coutG);
+  const wgM = Math.min(16, nextPow2(Math.ceil(coutG / rM)));
+  const rC = Math.min(4, kCols);
+  const wgC = Math.min(16, nextPow2(Math.ceil(kCols / rC)));
+  const wgK = Math.min(MAX_WG_Z, MAX_THREADS / (wgM * wgC));
+  const tm = wgM * rM, tc = wgC * rC;
+  // Shared: two TK-deep slabs (padded strides) plus one float per invocation for the tree.
+  let tk = Math.max(16, wgK);
+  while (tk > wgK && tk * (stride(tm) + stride(tc)) + MAX_THREADS > SHARED_FLOATS) tk /= 2;
+  return { wgM, wgC, wgK, rM, rC, tk };
+}
+
+export function weightGradTilingKey(t: WeightGradTiling): string {
+  return `${t.wgC}x${t.wgM}x${t.wgK}/${t.rM}x${t.rC}/k${t.tk}`;
+}
+
+/**
+ * Row stride of a slab in shared memory. The staging stores walk k with this
+ * stride, so an even stride would pile consecutive invocations onto few banks.
+ */
+function stride(n: number): number {
+  return n % 2 === 0 ? n + 1 : n;
+}
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** Launched over `workgroups` workgroups (linear, folded into y past 65535). */
+export function weightGradShader(t: WeightGradTiling): string {
+  const TM = t.wgM * t.rM, TC = t.wgC * t.rC;
+  const threads = t.wgM * t.wgC * t.wgK;
+  const rows = range(t.rM), cols = range(t.rC);
+  const accs = rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`));
+  return wgsl`
+${weightGradParams.struct}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+const WG_M = ${t.wgM}u;
+const WG_C = ${t.wgC}u;
+const WG_K = ${t.wgK}u;
+const TILE_M = ${TM}u;
+const TILE_C = ${TC}u;
+const TK = ${t.tk}u;
+const A_STRIDE = ${stride(TM)}u;
+const B_STRIDE = ${stride(TC)}u;
+const THREADS = ${threads}u;
+
+// k-major slabs: an invocation's R_M (R_C) values of one k are WG_M (WG_C) apart,
+// so neighbouring invocations read neighbouring words.
+var<workgroup> tileA: array<f32, ${t.tk * stride(TM)}>;
+var<workgroup> tileB: array<f32, ${t.tk * stride(TC)}>;
+#if ${t.wgK > 1}
+var<workgroup> red: array<f32, ${threads}>;
+#endif
+
+// dY of group gi, output channel m (group-local), reduction index r = n * pixels + pixel.
+fn loadA(gi: u32, r: u32, m: u32) -> f32 {
+  let n = r / p.pixels;
+  let pixel = r - n * p.pixels;
+  return dy[(n * p.outC + gi * p.coutG + m) * p.pixels + pixel];
+}
+
+// The input element that weight column col meets at reduction index r (0 in the padding).
+fn loadB(gi: u32, r: u32, col: u32) -> f32 {
+  let n = r / p.pixels;
+  let pixel = r - n * p.pixels;
+  let taps = p.kH * p.kW;
+  let c = col / taps;
+  let tap = col - c * taps;
+  let iy = i32((pixel / p.outW) * p.strideH + (tap / p.kW) * p.dilH) - p.padT;
+  let ix = i32((pixel % p.outW) * p.strideW + (tap % p.kW) * p.dilW) - p.padL;
+  if (iy < 0 || ix < 0 || iy >= i32(p.inH) || ix >= i32(p.inW)) { return 0.0; }
+  return x[((n * p.inC + gi * p.cinG + c) * p.inH + u32(iy)) * p.inW + u32(ix)];
+}
+
+fn store(chunk: u32, gi: u32, m: u32, col: u32, v: f32) {
+  if (m >= p.coutG || col >= p.kCols) { return; }
+  out[chunk * p.total + (gi * p.coutG + m) * p.kCols + col] = v;
+}
+
+@compute @workgroup_size(${t.wgC}, ${t.wgM}, ${t.wgK})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  // Workgroup-uniform, so returning here keeps the barriers below in uniform control flow.
+  let linear = wid.x + wid.y * nwg.x;
+  if (linear >= p.workgroups) { return; }
+  let cT = linear % p.cTiles;
+  let rest = linear / p.cTiles;
+  let mT = rest % p.mTiles;
+  let rest2 = rest / p.mTiles;
+  let gi = rest2 % p.groups;
+  let chunk = rest2 / p.groups;
+  let m0 = mT * TILE_M;
+  let c0 = cT * TILE_C;
+  let rBegin = chunk * p.chunkLen;
+  let rEnd = min(rBegin + p.chunkLen, p.reduce);
+
+${accs.map((a) => `  var ${a} = 0.0;`).join('\n')}
+
+  for (var r0 = rBegin; r0 < rEnd; r0 += TK) {
+    // Consecutive invocations take consecutive r of one channel: coalesced reads of dY rows.
+    for (var e = li; e < TK * TILE_M; e += THREADS) {
+      let kk = e % TK;
+      let mm = e / TK;
+      let r = r0 + kk;
+      let m = m0 + mm;
+      var v = 0.0;
+      if (r < rEnd && m < p.coutG) { v = loadA(gi, r, m); }
+      tileA[kk * A_STRIDE + mm] = v;
+    }
+    // Consecutive invocations take consecutive pixels of one column: (strided) runs along input rows.
+    for (var e = li; e < TK * TILE_C; e += THREADS) {
+      let kk = e % TK;
+      let cc = e / TK;
+      let r = r0 + kk;
+      let col = c0 + cc;
+      var v = 0.0;
+      if (r < rEnd && col < p.kCols) { v = loadB(gi, r, col); }
+      tileB[kk * B_STRIDE + cc] = v;
+    }
+    workgroupBarrier();
+    for (var kk = lid.z; kk < TK; kk += WG_K) {
+${rows.map((i) => `      let a${i} = tileA[kk * A_STRIDE + lid.y + ${i * t.wgM}u];`).join('\n')}
+${cols.map((j) => `      let b${j} = tileB[kk * B_STRIDE + lid.x + ${j * t.wgC}u];`).join('\n')}
+${rows.map((i) => cols.map((j) => `      acc${i}_${j} += a${i} * b${j};`).join('\n')).join('\n')}
+    }
+    workgroupBarrier();
+  }
+
+#if ${t.wgK > 1}
+  // The WG_K partial sums of each output meet in a fixed-order tree. Every
+  // step ends with a barrier, so the next accumulator's writes cannot overtake
+  // the reads of the previous one.
+  let plane = WG_C * WG_M;
+${accs.map((a) => `  red[li] = ${a};
+  workgroupBarrier();
+  for (var s = WG_K / 2u; s > 0u; s >>= 1u) {
+    if (lid.z < s) { red[li] += red[li + s * plane]; }
+    workgroupBarrier();
+  }
+  ${a} = red[li];`).join('\n')}
+  if (lid.z != 0u) { return; }
+#endif
+
+${rows.map((i) => cols.map((j) => `  store(chunk, gi, m0 + lid.y + ${i * t.wgM}u, c0 + lid.x + ${j * t.wgC}u, acc${i}_${j});`).join('\n')).join('\n')}
+}
+`;
+}
+
+/** Second pass of split-K: out[i] = sum over chunks c, in order, of part[c * total + i]. */
+export function weightGradReduceShader(): string {
+  return `
+${reduceParams.struct}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> part: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+${flatIndexFn(REDUCE_WORKGROUP)}
+
+@compute @workgroup_size(${REDUCE_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.total) { return; }
+  var s = 0.0;
+  for (var c = 0u; c < p.chunks; c++) { s += part[c * p.total + i]; }
+  out[i] = s;
+}
+`;
+}
