@@ -16,7 +16,7 @@ const gpuErrors: string[] = [];
 (window as unknown as { __gpuErrors: string[] }).__gpuErrors = gpuErrors;
 
 async function main() {
-  if (!('gpu' in navigator)) {
+  if (!navigator.gpu) {
     status.textContent = 'WebGPU is not available in this browser. Use Chrome 113 or later (or enable chrome://flags/#enable-unsafe-webgpu), on a machine with a supported GPU.';
     status.className = 'error';
     return;

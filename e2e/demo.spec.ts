@@ -46,3 +46,11 @@ test('pick a channel and see its projection', async ({ page }) => {
   expect(gpuErrors).toEqual([]);
   expect(errors).toEqual([]);
 });
+
+test('without WebGPU the page says so and how to enable it', async ({ page }) => {
+  await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
+  await page.goto('/');
+  await expect(page.getByRole('status')).toContainText('WebGPU is not available');
+  await expect(page.getByRole('status')).toContainText('enable-unsafe-webgpu');
+  await expect(page.locator('#app')).toBeHidden();
+});
