@@ -24,7 +24,13 @@ export const channelSumParams = defineParams({
   outer: 'u32', channels: 'u32', inner: 'u32', count: 'u32', chunkLen: 'u32', chunks: 'u32',
 });
 
-export type ChannelSumVariant = 'serial' | 'tree';
+export type ChannelSumVariant = 'serial' | 'tree' | 'rows';
+
+// - 'rows' (CPU adapters such as SwiftShader, where workgroup memory and
+//   barriers are expensive): one invocation per (outer index, channel, piece)
+//   sums `chunkLen` contiguous elements of one [inner] run with no shared
+//   memory; the [outer * chunks, C] partials are then summed per channel, in
+//   order, by a 'serial' pass. `chunks` = pieces per run here.
 
 export function channelSumShader(variant: ChannelSumVariant): string {
   return wgsl`
@@ -41,7 +47,22 @@ fn at(c: u32, j: u32) -> f32 {
   return x[(o * p.channels + c) * p.inner + i];
 }
 
-#if ${variant === 'serial'}
+#if ${variant === 'rows'}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let k = gid.x + gid.y * nwg.x * 64u;
+  if (k >= p.outer * p.channels * p.chunks) { return; }
+  let piece = k % p.chunks;
+  let oc = k / p.chunks;
+  let c = oc % p.channels;
+  let o = oc / p.channels;
+  let begin = oc * p.inner + piece * p.chunkLen;
+  let end = oc * p.inner + min((piece + 1u) * p.chunkLen, p.inner);
+  var s = 0.0;
+  for (var j = begin; j < end; j++) { s += x[j]; }
+  out[(o * p.chunks + piece) * p.channels + c] = s;
+}
+#elif ${variant === 'serial'}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let c = flatIndex(gid, nwg);

@@ -1,4 +1,4 @@
-import { implicitGemmShader, type ConvTiling } from './conv2d.js';
+import { directConvShader, implicitGemmShader, type ConvTiling, type DirectConvBlock } from './conv2d.js';
 
 // Transposed convolution on the implicit-GEMM skeleton of shaders/conv2d.ts,
 // written as a gather so that every output is owned by one invocation (no
@@ -11,7 +11,7 @@ import { implicitGemmShader, type ConvTiling } from './conv2d.js';
 // group, k = (input channel of the group, ky, kx). The weight is the ONNX
 // layout [Cin, Cout/groups, KH, KW].
 
-export { convLaunch, tilingKey, type ConvProblem } from './conv2d.js';
+export { convLaunch, tilingKey, directConvLaunch, directBlockKey, type ConvProblem, type DirectConvBlock } from './conv2d.js';
 
 export function conv2dTransposeShader(variant: { tiling: ConvTiling; bias: boolean }): string {
   return implicitGemmShader({ ...variant, relu: false, loaders: TRANSPOSE_LOADERS });
@@ -40,5 +40,31 @@ fn loadB(g: u32, k: u32, m: u32) -> f32 {
   let taps = p.kH * p.kW;
   let c = k / taps;
   return w[((g * p.cinG + c) * p.coutG + m) * taps + k % taps];
+}
+`;
+
+/** The 'direct' variant (no workgroup memory; see directConvShader in shaders/conv2d.ts), same gather. */
+export function conv2dTransposeDirectShader(variant: { block: DirectConvBlock; bias: boolean }): string {
+  return directConvShader({ ...variant, relu: false, taps: TRANSPOSE_DIRECT_TAPS });
+}
+
+// Branch-free (select, non-short-circuit &): SwiftShader's compile time grows
+// steeply with the control flow of the R_P inlined copies.
+const TRANSPOSE_DIRECT_TAPS = /* wgsl */ `
+fn axisSource(o: u32, pad: i32, t: u32, dil: u32, stride: u32, size: u32) -> i32 {
+  let s = i32(o) + pad - i32(t * dil);
+  let q = u32(max(s, 0)) / stride;
+  let ok = (s >= 0) & (q * stride == u32(max(s, 0))) & (q < size);
+  return select(-1, i32(q), ok);
+}
+
+fn source(oy: u32, ox: u32, ky: u32, kx: u32) -> i32 {
+  let iy = axisSource(oy, p.padT, ky, p.dilH, p.strideH, p.inH);
+  let ix = axisSource(ox, p.padL, kx, p.dilW, p.strideW, p.inW);
+  return select(-1, iy * i32(p.inW) + ix, (iy >= 0) & (ix >= 0));
+}
+
+fn wIndex(g: u32, c: u32, m: u32, tap: u32) -> u32 {
+  return ((g * p.cinG + c) * p.coutG + m) * p.kH * p.kW + tap;
 }
 `;

@@ -238,3 +238,112 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 `;
 }
+
+// ---- 'direct' variant ------------------------------------------------------
+//
+// For CPU implementations of WebGPU (SwiftShader), where workgroup memory and
+// barriers are expensive: each invocation owns R_M output channels x R_T taps
+// of one (group, input channel) in registers and walks a range of output rows
+// (n, oy) of the reduction itself, no shared memory, no barriers. Rows are
+// split into `chunks` ranges so that small weights still make enough
+// invocations; the chunk partials are summed in chunk order by
+// weightGradReduceShader (deterministic, as the tiled variant).
+
+export const weightGradDirectParams = defineParams({
+  inC: 'u32', inH: 'u32', inW: 'u32',
+  outC: 'u32', outH: 'u32', outW: 'u32',
+  kH: 'u32', kW: 'u32',
+  strideH: 'u32', strideW: 'u32', dilH: 'u32', dilW: 'u32',
+  padT: 'i32', padL: 'i32',
+  cinG: 'u32', coutG: 'u32', groups: 'u32',
+  kCols: 'u32',
+  /** batch * outH: the reduction in whole output rows. */
+  rows: 'u32',
+  rowsPerChunk: 'u32',
+  mBlocks: 'u32',
+  tapBlocks: 'u32',
+  /** chunks * groups * cinG * mBlocks * tapBlocks. */
+  invocations: 'u32',
+  total: 'u32',
+});
+
+export const DIRECT_WORKGROUP = 64;
+
+/** R_M output channels x R_T taps per invocation. */
+export interface WeightGradDirectBlock { rM: number; rT: number }
+
+/**
+ * Taps in blocks of at most 16 (as even as possible), channels (a power of 2,
+ * at most 16) to fill up to 256 accumulators. On SwiftShader the larger blocks
+ * win despite spilling: they cut the loads per product (batch-64 MNIST conv
+ * weight gradients: 16 channels about 1.5-2x faster than 4).
+ */
+export function chooseWeightGradDirectBlock(coutG: number, taps: number): WeightGradDirectBlock {
+  const rT = Math.ceil(taps / Math.ceil(taps / 16));
+  let rM = 1;
+  while (rM * 2 * rT <= 256 && rM * 2 <= Math.min(coutG, 16)) rM *= 2;
+  return { rM: Math.min(rM, coutG), rT };
+}
+
+export function weightGradDirectKey(b: WeightGradDirectBlock): string { return `direct/${b.rM}x${b.rT}`; }
+
+export function weightGradDirectShader(b: WeightGradDirectBlock): string {
+  const ms = range(b.rM), ts = range(b.rT);
+  return `
+${weightGradDirectParams.struct}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> dy: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${flatIndexFn(DIRECT_WORKGROUP)}
+
+@compute @workgroup_size(${DIRECT_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.invocations) { return; }
+  let tb = i % p.tapBlocks;
+  let r1 = i / p.tapBlocks;
+  let mb = r1 % p.mBlocks;
+  let r2 = r1 / p.mBlocks;
+  let c = r2 % p.cinG;
+  let r3 = r2 / p.cinG;
+  let g = r3 % p.groups;
+  let chunk = r3 / p.groups;
+  let taps = p.kH * p.kW;
+  let inH = i32(p.inH);
+  let inW = i32(p.inW);
+  // Taps past the kernel (ragged last block) and channels past coutG repeat the last one and are not stored.
+${ts.map((j) => `  let tap${j} = min(tb * ${b.rT}u + ${j}u, taps - 1u);
+  let ky${j} = tap${j} / p.kW;
+  let offY${j} = i32(ky${j} * p.dilH) - p.padT;
+  let offX${j} = i32((tap${j} - ky${j} * p.kW) * p.dilW) - p.padL;`).join('\n')}
+${ms.map((k) => `  let mc${k} = g * p.coutG + min(mb * ${b.rM}u + ${k}u, p.coutG - 1u);`).join('\n')}
+${ms.map((k) => ts.map((j) => `var a${k}_${j} = 0.0;`).join(' ')).join('\n')}
+  let rowBegin = chunk * p.rowsPerChunk;
+  let rowEnd = min(rowBegin + p.rowsPerChunk, p.rows);
+  for (var row = rowBegin; row < rowEnd; row++) {
+    let n = row / p.outH;
+    let oy = row - n * p.outH;
+    let xPlane = (n * p.inC + g * p.cinG + c) * p.inH * p.inW;
+    let iyBase = i32(oy * p.strideH);
+${ms.map((k) => `    let dyRow${k} = ((n * p.outC + mc${k}) * p.outH + oy) * p.outW;`).join('\n')}
+${ts.map((j) => `    let iy${j} = iyBase + offY${j};
+    let rowOk${j} = (iy${j} >= 0) & (iy${j} < inH);
+    let xRow${j} = xPlane + u32(clamp(iy${j}, 0, inH - 1)) * p.inW;`).join('\n')}
+    for (var ox = 0u; ox < p.outW; ox++) {
+      let ixBase = i32(ox * p.strideW);
+${ms.map((k) => `      let d${k} = dy[dyRow${k} + ox];`).join('\n')}
+${ts.map((j) => `      let ix${j} = ixBase + offX${j};
+      let v${j} = select(0.0, x[xRow${j} + u32(clamp(ix${j}, 0, inW - 1))], rowOk${j} & (ix${j} >= 0) & (ix${j} < inW));`).join('\n')}
+${ms.map((k) => ts.map((j) => `a${k}_${j} += d${k} * v${j};`).join(' ')).join('\n')}
+    }
+  }
+${ms.map((k) => ts.map((j) => `  store(chunk, g, mb * ${b.rM}u + ${k}u, c * taps + tb * ${b.rT}u + ${j}u, tb * ${b.rT}u + ${j}u < taps, a${k}_${j});`).join('\n')).join('\n')}
+}
+
+fn store(chunk: u32, g: u32, m: u32, col: u32, tapOk: bool, v: f32) {
+  if (m >= p.coutG || !tapOk) { return; }
+  out[chunk * p.total + (g * p.coutG + m) * p.kCols + col] = v;
+}
+`;
+}

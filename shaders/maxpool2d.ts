@@ -28,7 +28,15 @@ export const maxPoolParams = defineParams(POOL_FIELDS);
  */
 export const IS_NAN_FN = `fn isNan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }`;
 
-export function maxPool2dShader(): string {
+/**
+ * 'element': one invocation per output (GPUs). 'row': one invocation per
+ * output row (n, c, oy) looping over its OW outputs, for CPU adapters
+ * (SwiftShader), where the cost is per invocation; `total` then counts rows.
+ */
+export type PoolVariant = 'element' | 'row';
+
+export function maxPool2dShader(variant: PoolVariant = 'element'): string {
+  const row = variant === 'row';
   return `
 ${maxPoolParams.struct}
 @group(0) @binding(0) var<uniform> p: Params;
@@ -38,36 +46,44 @@ ${maxPoolParams.struct}
 ${flatIndexFn(WORKGROUP)}
 ${IS_NAN_FN}
 
-@compute @workgroup_size(${WORKGROUP})
+@compute @workgroup_size(${row ? 64 : WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
+  let flat = ${row ? 'gid.x + gid.y * nwg.x * 64u' : 'flatIndex(gid, nwg)'};
+  if (flat >= p.total) { return; }
+${row ? `  let ow = u32(p.OW);
+  let oh = u32(p.OH);
+  let oy = i32(flat % oh);
+  let base = (flat / oh) * u32(p.H * p.W);
+  for (var oxu = 0u; oxu < ow; oxu++) {
+    let i = flat * ow + oxu;
+    let ox = i32(oxu);` : `  let i = flat;
   let ow = u32(p.OW);
   let oh = u32(p.OH);
   let ox = i32(i % ow);
   let oy = i32((i / ow) % oh);
   let base = (i / (ow * oh)) * u32(p.H * p.W);
-  let y0 = oy * p.sH - p.padTop;
-  let x0 = ox * p.sW - p.padLeft;
-
-  var best = 0.0;
-  var arg = -1;
-  var sawNan = false;
-  for (var ky = 0; ky < p.kH && !sawNan; ky++) {
-    let iy = y0 + ky * p.dH;
-    if (iy < 0 || iy >= p.H) { continue; }
-    for (var kx = 0; kx < p.kW; kx++) {
-      let ix = x0 + kx * p.dW;
-      if (ix < 0 || ix >= p.W) { continue; }
-      let at = iy * p.W + ix;
-      let v = x[base + u32(at)];
-      if (isNan(v)) { arg = at; sawNan = true; break; }
-      if (arg < 0 || v > best) { best = v; arg = at; }
+  {`}
+    let y0 = oy * p.sH - p.padTop;
+    let x0 = ox * p.sW - p.padLeft;
+    var best = 0.0;
+    var arg = -1;
+    var sawNan = false;
+    for (var ky = 0; ky < p.kH && !sawNan; ky++) {
+      let iy = y0 + ky * p.dH;
+      if (iy < 0 || iy >= p.H) { continue; }
+      for (var kx = 0; kx < p.kW; kx++) {
+        let ix = x0 + kx * p.dW;
+        if (ix < 0 || ix >= p.W) { continue; }
+        let at = iy * p.W + ix;
+        let v = x[base + u32(at)];
+        if (isNan(v)) { arg = at; sawNan = true; break; }
+        if (arg < 0 || v > best) { best = v; arg = at; }
+      }
     }
+    // Copied from the input rather than taken from best, so a NaN keeps its bits.
+    y[i] = x[base + u32(arg)];
+    switches[i] = u32(arg);
   }
-  // Copied from the input rather than taken from best, so a NaN keeps its bits.
-  y[i] = x[base + u32(arg)];
-  switches[i] = u32(arg);
 }
 `;
 }

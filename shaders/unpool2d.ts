@@ -1,5 +1,5 @@
 import { defineParams, flatIndexFn } from './params.js';
-import { POOL_FIELDS, WORKGROUP } from './maxpool2d.js';
+import { POOL_FIELDS, WORKGROUP, type PoolVariant } from './maxpool2d.js';
 
 // Unpooling (Zeiler & Fergus 2014) = the gradient of max pooling: each input
 // position receives the sum of the signals of the windows whose switch chose
@@ -12,7 +12,17 @@ export { WORKGROUP };
 
 export const unpoolParams = defineParams(POOL_FIELDS);
 
-export function unpool2dShader(): string {
+/**
+ * 'element' (GPUs): the gather above, one invocation per input element.
+ * 'row' (CPU adapters such as SwiftShader, which pay per invocation): one
+ * invocation per input row (n, c, iy); it zeroes the row, then walks the
+ * output rows whose windows can reach row iy and adds each signal whose switch
+ * lies in this row. The row is owned by this invocation alone, so the
+ * read-modify-writes cannot race; overlapping windows add up in (oy, ox) order.
+ * `total` counts rows.
+ */
+export function unpool2dShader(variant: PoolVariant = 'element'): string {
+  if (variant === 'row') return unpoolRowShader();
   return `
 ${unpoolParams.struct}
 @group(0) @binding(0) var<uniform> p: Params;
@@ -46,6 +56,40 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     }
   }
   dx[i] = acc;
+}
+`;
+}
+
+function unpoolRowShader(): string {
+  return `
+${unpoolParams.struct}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> switches: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let r = gid.x + gid.y * nwg.x * 64u;
+  if (r >= p.total) { return; }
+  let h = u32(p.H);
+  let iy = i32(r % h);
+  let plane = r / h;
+  let rowStart = r * u32(p.W);
+  for (var ix = 0u; ix < u32(p.W); ix++) { dx[rowStart + ix] = 0.0; }
+  // Windows of output row oy cover input rows oy * sH - padTop .. + (kH - 1) * dH.
+  let hi = (iy + p.padTop) / p.sH;
+  let lo = max(iy + p.padTop - (p.kH - 1) * p.dH, 0);
+  let oyLo = (lo + p.sH - 1) / p.sH;
+  let oyHi = min(hi, p.OH - 1);
+  let here = iy * p.W;
+  for (var oy = oyLo; oy <= oyHi; oy++) {
+    let o0 = (plane * u32(p.OH) + u32(oy)) * u32(p.OW);
+    for (var ox = 0u; ox < u32(p.OW); ox++) {
+      let rel = i32(switches[o0 + ox]) - here;
+      if (rel >= 0 && rel < p.W) { dx[rowStart + u32(rel)] += g[o0 + ox]; }
+    }
+  }
 }
 `;
 }

@@ -11,7 +11,7 @@ export { createDeconvNet, DeconvNet, Projection, type ProjectOptions } from './d
 export { projectionToImage, featureMapGrid, type RgbaImage } from './render/image.js';
 export { createDefaultModel, gaborBank, type DefaultModel } from './model/default_model.js';
 export { parseIdx, gunzip, FASHION_MNIST_CLASSES, type IdxArray } from './data/idx.js';
-export { train, evaluate, learningRateAt, type LabelledImages, type TrainOptions, type TrainLogEntry, type OptimizerConfig, type LearningRateSchedule } from './train/trainer.js';
+export { train, evaluate, learningRateAt, type LabelledImages, type TrainOptions, type TrainLogEntry, type TrainResult, type FeatureSnapshot, type OptimizerConfig, type LearningRateSchedule } from './train/trainer.js';
 export { saveModel, loadModel, MODEL_FORMAT, type ModelManifest } from './model/serialize.js';
 export { fashionZFNetLayers } from './model/architectures.js';
 export { occlusionSensitivity, type OcclusionOptions, type OcclusionResult } from './analysis/occlusion.js';
@@ -22,3 +22,4 @@ export { receptiveField, fieldBox, type ReceptiveField, type FieldBox } from './
 export { topActivations, cropToBox, type TopActivation, type TopKResult, type TopKOptions } from './analysis/topk.js';
 export { datasetBatches, datasetImages, datasetSize, datasetReiterable, loadIdxDataset, type ImageDataset, type IdxDataset } from './data/dataset.js';
 export { type Progress, type RunOptions } from './analysis/progress.js';
+export { kernelStyleFor, type KernelStyle } from './gpu/runtime.js';

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CHANNEL_CHUNK, channelSum, channelSumPlan } from '../src/ops/channel_sum.js';
+import { CHANNEL_CHUNK, ROWS_PIECE, channelSum, channelSumPlan } from '../src/ops/channel_sum.js';
 import { ShapeError } from '../src/gpu/errors.js';
 import type { Recorder } from '../src/gpu/recorder.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
+import { KERNEL_STYLES, styledRuntime } from './helpers/kernel_styles.js';
 import { makeRandom } from './helpers/random.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -28,28 +29,32 @@ async function counted<T>(rt: Runtime, name: string, fn: (rec: Recorder) => T): 
   return { result, passes, submits: rt.stats.submits - before };
 }
 
-const CASES: Array<{ name: string; shape: number[]; variant: 'serial' | 'tree'; passes: number }> = [
-  { name: '[N,C,H,W] small (one invocation per channel)', shape: [2, 5, 3, 4], variant: 'serial', passes: 1 },
-  { name: '[N,F] dense bias', shape: [7, 10], variant: 'serial', passes: 1 },
-  { name: '[N,F] with many features', shape: [300, 1100], variant: 'serial', passes: 1 },
-  { name: '[N,C,H,W] one workgroup per channel', shape: [3, 6, 13, 11], variant: 'tree', passes: 1 },
-  { name: '[N,F] tall (many rows, few features)', shape: [700, 3], variant: 'tree', passes: 1 },
-  { name: '[N,C,L] rank 3', shape: [4, 3, 100], variant: 'tree', passes: 1 },
-  { name: 'large N*H*W = 3*60*61 split into chunks', shape: [3, 2, 60, 61], variant: 'tree', passes: 2 },
-  { name: 'large N*H*W = 5*48*48, 7 channels, ragged last chunk', shape: [5, 7, 48, 48], variant: 'tree', passes: 2 },
+/** `direct`: the plan of the 'direct' kernel style (runs along [inner], then a serial pass over the partials). */
+const CASES: Array<{ name: string; shape: number[]; variant: 'serial' | 'tree'; passes: number; direct: ['serial' | 'rows', number] }> = [
+  { name: '[N,C,H,W] small (one invocation per channel)', shape: [2, 5, 3, 4], variant: 'serial', passes: 1, direct: ['serial', 1] },
+  { name: '[N,F] dense bias', shape: [7, 10], variant: 'serial', passes: 1, direct: ['serial', 1] },
+  { name: '[N,F] with many features', shape: [300, 1100], variant: 'serial', passes: 1, direct: ['serial', 1] },
+  { name: '[N,C,H,W] one workgroup per channel', shape: [3, 6, 13, 11], variant: 'tree', passes: 1, direct: ['rows', 2] },
+  { name: '[N,F] tall (many rows, few features)', shape: [700, 3], variant: 'tree', passes: 1, direct: ['serial', 1] },
+  { name: '[N,C,L] rank 3', shape: [4, 3, 100], variant: 'tree', passes: 1, direct: ['rows', 2] },
+  { name: 'large N*H*W = 3*60*61 split into chunks', shape: [3, 2, 60, 61], variant: 'tree', passes: 2, direct: ['rows', 2] },
+  { name: 'large N*H*W = 5*48*48, 7 channels, ragged last chunk', shape: [5, 7, 48, 48], variant: 'tree', passes: 2, direct: ['rows', 2] },
+  { name: 'one image, H*W = 70*61 > ROWS_PIECE (2 pieces per run)', shape: [1, 2, 70, 61], variant: 'tree', passes: 1, direct: ['rows', 2] },
+  { name: 'one image, one piece per run (no second pass)', shape: [1, 3, 20, 20], variant: 'tree', passes: 1, direct: ['rows', 1] },
 ];
 
-describe('channelSum', () => {
+for (const style of KERNEL_STYLES) describe(`channelSum [${style}]`, () => {
   CASES.forEach((c, index) => {
     it(c.name, async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       // Offset values so cancellation cannot hide a missing term.
       const data = makeRandom(40 + index).array(size(c.shape), -0.5, 1.5);
       const g = rt.createTensor(c.shape, data);
-      const plan = channelSumPlan(c.shape);
-      expect(plan.variant).toBe(c.variant);
+      const plan = channelSumPlan(c.shape, style);
+      const [variant, passesWanted] = style === 'direct' ? c.direct : [c.variant, c.passes];
+      expect(plan.variant).toBe(variant);
       const { result, passes, submits } = await counted(rt, c.name, (rec) => channelSum(rec, g));
-      expect(passes).toBe(c.passes);
+      expect(passes).toBe(passesWanted);
       expect(submits).toBe(1);
       expect(result.shape).toEqual([c.shape[1]]);
       expectClose(await result.read(), channelSumRef(data, c.shape), c.name);
@@ -57,14 +62,19 @@ describe('channelSum', () => {
     });
   });
 
-  it('splits a long channel into CHANNEL_CHUNK pieces', () => {
+  if (style === 'direct') it('direct: cuts each [inner] run into ROWS_PIECE pieces', () => {
+    expect(channelSumPlan([1, 2, 70, 61], 'direct').chunks).toBe(Math.ceil(70 * 61 / ROWS_PIECE));
+    expect(channelSumPlan([64, 32, 28, 28], 'direct')).toMatchObject({ variant: 'rows', chunks: 1 });
+  });
+
+  if (style === 'tiled') it('splits a long channel into CHANNEL_CHUNK pieces', () => {
     expect(channelSumPlan([3, 2, 60, 61]).chunks).toBe(Math.ceil(3 * 60 * 61 / CHANNEL_CHUNK));
     expect(channelSumPlan([64, 32, 28, 28]).chunks).toBe(Math.ceil(64 * 784 / CHANNEL_CHUNK));
     expect(channelSumPlan([64, 10]).chunks).toBe(1);
   });
 
   it('is deterministic and holds no extra memory after repeated and failed calls', async () => {
-    const rt = await getRuntime();
+    const rt = await styledRuntime(style);
     const shape = [3, 2, 60, 61];
     const g = rt.createTensor(shape, makeRandom(3).array(size(shape)));
     const first = await rt.run('warm-up', (rec) => channelSum(rec, g));

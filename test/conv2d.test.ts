@@ -5,6 +5,7 @@ import { conv2dShader, convLaunch, tilingKey } from '../shaders/conv2d.js';
 import { OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
+import { KERNEL_STYLES, styledRuntime } from './helpers/kernel_styles.js';
 import { makeRandom } from './helpers/random.js';
 import {
   conv2dInputGradRef, conv2dRef, convOutputShapeRef, dot, samePadsRef, type ConvRefAttrs,
@@ -64,10 +65,10 @@ const FORWARD: ConvCase[] = [
   { name: '16 channels per group (narrow tiling with 4 channel columns)', x: [1, 3, 7, 6], w: [16, 3, 3, 3], attrs: { stride: [1, 2] } },
 ];
 
-describe('conv2d forward', () => {
+for (const style of KERNEL_STYLES) describe(`conv2d forward [${style}]`, () => {
   FORWARD.forEach((c, index) => {
     it(c.name, async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       const { xData, wData, bData, x, w, b } = inputs(rt, c, 100 + index);
       const ra = refAttrs(c);
       const expectedShape = convOutputShapeRef(c.x, c.w, ra);
@@ -85,9 +86,9 @@ describe('conv2d forward', () => {
     { name: 'depthwise, batch*groups 6 > 5', x: [2, 3, 23, 23], w: [3, 1, 3, 3], attrs: { groups: 3, padding: 'same' }, bias: true, limit: 5 },
     { name: '2 pixel tiles x 4 images > 3, 2 channel tiles', x: [4, 4, 9, 9], w: [70, 4, 3, 3], attrs: { padding: [1, 1, 1, 1] }, bias: true, limit: 3 },
   ];
-  FOLDED.forEach((c, index) => {
+  if (style === 'tiled') FOLDED.forEach((c, index) => {
     it(`folds x and z past the workgroup limit: ${c.name}`, async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       const { xData, wData, bData, x, w, b } = inputs(rt, c, 200 + index);
       const ra = refAttrs(c);
       const shape = convOutputShapeRef(c.x, c.w, ra);
@@ -113,7 +114,7 @@ describe('conv2d forward', () => {
     });
   });
 
-  it('keeps a 70000-group depthwise launch within 65535 workgroups per dimension', () => {
+  if (style === 'tiled') it('keeps a 70000-group depthwise launch within 65535 workgroups per dimension', () => {
     const { dispatch } = convLaunch({
       batch: 1, groups: 70000, inC: 70000, inH: 1, inW: 1, outC: 70000, outH: 1, outW: 1,
       kH: 1, kW: 1, stride: [1, 1], dilation: [1, 1], padT: 0, padL: 0, cinG: 1,
@@ -135,10 +136,10 @@ const BACKWARD: ConvCase[] = [
   { name: '70 channels back to 3 (K = 630)', x: [1, 3, 9, 9], w: [70, 3, 3, 3], attrs: { stride: 2, padding: [1, 1, 1, 1] } },
 ];
 
-describe('conv2dBackwardInput', () => {
+for (const style of KERNEL_STYLES) describe(`conv2dBackwardInput [${style}]`, () => {
   BACKWARD.forEach((c, index) => {
     it(`equals the input gradient: ${c.name}`, async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       const ra = refAttrs(c);
       const gShape = convOutputShapeRef(c.x, c.w, ra);
       const rnd = makeRandom(300 + index);
@@ -153,7 +154,7 @@ describe('conv2dBackwardInput', () => {
 
   BACKWARD.slice(0, 5).forEach((c, index) => {
     it(`adjoint identity <conv(x), g> = <x, backward(g)>: ${c.name}`, async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       const rnd = makeRandom(500 + index);
       const xData = rnd.array(size(c.x)), wData = rnd.array(size(c.w));
       const gShape = conv2dOutputShape(c.x, c.w, c.attrs);

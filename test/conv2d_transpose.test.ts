@@ -5,6 +5,7 @@ import { pair } from '../src/ops/conv_geometry.js';
 import { OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
+import { KERNEL_STYLES, styledRuntime } from './helpers/kernel_styles.js';
 import { makeRandom } from './helpers/random.js';
 import { conv2dTransposeRef, type TransposeRefAttrs } from './ref/conv.js';
 
@@ -69,10 +70,10 @@ function refAttrs(c: TransposeCase): TransposeRefAttrs {
   };
 }
 
-describe('conv2dTranspose', () => {
+for (const style of KERNEL_STYLES) describe(`conv2dTranspose [${style}]`, () => {
   CASES.forEach((c, index) => {
     it(c.name, async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       const { xData, wData, bData, cout, x, w, b } = inputs(rt, c, 700 + index);
       const shape = [c.x[0], cout, ...c.out];
       expect(conv2dTransposeOutputShape(c.x, c.w, c.attrs)).toEqual(shape);
@@ -86,7 +87,7 @@ describe('conv2dTranspose', () => {
   it('matches the ONNX backend test convtranspose_output_shape', async () => {
     // X = 0..8 as 3x3, W = ones [1, 2, 3, 3], strides [3, 2], output_shape [10, 8]:
     // the output is one row and one column larger than the full one; they stay 0.
-    const rt = await getRuntime();
+    const rt = await styledRuntime(style);
     const x = rt.createTensor([1, 1, 3, 3], Float32Array.from({ length: 9 }, (_, i) => i));
     const w = rt.createTensor([1, 2, 3, 3], new Float32Array(18).fill(1));
     const y = await rt.run('onnx output_shape', (rec) => conv2dTranspose(rec, x, w, null, { stride: [3, 2], outputShape: [10, 8] }));
@@ -97,8 +98,8 @@ describe('conv2dTranspose', () => {
     for (const t of [x, w, y]) t.release();
   });
 
-  it('folds x and z past the workgroup limit (depthwise, batch*groups 6 > 4)', async () => {
-    const rt = await getRuntime();
+  if (style === 'tiled') it('folds x and z past the workgroup limit (depthwise, batch*groups 6 > 4)', async () => {
+    const rt = await styledRuntime(style);
     const c: TransposeCase = { name: 'fold', x: [2, 3, 9, 8], w: [3, 1, 3, 3], attrs: { groups: 3, stride: 2 }, bias: true, out: [19, 17], padBegin: [0, 0] };
     const { xData, wData, bData, x, w, b } = inputs(rt, c, 900);
     const { tiling, params, dispatch } = convLaunch({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  conv2dBackwardWeight, conv2dBackwardWeightPlanned, planWeightGrad, type WeightGradPlanOptions,
+  conv2dBackwardWeight, conv2dBackwardWeightPlanned, planWeightGrad, planWeightGradDirect, type WeightGradPlanOptions,
 } from '../src/ops/conv2d_weight_grad.js';
 import { conv2dOutputShape, type Conv2dAttrs } from '../src/ops/conv2d.js';
 import { pair } from '../src/ops/conv_geometry.js';
@@ -8,7 +8,8 @@ import { chooseWeightGradTiling } from '../shaders/conv2d_weight_grad.js';
 import { OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
 import type { Recorder } from '../src/gpu/recorder.js';
 import type { Runtime } from '../src/gpu/runtime.js';
-import { getRuntime, expectClose } from './helpers/gpu.js';
+import { expectClose } from './helpers/gpu.js';
+import { KERNEL_STYLES, styledRuntime } from './helpers/kernel_styles.js';
 import { makeRandom } from './helpers/random.js';
 import { conv2dRef, samePadsRef, type ConvRefAttrs } from './ref/conv.js';
 
@@ -126,13 +127,14 @@ const CASES: Case[] = [
   { name: 'K = 3*24*24 = 1728 split into chunks (boundaries inside images)', x: [3, 2, 26, 26], w: [4, 2, 3, 3], minChunks: 3 },
   { name: "depthwise, K = 2*30*30 split into chunks, 'same'", x: [2, 3, 30, 30], w: [3, 1, 3, 3], attrs: { groups: 3, padding: 'same' }, minChunks: 3 },
   { name: 'forced short chunks: groups 2, stride 2', x: [3, 4, 21, 17], w: [6, 2, 3, 3], attrs: { groups: 2, stride: 2, padding: [1, 0, 0, 1] }, plan: { minChunk: 16 } },
+  { name: "5x5 'same', 6 channels (ragged direct tap and channel blocks)", x: [2, 2, 9, 8], w: [6, 2, 5, 5], attrs: { padding: 'same' } },
   { name: 'forced chunks with a wide tile (wgK 1)', x: [2, 16, 13, 10], w: [64, 16, 2, 2], plan: { minChunk: 16, targetWorkgroups: 64 } },
 ];
 
-describe('conv2dBackwardWeight', () => {
+for (const style of KERNEL_STYLES) describe(`conv2dBackwardWeight [${style}]`, () => {
   CASES.forEach((c, index) => {
     it(c.name, async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       const ra = refAttrs(c);
       const gShape = conv2dOutputShape(c.x, c.w, c.attrs) as Shape4;
       const rnd = makeRandom(700 + index);
@@ -166,7 +168,7 @@ describe('conv2dBackwardWeight', () => {
   });
 
   it('is deterministic (split-K sums in a fixed order) and costs 1 submit, 2 passes when split, 1 when not', async () => {
-    const rt = await getRuntime();
+    const rt = await styledRuntime(style);
     const rnd = makeRandom(9);
     const xs: Shape4 = [3, 2, 26, 26], ws: Shape4 = [4, 2, 3, 3];
     const x = rt.createTensor(xs, rnd.array(size(xs)));
@@ -186,7 +188,7 @@ describe('conv2dBackwardWeight', () => {
   });
 
   it('holds no extra GPU memory after repeated, failed and abandoned calls', async () => {
-    const rt = await getRuntime();
+    const rt = await styledRuntime(style);
     const rnd = makeRandom(10);
     const xs: Shape4 = [2, 3, 30, 30], ws: Shape4 = [3, 1, 3, 3];
     const attrs: Conv2dAttrs = { groups: 3, padding: 'same' };
@@ -224,9 +226,24 @@ describe('conv2dBackwardWeight', () => {
     expect(wide.dispatch[0] * wide.dispatch[1]).toBeGreaterThanOrEqual(wide.workgroups);
   });
 
+  if (style === 'direct') it('direct plan: register blocks of taps x channels, rows split toward 1024 invocations', () => {
+    const mnist = (inC: number, hw: number, outC: number, k: number) => planWeightGradDirect({
+      batch: 64, groups: 1, inC, inH: hw, inW: hw, outC, outH: hw, outW: hw, kH: k, kW: k,
+      stride: [1, 1], dilation: [1, 1], padT: (k - 1) / 2, padL: (k - 1) / 2,
+    });
+    const conv1 = mnist(1, 28, 16, 5);
+    expect(conv1.block).toEqual({ rM: 16, rT: 13 });
+    expect(conv1.chunks).toBeGreaterThan(64);
+    expect(conv1.chunks * conv1.rowsPerChunk).toBeGreaterThanOrEqual(64 * 28);
+    const conv2 = mnist(16, 13, 32, 3);
+    expect(conv2.block).toEqual({ rM: 16, rT: 9 });
+    expect(conv2.chunks).toBeGreaterThan(1);
+    expect(conv2.invocations).toBeLessThanOrEqual(1024);
+  });
+
   describe('errors', () => {
     it('ShapeError: output gradient that is not the conv output, naming both', async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       const x = rt.createTensor([1, 2, 5, 5]), g = rt.createTensor([1, 4, 3, 4]);
       await expect(rt.run('bad g', (rec) => conv2dBackwardWeight(rec, x, g, [4, 2, 3, 3]))).rejects.toThrow(
         /output gradient \[1,4,3,4\] is not the conv2d output \[1,4,3,3\] of input \[1,2,5,5\] and weight \[4,2,3,3\]/);
@@ -234,7 +251,7 @@ describe('conv2dBackwardWeight', () => {
     });
 
     it('ShapeError / OutOfRangeError from the conv attributes and the weight shape', async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       const x = rt.createTensor([1, 4, 5, 5]), g = rt.createTensor([1, 6, 3, 3]);
       const run = (ws: number[], attrs?: Conv2dAttrs) => rt.run('bad', (rec) => conv2dBackwardWeight(rec, x, g, ws, attrs));
       await expect(run([6, 3, 3, 3])).rejects.toThrow(/4 channels, weight \[6,3,3,3\] expects 3 per group/);
@@ -245,7 +262,7 @@ describe('conv2dBackwardWeight', () => {
     });
 
     it('ShapeError: u32 input', async () => {
-      const rt = await getRuntime();
+      const rt = await styledRuntime(style);
       const x = rt.createTensor([1, 2, 5, 5], new Uint32Array(50), 'u32'), g = rt.createTensor([1, 4, 3, 3]);
       await expect(rt.run('u32', (rec) => conv2dBackwardWeight(rec, x, g, [4, 2, 3, 3]))).rejects.toThrow(/input \[1,2,5,5\] must be f32, got u32/);
       x.release(); g.release();

@@ -1,15 +1,20 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { maxPool2d } from '../src/ops/maxpool2d.js';
 import { poolGeometry, type Pool2dAttrs } from '../src/ops/pool_geometry.js';
 import { ShapeError, OutOfRangeError } from '../src/gpu/errors.js';
+import { KERNEL_STYLES, styledRuntime } from './helpers/kernel_styles.js';
+import type { KernelStyle } from '../src/gpu/runtime.js';
 import { getRuntime } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { POOL_CASES, maxPoolRef, type RefGeometry } from './ref/pool.js';
 
+/** The kernel style of the describe block running now (set by its beforeAll). */
+let currentStyle: KernelStyle = 'tiled';
+
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 async function runMaxPool(data: Float32Array, shape: number[], attrs: Pool2dAttrs) {
-  const rt = await getRuntime();
+  const rt = await styledRuntime(currentStyle);
   const x = rt.createTensor(shape, data);
   const { output, switches } = await rt.run('maxPool2d', (rec) => maxPool2d(rec, x, attrs));
   const result = { shape: output.shape, values: await output.read(), switches: await rt.readU32(switches) };
@@ -35,7 +40,8 @@ describe('poolGeometry', () => {
   }
 });
 
-describe('maxPool2d forward and switches', () => {
+for (const style of KERNEL_STYLES) describe(`maxPool2d forward and switches [${style}]`, () => {
+  beforeAll(() => { currentStyle = style; });
   for (const c of POOL_CASES) {
     it(`${c.name} [${c.shape}]`, async () => {
       const data = makeRandom(size(c.shape) + c.name.length).array(size(c.shape), -4, 4);
@@ -44,7 +50,8 @@ describe('maxPool2d forward and switches', () => {
   }
 });
 
-describe('maxPool2d ties', () => {
+for (const style of KERNEL_STYLES) describe(`maxPool2d ties [${style}]`, () => {
+  beforeAll(() => { currentStyle = style; });
   it('a constant input picks the first position inside the input of every window', async () => {
     const c = POOL_CASES.find((k) => k.name.startsWith('3x3 s2 asymmetric'))!;
     const got = await expectMatchesRef(new Float32Array(size(c.shape)).fill(0.5), c.shape, c.attrs, c.geom);
@@ -89,7 +96,8 @@ describe('maxPool2d ties', () => {
   });
 });
 
-describe('maxPool2d NaN', () => {
+for (const style of KERNEL_STYLES) describe(`maxPool2d NaN [${style}]`, () => {
+  beforeAll(() => { currentStyle = style; });
   it('propagates NaN as the value; the switch is the first NaN of the window', async () => {
     const data = makeRandom(5).array(36, -1, 1);
     data[1 * 6 + 1] = NaN;   // window (0, 0), 3x3 s2 pad 0 on a 6x6 plane -> windows cover rows/cols 0..2, 2..4

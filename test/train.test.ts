@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import {
-  createModel, Conv2D, MaxPool2D, Flatten, Dense, Softmax, TrainingDivergedError, OutOfRangeError, isTrainable,
+  createModel, Conv2D, MaxPool2D, Flatten, Dense, Softmax, TrainingDivergedError, OutOfRangeError, isTrainable, topActivations,
 } from '../src/index.js';
 import { train, evaluate, learningRateAt } from '../src/train/trainer.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
@@ -73,9 +73,21 @@ describe('train', () => {
     }
     const model = createModel(rt, { inputShape: [1, 6, 6], layers: tinyNet(11).layers() });
     const before = await evaluate(model, { images, labels, count: n });
-    const log = await train(model, { images, labels, count: n }, {
+    const probe = { images: images.subarray(0, 12 * 36), count: 12 };
+    const { log, snapshots } = await train(model, { images, labels, count: n }, {
       epochs: 15, batchSize: 16, logEvery: 6, optimizer: { kind: 'adam', learningRate: 0.05 }, schedule: 'cosine',
+      snapshots: { epochs: [1, 5, 15], probe, features: [{ layer: 'conv', channel: 0 }, { layer: 'conv', channel: 1 }, { layer: 'fc', channel: 2 }] },
     });
+    // Fig. 4 data: one strongest activation + projection per feature and snapshot epoch;
+    // the last one equals what topActivations finds with the final weights.
+    expect(snapshots.map((s) => [s.epoch, s.layer, s.channel])).toEqual([
+      [1, 'conv', 0], [1, 'conv', 1], [1, 'fc', 2], [5, 'conv', 0], [5, 'conv', 1], [5, 'fc', 2], [15, 'conv', 0], [15, 'conv', 1], [15, 'fc', 2],
+    ]);
+    const [now] = await topActivations(model, probe, { layers: ['fc'], channels: [2], k: 1 });
+    const last = snapshots.at(-1)!;
+    expect([last.imageIndex, last.value]).toEqual([now!.top[2]![0]!.imageIndex, now!.top[2]![0]!.value]);
+    expect(Array.from(last.projection!.data)).toEqual(Array.from(now!.top[2]![0]!.projection!.data));
+    expect(snapshots[0]!.value).not.toBe(last.value); // the features changed while training
     const after = await evaluate(model, { images, labels, count: n }, { batchSize: 40 });
     expect(log.length).toBeGreaterThanOrEqual(15);
     expect(log.at(-1)!.loss).toBeLessThan(log[0]!.loss);

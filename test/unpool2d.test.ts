@@ -1,17 +1,22 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { maxPool2d } from '../src/ops/maxpool2d.js';
 import { unpool2d } from '../src/ops/unpool2d.js';
 import type { Pool2dAttrs } from '../src/ops/pool_geometry.js';
 import { ShapeError } from '../src/gpu/errors.js';
+import { KERNEL_STYLES, styledRuntime } from './helpers/kernel_styles.js';
+import type { KernelStyle } from '../src/gpu/runtime.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { POOL_CASES, dot, maxPoolRef, numericGradient, unpoolRef, type PoolCase } from './ref/pool.js';
+
+/** The kernel style of the describe block running now (set by its beforeAll). */
+let currentStyle: KernelStyle = 'tiled';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** Max-pools x, then unpools g through the switches, in one submit. */
 async function poolThenUnpool(data: Float32Array, gData: Float32Array, c: PoolCase) {
-  const rt = await getRuntime();
+  const rt = await styledRuntime(currentStyle);
   const outShape = [c.shape[0], c.shape[1], c.geom.outH, c.geom.outW];
   const x = rt.createTensor(c.shape, data), g = rt.createTensor(outShape, gData);
   const { values, switches, dx } = await rt.run('pool + unpool', (rec) => {
@@ -44,7 +49,8 @@ function distinct(n: number, seed: number): Float32Array {
 
 const OVERLAPPING = POOL_CASES.filter((c) => c.geom.sH < c.geom.kH || c.geom.sW < c.geom.kW);
 
-describe('unpool2d = scatter of g to the switches', () => {
+for (const style of KERNEL_STYLES) describe(`unpool2d = scatter of g to the switches [${style}]`, () => {
+  beforeAll(() => { currentStyle = style; });
   for (const c of POOL_CASES) {
     it(`${c.name} [${c.shape}]`, async () => {
       const data = spiky(c, size(c.shape));
@@ -81,7 +87,8 @@ describe('unpool2d = scatter of g to the switches', () => {
   });
 });
 
-describe('unpool2d is the gradient of max pooling', () => {
+for (const style of KERNEL_STYLES) describe(`unpool2d is the gradient of max pooling [${style}]`, () => {
+  beforeAll(() => { currentStyle = style; });
   const cases = ['ZFNet', '3x3 s2 asymmetric', '3x3 dilation 2 stride 2', '3x3 s2 ceilMode', "'same' 3x3 s2"]
     .map((prefix) => POOL_CASES.find((c) => c.name.startsWith(prefix))!);
   for (const c of cases) {

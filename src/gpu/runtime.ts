@@ -17,6 +17,23 @@ export interface RuntimeOptions {
   maxBindingSize?: number;
   /** Testing aid: fill every tensor allocated without data with NaN, so an element a kernel forgets to write shows up. */
   poisonNewTensors?: boolean;
+  /**
+   * Which family of kernels the ops use. 'tiled': shared-memory tiles and
+   * barriers (right for real GPUs). 'direct': each invocation computes a
+   * register block with no workgroup memory (right for CPU implementations
+   * such as SwiftShader, where barriers and workgroup memory are expensive).
+   * Default: 'direct' on a fallback / SwiftShader adapter, else 'tiled'.
+   */
+  kernelStyle?: KernelStyle;
+}
+
+export type KernelStyle = 'tiled' | 'direct';
+
+/** 'direct' for CPU adapters (SwiftShader, or any fallback adapter), 'tiled' otherwise. */
+export function kernelStyleFor(info: GPUAdapterInfo | undefined, isFallbackAdapter = false): KernelStyle {
+  // Fields are read defensively: older browsers lack some of them.
+  const text = info ? [info.vendor, info.architecture, info.device, info.description].join(' ').toLowerCase() : '';
+  return isFallbackAdapter || info?.isFallbackAdapter === true || text.includes('swiftshader') ? 'direct' : 'tiled';
 }
 
 /** The limits worth raising above the WebGPU defaults for this work. */
@@ -30,7 +47,11 @@ const WANTED_LIMITS = [
 ] as const;
 
 export async function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
-  if (options.device) return new Runtime(options.device, false, options);
+  if (options.device) {
+    // A borrowed device: its adapter is only known through device.adapterInfo (Chrome 126+).
+    const style = options.kernelStyle ?? kernelStyleFor(options.device.adapterInfo as GPUAdapterInfo | undefined);
+    return new Runtime(options.device, false, { ...options, kernelStyle: style });
+  }
   const gpu = options.gpu ?? (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) {
     throw new DeviceLostError('createRuntime', 'WebGPU is not available here (navigator.gpu is undefined): use Chrome 113+ or enable chrome://flags/#enable-unsafe-webgpu');
@@ -41,7 +62,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'deconvnet-webgpu' });
-  return new Runtime(device, true, options);
+  return new Runtime(device, true, {
+    ...options, kernelStyle: options.kernelStyle ?? kernelStyleFor(adapter.info as GPUAdapterInfo | undefined, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true),
+  });
 }
 
 /**
@@ -60,11 +83,14 @@ export class Runtime {
   #destroyed = false;
 
   readonly #poison: boolean;
+  /** Kernel family the ops pick their variants from (see RuntimeOptions.kernelStyle). */
+  readonly kernelStyle: KernelStyle;
 
   constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, options: RuntimeOptions = {}) {
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     this.maxBindingSize = Math.min(limit, options.maxBindingSize ?? limit);
     this.#poison = options.poisonNewTensors ?? false;
+    this.kernelStyle = options.kernelStyle ?? 'tiled';
     device.lost.then((info) => { this.#lost = info; });
   }
 

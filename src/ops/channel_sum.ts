@@ -1,6 +1,7 @@
 import { WORKGROUP, channelSumParams, channelSumShader, type ChannelSumVariant } from '../../shaders/channel_sum.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
+import type { KernelStyle } from '../gpu/runtime.js';
 import { shapeSize } from '../gpu/tensor.js';
 import { ShapeError } from '../gpu/errors.js';
 
@@ -10,19 +11,31 @@ export const CHANNEL_CHUNK = 32 * WORKGROUP;
 const SERIAL_MAX = 256;
 /** Dense-style [N, F] with this many features: one invocation per feature reads whole rows coalesced. */
 const SERIAL_MIN_CHANNELS_FLAT = 1024;
+/** 'rows' (direct style): contiguous elements one invocation sums. */
+export const ROWS_PIECE = 4096;
 
 export interface ChannelSumPlan {
   outer: number; channels: number; inner: number; count: number;
-  /** First pass; a 'tree' pass with chunks > 1 is followed by a 'serial' pass over the [chunks, C] partials. */
+  /**
+   * First pass; a 'tree' pass with chunks > 1 is followed by a 'serial' pass
+   * over the [chunks, C] partials, a 'rows' pass (direct style) by one over
+   * the [outer * chunks, C] partials unless that is a single row.
+   */
   variant: ChannelSumVariant;
+  /** 'tree': chunks per channel; 'rows': pieces per [inner] run. */
   chunks: number;
 }
 
 /** How channelSum reduces a tensor of this shape (exported for tests and cost estimates). */
-export function channelSumPlan(shape: readonly number[]): ChannelSumPlan {
+export function channelSumPlan(shape: readonly number[], style: KernelStyle = 'tiled'): ChannelSumPlan {
   if (shape.length < 2) throw new ShapeError(`channelSum: input [${shape}] must have at least 2 axes [N, C, ...]`);
   const outer = shape[0]!, channels = shape[1]!, inner = shapeSize(shape.slice(2));
   const count = outer * inner;
+  if (style === 'direct') {
+    // No workgroup memory: contiguous runs per invocation, then a serial pass over the partials.
+    const rows = count > SERIAL_MAX && inner > 1;
+    return { outer, channels, inner, count, variant: rows ? 'rows' : 'serial', chunks: rows ? Math.ceil(inner / ROWS_PIECE) : 1 };
+  }
   const serial = count <= SERIAL_MAX || (inner === 1 && channels >= SERIAL_MIN_CHANNELS_FLAT);
   return {
     outer, channels, inner, count,
@@ -39,10 +52,15 @@ export function channelSumPlan(shape: readonly number[]): ChannelSumPlan {
  */
 export function channelSum(rec: Recorder, g: Tensor): Tensor {
   if (g.dtype !== 'f32') throw new ShapeError(`channelSum: input [${g.shape}] must be f32, got ${g.dtype}`);
-  const plan = channelSumPlan(g.shape);
+  const plan = channelSumPlan(g.shape, rec.runtime.kernelStyle);
   const out = rec.tensor([plan.channels], 'channelSum');
   try {
-    if (plan.variant === 'serial') {
+    if (plan.variant === 'rows') {
+      const partialRows = plan.outer * plan.chunks;
+      const target = partialRows > 1 ? rec.temp(rec.tensor([partialRows, plan.channels], 'channelSum partials')) : out;
+      rec.dispatch(pass('rows', g, target, plan.outer, plan.channels, plan.inner, plan.chunks, 'channelSum (rows)'));
+      if (partialRows > 1) rec.dispatch(pass('serial', target, out, partialRows, plan.channels, 1, 1, 'channelSum: sum of rows'));
+    } else if (plan.variant === 'serial') {
       rec.dispatch(pass('serial', g, out, plan.outer, plan.channels, plan.inner, 1, 'channelSum'));
     } else if (plan.chunks === 1) {
       rec.dispatch(pass('tree', g, out, plan.outer, plan.channels, plan.inner, 1, 'channelSum'));
@@ -64,8 +82,9 @@ function pass(variant: ChannelSumVariant, x: Tensor, out: Tensor, outer: number,
     name,
     key: `channel-sum:${variant}`,
     shader: () => channelSumShader(variant),
-    params: channelSumParams.pack({ outer, channels, inner, count, chunkLen: CHANNEL_CHUNK, chunks }),
+    params: channelSumParams.pack({ outer, channels, inner, count, chunkLen: variant === 'rows' ? ROWS_PIECE : CHANNEL_CHUNK, chunks }),
     buffers: [x, out],
-    dispatch: variant === 'serial' ? dispatch1d(channels, WORKGROUP) : dispatch1d(channels * chunks, 1),
+    dispatch: variant === 'serial' ? dispatch1d(channels, WORKGROUP)
+      : variant === 'rows' ? dispatch1d(outer * channels * chunks, 64) : dispatch1d(channels * chunks, 1),
   };
 }

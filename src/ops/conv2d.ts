@@ -1,4 +1,4 @@
-import { conv2dShader, convLaunch, tilingKey } from '../../shaders/conv2d.js';
+import { conv2dDirectShader, conv2dShader, convLaunch, directBlockKey, directConvLaunch, tilingKey, type ConvProblem } from '../../shaders/conv2d.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { sameShape } from '../gpu/tensor.js';
@@ -78,18 +78,33 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
     throw new OutOfRangeError(`conv2d: activation '${String(activation)}' is not 'none' or 'relu'`);
   }
   const relu = activation === 'relu';
-  const { tiling, params, dispatch } = convLaunch({
+  const problem: ConvProblem = {
     batch: g.n, groups: g.groups,
     inC: g.c, inH: g.h, inW: g.w,
     outC: g.m, outH: g.outH, outW: g.outW,
     kH: g.kH, kW: g.kW, stride: g.stride, dilation: g.dilation,
     padT: g.pads[0], padL: g.pads[1],
     cinG: g.c / g.groups,
-  });
+  };
   const y = rec.tensor([g.n, g.m, g.outH, g.outW], 'conv2d');
+  const epilogue = `${bias ? 'bias' : 'nobias'}:${relu ? 'relu' : 'linear'}`;
+  // The runtime's kernel style picks the family: shared-memory tiles on GPUs, register blocks on CPU adapters.
+  if (rec.runtime.kernelStyle === 'direct') {
+    const { block, params, dispatch } = directConvLaunch(problem);
+    rec.dispatch({
+      name: 'conv2d',
+      key: `conv2d:${directBlockKey(block)}:${epilogue}`,
+      shader: () => conv2dDirectShader({ block, bias: bias !== null, relu }),
+      params,
+      buffers: bias ? [x, weight, y, bias] : [x, weight, y],
+      dispatch,
+    });
+    return y;
+  }
+  const { tiling, params, dispatch } = convLaunch(problem);
   rec.dispatch({
     name: 'conv2d',
-    key: `conv2d:${tilingKey(tiling)}:${bias ? 'bias' : 'nobias'}:${relu ? 'relu' : 'linear'}`,
+    key: `conv2d:${tilingKey(tiling)}:${epilogue}`,
     shader: () => conv2dShader({ tiling, bias: bias !== null, relu }),
     params,
     buffers: bias ? [x, weight, y, bias] : [x, weight, y],

@@ -1,4 +1,6 @@
-import { conv2dTransposeShader, convLaunch, tilingKey } from '../../shaders/conv2d_transpose.js';
+import {
+  conv2dTransposeDirectShader, conv2dTransposeShader, convLaunch, directBlockKey, directConvLaunch, tilingKey, type ConvProblem,
+} from '../../shaders/conv2d_transpose.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
@@ -120,15 +122,29 @@ export function conv2dTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: 
   if (bias && bias.size !== cout) {
     throw new ShapeError(`conv2dTranspose: bias [${bias.shape}] has ${bias.size} values, weight [${weight.shape}] with ${g.groups} groups has ${cout} output channels`);
   }
-  const { tiling, params, dispatch } = convLaunch({
+  const problem: ConvProblem = {
     batch: g.n, groups: g.groups,
     inC: g.cin, inH: g.h, inW: g.w,
     outC: cout, outH: g.outH, outW: g.outW,
     kH: g.kH, kW: g.kW, stride: g.stride, dilation: g.dilation,
     padT: g.padT, padL: g.padL,
     cinG: g.cin / g.groups,
-  });
+  };
   const y = rec.tensor([g.n, cout, g.outH, g.outW], 'conv2dTranspose');
+  // The runtime's kernel style picks the family: shared-memory tiles on GPUs, register blocks on CPU adapters.
+  if (rec.runtime.kernelStyle === 'direct') {
+    const { block, params, dispatch } = directConvLaunch(problem);
+    rec.dispatch({
+      name: 'conv2dTranspose',
+      key: `conv2d-transpose:${directBlockKey(block)}:${bias ? 'bias' : 'nobias'}`,
+      shader: () => conv2dTransposeDirectShader({ block, bias: bias !== null }),
+      params,
+      buffers: bias ? [x, weight, y, bias] : [x, weight, y],
+      dispatch,
+    });
+    return y;
+  }
+  const { tiling, params, dispatch } = convLaunch(problem);
   rec.dispatch({
     name: 'conv2dTranspose',
     key: `conv2d-transpose:${tilingKey(tiling)}:${bias ? 'bias' : 'nobias'}`,

@@ -1,4 +1,6 @@
 import {
+  DIRECT_WORKGROUP, chooseWeightGradDirectBlock, weightGradDirectKey, weightGradDirectParams, weightGradDirectShader,
+  type WeightGradDirectBlock,
   REDUCE_WORKGROUP, chooseWeightGradTiling, reduceParams, weightGradParams, weightGradReduceShader,
   weightGradShader, weightGradTilingKey, type WeightGradTiling,
 } from '../../shaders/conv2d_weight_grad.js';
@@ -74,6 +76,56 @@ export function planWeightGrad(pr: WeightGradProblem, options: WeightGradPlanOpt
   return { tiling, chunks, chunkLen, workgroups, params, dispatch: dispatch1d(workgroups, 1) };
 }
 
+export interface WeightGradDirectPlanOptions {
+  /** Invocations to aim for before splitting the rows further stops paying (default 1024: 16 workgroups of 64). */
+  targetInvocations?: number;
+  /** Fewest output pixels per chunk (default 256, rounded up to whole rows). */
+  minChunkPixels?: number;
+  /** Cap on the partial-sum buffer (default 32 MiB). */
+  maxPartialBytes?: number;
+  block?: WeightGradDirectBlock;
+}
+
+export interface WeightGradDirectPlan {
+  block: WeightGradDirectBlock;
+  chunks: number;
+  rowsPerChunk: number;
+  invocations: number;
+  params: ArrayBuffer;
+  dispatch: [number, number, number];
+}
+
+/** The 'direct' variant's blocking and split of the reduction rows (see shaders/conv2d_weight_grad.ts). */
+export function planWeightGradDirect(pr: WeightGradProblem, options: WeightGradDirectPlanOptions = {}): WeightGradDirectPlan {
+  const coutG = pr.outC / pr.groups;
+  const cinG = pr.inC / pr.groups;
+  const taps = pr.kH * pr.kW;
+  const kCols = cinG * taps;
+  const block = options.block ?? chooseWeightGradDirectBlock(coutG, taps);
+  const mBlocks = Math.ceil(coutG / block.rM);
+  const tapBlocks = Math.ceil(taps / block.rT);
+  const units = pr.groups * cinG * mBlocks * tapBlocks;
+  const rows = pr.batch * pr.outH;
+  const total = pr.outC * kCols;
+  const minRows = Math.max(1, Math.ceil((options.minChunkPixels ?? 256) / pr.outW));
+  const partialCap = Math.max(1, Math.floor((options.maxPartialBytes ?? 32 * 2 ** 20) / (total * 4)));
+  const wanted = Math.ceil((options.targetInvocations ?? 1024) / units);
+  let chunks = Math.max(1, Math.min(wanted, Math.ceil(rows / minRows), partialCap));
+  const rowsPerChunk = Math.ceil(rows / chunks);
+  chunks = Math.ceil(rows / rowsPerChunk);
+  const invocations = units * chunks;
+  const params = weightGradDirectParams.pack({
+    inC: pr.inC, inH: pr.inH, inW: pr.inW,
+    outC: pr.outC, outH: pr.outH, outW: pr.outW,
+    kH: pr.kH, kW: pr.kW,
+    strideH: pr.stride[0], strideW: pr.stride[1], dilH: pr.dilation[0], dilW: pr.dilation[1],
+    padT: pr.padT, padL: pr.padL,
+    cinG, coutG, groups: pr.groups,
+    kCols, rows, rowsPerChunk, mBlocks, tapBlocks, invocations, total,
+  });
+  return { block, chunks, rowsPerChunk, invocations, params, dispatch: dispatch1d(invocations, DIRECT_WORKGROUP) };
+}
+
 /**
  * dL/dW of `conv2d(x, W)` given g = dL/dy: [M, C/groups, KH, KW], summed over
  * the batch. Same attributes as conv2d (stride, padding incl. 'same', dilation,
@@ -104,29 +156,52 @@ export function conv2dBackwardWeightPlanned(
   const [m, , kH, kW] = weightShape as [number, number, number, number];
   const stride = pair(attrs.stride, 1), dilation = pair(attrs.dilation, 1);
   const pads = resolvePadding(attrs.padding, h, w, kH, kW, stride, dilation);
-  const plan = planWeightGrad({
+  const problem: WeightGradProblem = {
     batch: n, groups: attrs.groups ?? 1, inC: c, inH: h, inW: w,
     outC: m, outH: yShape[2]!, outW: yShape[3]!, kH, kW, stride, dilation, padT: pads[0], padL: pads[1],
-  }, { ...planOptions, maxPartialBytes: Math.min(planOptions.maxPartialBytes ?? 32 * 2 ** 20, rec.runtime.maxBindingSize) });
+  };
+  const maxPartialBytes = Math.min(planOptions.maxPartialBytes ?? 32 * 2 ** 20, rec.runtime.maxBindingSize);
+  // The runtime's kernel style picks the family: shared-memory tiles on GPUs, register blocks on CPU adapters.
+  const main = rec.runtime.kernelStyle === 'direct'
+    ? (() => {
+      const plan = planWeightGradDirect(problem, { maxPartialBytes });
+      return {
+        chunks: plan.chunks,
+        key: `conv2d-weight-grad:${weightGradDirectKey(plan.block)}`,
+        shader: () => weightGradDirectShader(plan.block),
+        params: plan.params,
+        dispatch: plan.dispatch,
+      };
+    })()
+    : (() => {
+      const plan = planWeightGrad(problem, { ...planOptions, maxPartialBytes });
+      return {
+        chunks: plan.chunks,
+        key: `conv2d-weight-grad:${weightGradTilingKey(plan.tiling)}`,
+        shader: () => weightGradShader(plan.tiling),
+        params: plan.params,
+        dispatch: plan.dispatch,
+      };
+    })();
 
   const dw = rec.tensor(weightShape, 'conv2d weight gradient');
   try {
-    const split = plan.chunks > 1;
-    const target = split ? rec.temp(rec.tensor([plan.chunks, dw.size], 'conv2d weight gradient partials')) : dw;
+    const split = main.chunks > 1;
+    const target = split ? rec.temp(rec.tensor([main.chunks, dw.size], 'conv2d weight gradient partials')) : dw;
     rec.dispatch({
-      name: `conv2d weight gradient${split ? ` (${plan.chunks} chunks)` : ''}`,
-      key: `conv2d-weight-grad:${weightGradTilingKey(plan.tiling)}`,
-      shader: () => weightGradShader(plan.tiling),
-      params: plan.params,
+      name: `conv2d weight gradient${split ? ` (${main.chunks} chunks)` : ''}`,
+      key: main.key,
+      shader: main.shader,
+      params: main.params,
       buffers: [x, g, target],
-      dispatch: plan.dispatch,
+      dispatch: main.dispatch,
     });
     if (split) {
       rec.dispatch({
         name: 'conv2d weight gradient: sum of chunks',
         key: 'conv2d-weight-grad-reduce',
         shader: weightGradReduceShader,
-        params: reduceParams.pack({ total: dw.size, chunks: plan.chunks }),
+        params: reduceParams.pack({ total: dw.size, chunks: main.chunks }),
         buffers: [target, dw],
         dispatch: dispatch1d(dw.size, REDUCE_WORKGROUP),
       });

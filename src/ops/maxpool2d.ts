@@ -18,15 +18,18 @@ export function maxPool2d(rec: Recorder, x: Tensor, attrs: Pool2dAttrs): { outpu
   const geom = poolGeometry(x.shape, attrs, 'maxPool2d');
   const outShape = [N, C, geom.outH, geom.outW];
   const total = N * C * geom.outH * geom.outW;
+  // CPU adapters pay per invocation: one per output row there (see maxPool2dShader).
+  const variant = rec.runtime.kernelStyle === 'direct' ? 'row' : 'element';
+  const invocations = variant === 'row' ? N * C * geom.outH : total;
   const output = rec.tensor(outShape, 'maxPool2d');
   const switches = rec.tensor(outShape, 'maxPool2d switches', 'u32');
   rec.dispatch({
     name: 'maxPool2d',
-    key: 'maxpool2d',
-    shader: maxPool2dShader,
-    params: maxPoolParams.pack(poolParamValues(x.shape, geom, total)),
+    key: `maxpool2d:${variant}`,
+    shader: () => maxPool2dShader(variant),
+    params: maxPoolParams.pack(poolParamValues(x.shape, geom, invocations)),
     buffers: [x, output, switches],
-    dispatch: dispatch1d(total, WORKGROUP),
+    dispatch: variant === 'row' ? dispatch1d(invocations, 64) : dispatch1d(total, WORKGROUP),
   });
   return { output, switches };
 }

@@ -24,14 +24,17 @@ export function unpool2d(rec: Recorder, g: Tensor, switches: Tensor, xShape: rea
   }
   if (switches.dtype !== 'u32') throw new ShapeError(`unpool2d: switches must be u32, got ${switches.dtype}`);
   const total = N * C * H * W;
+  // CPU adapters pay per invocation: one per input row there (see unpool2dShader).
+  const variant = rec.runtime.kernelStyle === 'direct' ? 'row' : 'element';
+  const invocations = variant === 'row' ? N * C * H : total;
   const dx = rec.tensor(xShape, 'unpool2d');
   rec.dispatch({
     name: 'unpool2d',
-    key: 'unpool2d',
-    shader: unpool2dShader,
-    params: unpoolParams.pack(poolParamValues(xShape, geom, total)),
+    key: `unpool2d:${variant}`,
+    shader: () => unpool2dShader(variant),
+    params: unpoolParams.pack(poolParamValues(xShape, geom, invocations)),
     buffers: [g, switches, dx],
-    dispatch: dispatch1d(total, WORKGROUP),
+    dispatch: variant === 'row' ? dispatch1d(invocations, 64) : dispatch1d(total, WORKGROUP),
   });
   return dx;
 }

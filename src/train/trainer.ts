@@ -8,6 +8,9 @@ import { softmaxCrossEntropy, crossEntropyStats } from '../ops/cross_entropy.js'
 import { sgdStep, adamStep, type SgdOptions, type AdamOptions } from '../ops/optimizer.js';
 import { OutOfRangeError, ShapeError, TrainingDivergedError } from '../gpu/errors.js';
 import { makeProgress, throwIfAborted, type RunOptions } from '../analysis/progress.js';
+import { topActivations, type TopActivation } from '../analysis/topk.js';
+import type { ImageDataset } from '../data/dataset.js';
+import type { ProjectionMode } from '../layers/layer.js';
 
 export interface LabelledImages {
   /** `count` images back to back, each of the model's input shape. */
@@ -42,8 +45,26 @@ export interface TrainOptions extends RunOptions {
   /** Seed of the per-epoch shuffle (default 1). */
   seed?: number;
   onLog?: (entry: TrainLogEntry) => void;
-  /** Called after each epoch (1-based), e.g. to take feature-evolution snapshots or save weights. */
+  /** Called after each epoch (1-based, after its snapshot if any), e.g. to save weights. */
   onEpoch?: (epoch: number) => void | Promise<void>;
+  /**
+   * Feature evolution (the paper's Fig. 4): after each listed epoch, for each
+   * feature map, the strongest activation over the fixed `probe` images and
+   * its DeconvNet projection.
+   */
+  snapshots?: { epochs: number[]; probe: ImageDataset; features: Array<{ layer: number | string; channel: number }>; mode?: ProjectionMode };
+}
+
+export interface FeatureSnapshot extends TopActivation {
+  epoch: number;
+  layer: string;
+  channel: number;
+}
+
+export interface TrainResult {
+  /** One entry per `logEvery` steps and one at each epoch end. */
+  log: TrainLogEntry[];
+  snapshots: FeatureSnapshot[];
 }
 
 /**
@@ -86,8 +107,8 @@ function shuffled(count: number, seed: number): Uint32Array {
   return order;
 }
 
-/** Trains `model` in place. Returns the log (one entry per `logEvery` steps and one at each epoch end). */
-export async function train(model: SequentialModel, data: LabelledImages, options: TrainOptions): Promise<TrainLogEntry[]> {
+/** Trains `model` in place. */
+export async function train(model: SequentialModel, data: LabelledImages, options: TrainOptions): Promise<TrainResult> {
   const rt = model.runtime;
   const perImage = checkData(model, data, 'train');
   const batchSize = options.batchSize ?? 64;
@@ -106,6 +127,22 @@ export async function train(model: SequentialModel, data: LabelledImages, option
   }
 
   const log: TrainLogEntry[] = [];
+  const snapshots: FeatureSnapshot[] = [];
+  async function snapshot(epoch: number): Promise<void> {
+    const spec = options.snapshots!;
+    const byLayer = new Map<string, number[]>();
+    for (const f of spec.features) {
+      const name = model.layers[model.layerIndex(f.layer)]!.name;
+      byLayer.set(name, [...(byLayer.get(name) ?? []), f.channel]);
+    }
+    for (const [layer, channels] of byLayer) {
+      const [result] = await topActivations(model, spec.probe, { layers: [layer], channels, k: 1, mode: spec.mode, signal: options.signal });
+      for (const channel of channels) {
+        const best = result!.top[channel]![0];
+        if (best) snapshots.push({ epoch, layer, channel, ...best });
+      }
+    }
+  }
   let step = 0, sinceLog = 0, examplesSinceLog = 0;
   async function readLog(epoch: number, learningRate: number): Promise<void> {
     const [lossSum, correct] = await stats.read();
@@ -142,12 +179,13 @@ export async function train(model: SequentialModel, data: LabelledImages, option
         if (sinceLog === logEvery) await readLog(epoch + (b + 1) / stepsPerEpoch, learningRate);
       }
       if (sinceLog > 0) await readLog(epoch + 1, learningRate);
+      if (options.snapshots?.epochs.includes(epoch + 1)) await snapshot(epoch + 1);
       await options.onEpoch?.(epoch + 1);
     }
   } finally {
     for (const t of [hyper, stats, ...state.flat()]) t.release();
   }
-  return log;
+  return { log, snapshots };
 
   async function trainStep(images: Float32Array, labels: Uint32Array, count: number): Promise<void> {
     const rec = rt.record(`train step ${step}`);
