@@ -1,7 +1,7 @@
 // The demo page: only UI. Everything it computes comes from the library.
 import {
-  createRuntime, createDefaultModel, createDeconvNet, featureMapGrid, projectionToImage,
-  type ForwardResult, type ProjectionMode, type DefaultModel,
+  createRuntime, createDefaultModel, createDeconvNet, featureMapGrid, projectionToImage, loadModel,
+  type ForwardResult, type ProjectionMode, type DefaultModel, type Runtime,
 } from '../src/index.js';
 import { drawImage, imageToTensorData } from '../src/render/canvas.js';
 import samplesFile from './samples/fashion-mnist-samples.json';
@@ -23,7 +23,7 @@ async function main() {
   }
   const runtime = await createRuntime();
   runtime.device.addEventListener('uncapturederror', (e) => gpuErrors.push((e as GPUUncapturedErrorEvent).error.message));
-  const net: DefaultModel = createDefaultModel(runtime);
+  const net = await loadBestModel(runtime);
   const { model } = net;
   const deconv = createDeconvNet(model);
   $('model-note').textContent = `Model: ${net.description}.`;
@@ -111,6 +111,25 @@ async function main() {
   (strip.firstElementChild as HTMLCanvasElement).classList.add('selected');
   await showImage(samples[0]!);
   document.body.dataset.ready = 'true';
+}
+
+/**
+ * The model trained by `npm run train` (demo/public/models), or, where it is
+ * missing, the untrained Gabor net, labelled as such.
+ */
+async function loadBestModel(runtime: Runtime): Promise<DefaultModel> {
+  const base = `${import.meta.env.BASE_URL}models/fashion-zfnet`;
+  const [manifest, weights] = await Promise.all([
+    fetch(`${base}.json`).then((r) => (r.ok ? r.json() : null)).catch(() => null),
+    fetch(`${base}.bin`).then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null),
+  ]);
+  if (!manifest || !weights) return createDefaultModel(runtime);
+  const model = loadModel(runtime, manifest, new Uint8Array(weights), `${base}.json`);
+  const meta = manifest.metadata as { classes: string[]; testAccuracy: number; epochsDone: number };
+  return {
+    model, trained: true, classes: meta.classes,
+    description: `trained on Fashion-MNIST by npm run train (${meta.epochsDone} epochs, ${(100 * meta.testAccuracy).toFixed(1)}% on the 10,000 test images)`,
+  };
 }
 
 /** Images in [0, 1] shown with the projection's grey-centred scale would look washed out: shift them to [-0.5, 0.5]. */

@@ -1,4 +1,4 @@
-// npm run train [-- --epochs 4 --batch 64 --lr 0.002 --data DIR --out demo/models/fashion-zfnet --limit N]
+// npm run train [-- --epochs 4 --batch 64 --lr 0.002 --data DIR --out demo/public/models/fashion-zfnet --limit N]
 // Trains the default ZFNet-style model on the Fashion-MNIST training set on
 // WebGPU in headless Chromium, evaluating on the test set and saving the
 // weights after every epoch.
@@ -6,7 +6,7 @@ import { runInChromium, arg } from './chromium-runner.js';
 
 const args = {
   dir: arg('data', '/usr/share/datasets/fashion-mnist'),
-  out: arg('out', 'demo/models/fashion-zfnet'),
+  out: arg('out', 'demo/public/models/fashion-zfnet'),
   epochs: Number(arg('epochs', '4')),
   batchSize: Number(arg('batch', '64')),
   learningRate: Number(arg('lr', '0.002')),

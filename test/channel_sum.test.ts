@@ -3,7 +3,7 @@ import { CHANNEL_CHUNK, ROWS_PIECE, channelSum, channelSumPlan } from '../src/op
 import { ShapeError } from '../src/gpu/errors.js';
 import type { Recorder } from '../src/gpu/recorder.js';
 import type { Runtime } from '../src/gpu/runtime.js';
-import { getRuntime, expectClose } from './helpers/gpu.js';
+import { getRuntime, expectClose, counted } from './helpers/gpu.js';
 import { KERNEL_STYLES, styledRuntime } from './helpers/kernel_styles.js';
 import { makeRandom } from './helpers/random.js';
 
@@ -16,17 +16,6 @@ function channelSumRef(x: ArrayLike<number>, shape: readonly number[]): Float64A
   const out = new Float64Array(c);
   for (let i = 0; i < x.length; i++) out[Math.floor(i / inner) % c] += x[i]!;
   return out;
-}
-
-async function counted<T>(rt: Runtime, name: string, fn: (rec: Recorder) => T): Promise<{ result: T; passes: number; submits: number }> {
-  const rec = rt.record(name);
-  const dispatch = rec.dispatch.bind(rec);
-  let passes = 0;
-  rec.dispatch = (program, label) => { passes++; dispatch(program, label); };
-  const before = rt.stats.submits;
-  const result = fn(rec);
-  await rec.submit();
-  return { result, passes, submits: rt.stats.submits - before };
 }
 
 /** `direct`: the plan of the 'direct' kernel style (runs along [inner], then a serial pass over the partials). */

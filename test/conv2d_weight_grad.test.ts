@@ -8,7 +8,7 @@ import { chooseWeightGradTiling } from '../shaders/conv2d_weight_grad.js';
 import { OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
 import type { Recorder } from '../src/gpu/recorder.js';
 import type { Runtime } from '../src/gpu/runtime.js';
-import { expectClose } from './helpers/gpu.js';
+import { expectClose, counted } from './helpers/gpu.js';
 import { KERNEL_STYLES, styledRuntime } from './helpers/kernel_styles.js';
 import { makeRandom } from './helpers/random.js';
 import { conv2dRef, samePadsRef, type ConvRefAttrs } from './ref/conv.js';
@@ -98,17 +98,6 @@ function sampleIndices(total: number, k: number): number[] {
 }
 
 /** Runs `fn` in one submit, counting its compute passes. */
-async function counted<T>(rt: Runtime, name: string, fn: (rec: Recorder) => T): Promise<{ result: T; passes: number; submits: number }> {
-  const rec = rt.record(name);
-  const dispatch = rec.dispatch.bind(rec);
-  let passes = 0;
-  rec.dispatch = (program, label) => { passes++; dispatch(program, label); };
-  const before = rt.stats.submits;
-  const result = fn(rec);
-  await rec.submit();
-  return { result, passes, submits: rt.stats.submits - before };
-}
-
 const CASES: Case[] = [
   { name: 'odd 7x9, 3x3 valid', x: [1, 3, 7, 9], w: [5, 3, 3, 3] },
   { name: "stride 2 'same', even 4x4 kernel, batch 2", x: [2, 3, 9, 7], w: [4, 3, 4, 4], attrs: { stride: 2, padding: 'same' } },

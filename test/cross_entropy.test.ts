@@ -4,7 +4,7 @@ import { OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
 import type { Recorder } from '../src/gpu/recorder.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
-import { getRuntime, expectClose } from './helpers/gpu.js';
+import { getRuntime, expectClose, counted } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 
 /**
@@ -27,17 +27,6 @@ function crossEntropyRef(logits: ArrayLike<number>, labels: ArrayLike<number>, n
     for (let j = 0; j < k; j++) grad[r * k + j] = (Math.exp(row[j]! - m) / s - (j === label ? 1 : 0)) * scale;
   }
   return { loss, correct, grad };
-}
-
-async function counted<T>(rt: Runtime, name: string, fn: (rec: Recorder) => T): Promise<{ result: T; passes: number; submits: number }> {
-  const rec = rt.record(name);
-  const dispatch = rec.dispatch.bind(rec);
-  let passes = 0;
-  rec.dispatch = (program, label) => { passes++; dispatch(program, label); };
-  const before = rt.stats.submits;
-  const result = fn(rec);
-  await rec.submit();
-  return { result, passes, submits: rt.stats.submits - before };
 }
 
 function setup(rt: Runtime, n: number, k: number, seed: number, lo = -3, hi = 3) {

@@ -130,3 +130,20 @@ describe('GPU memory', () => {
     await rejects(m.forward(image), DestroyedError, /runtime was destroyed/);
   });
 });
+
+describe('uniform cache', () => {
+  it('is bounded: evicted uniforms are freed after the submit that may still use them', async () => {
+    const base = await getRuntime();
+    const rt = await createRuntime({ device: base.device, maxCachedUniforms: 8, poisonNewTensors: true });
+    const { activation } = await import('../src/index.js');
+    // 20 different sizes -> 20 different parameter blocks, all in one recording.
+    const inputs = Array.from({ length: 20 }, (_, i) => rt.createTensor([i + 1], Float32Array.from({ length: i + 1 }, (_, k) => k - i / 2)));
+    const outputs = await rt.run('many uniforms', (rec) => inputs.map((x) => activation(rec, x, { kind: 'relu' })));
+    for (let i = 0; i < 20; i++) {
+      expect(Array.from(await outputs[i]!.read())).toEqual(Array.from({ length: i + 1 }, (_, k) => Math.max(k - i / 2, 0)));
+    }
+    const tensorBytes = [...inputs, ...outputs].reduce((s, t) => s + t.byteLength, 0);
+    expect(rt.bytesHeld - tensorBytes).toBeLessThanOrEqual(8 * 32); // at most 8 cached uniforms of 32 bytes
+    rt.destroy();
+  });
+});

@@ -4,7 +4,7 @@ import { OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
 import type { Recorder } from '../src/gpu/recorder.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 import type { Tensor } from '../src/gpu/tensor.js';
-import { getRuntime, expectClose } from './helpers/gpu.js';
+import { getRuntime, expectClose, counted } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 
 // Float64 re-implementations of torch.optim.SGD and torch.optim.Adam(W)
@@ -35,17 +35,6 @@ function adamRef(p: Float64Array, m: Float64Array, v: Float64Array, g: ArrayLike
     const denom = Math.sqrt(v[i]!) / Math.sqrt(bc2) + o.epsilon;
     p[i] = p[i]! - (lr / bc1) * (m[i]! / denom);
   }
-}
-
-async function counted<T>(rt: Runtime, name: string, fn: (rec: Recorder) => T): Promise<{ result: T; passes: number; submits: number }> {
-  const rec = rt.record(name);
-  const dispatch = rec.dispatch.bind(rec);
-  let passes = 0;
-  rec.dispatch = (program, label) => { passes++; dispatch(program, label); };
-  const before = rt.stats.submits;
-  const result = fn(rec);
-  await rec.submit();
-  return { result, passes, submits: rt.stats.submits - before };
 }
 
 function release(...ts: Array<Tensor | null | undefined>) { for (const t of ts) t?.release(); }

@@ -76,6 +76,7 @@ export class Recorder {
     this.#done = true;
     this.runtime.device.queue.submit([this.encoder.finish()]);
     this.runtime.stats.submits++;
+    this.runtime.destroyRetiredUniforms();
     const errors = this.runtime.popScopes(this.operation);
     for (const t of this.#temps) t.release();
     await errors;

@@ -15,6 +15,8 @@ export interface RuntimeOptions {
    * testing the paths that split large tensors; defaults to the device limit.
    */
   maxBindingSize?: number;
+  /** How many distinct uniform buffers to cache (default 4096); the least recently used go first. */
+  maxCachedUniforms?: number;
   /** Testing aid: fill every tensor allocated without data with NaN, so an element a kernel forgets to write shows up. */
   poisonNewTensors?: boolean;
   /**
@@ -37,6 +39,13 @@ export function kernelStyleFor(info: GPUAdapterInfo | undefined, isFallbackAdapt
 }
 
 /** The limits worth raising above the WebGPU defaults for this work. */
+/**
+ * Uniform buffers are cached by content (parameters depend only on shapes,
+ * so a model reuses a handful); the cap keeps a long session with many
+ * shapes from growing the cache without bound.
+ */
+const MAX_CACHED_UNIFORMS = 4096;
+
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
   'maxBufferSize',
@@ -76,6 +85,7 @@ export class Runtime {
   readonly maxBindingSize: number;
   #pipelines = new Map<string, GPUComputePipeline>();
   #uniforms = new Map<string, GPUBuffer>();
+  #retiredUniforms: GPUBuffer[] = [];
   #free = new Map<number, GPUBuffer[]>();
   #owned = new Set<GPUBuffer>();
   #bytesHeld = 0;
@@ -83,6 +93,7 @@ export class Runtime {
   #destroyed = false;
 
   readonly #poison: boolean;
+  readonly #maxUniforms: number;
   /** Kernel family the ops pick their variants from (see RuntimeOptions.kernelStyle). */
   readonly kernelStyle: KernelStyle;
 
@@ -90,6 +101,7 @@ export class Runtime {
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     this.maxBindingSize = Math.min(limit, options.maxBindingSize ?? limit);
     this.#poison = options.poisonNewTensors ?? false;
+    this.#maxUniforms = Math.max(1, options.maxCachedUniforms ?? MAX_CACHED_UNIFORMS);
     this.kernelStyle = options.kernelStyle ?? 'tiled';
     device.lost.then((info) => { this.#lost = info; });
   }
@@ -209,13 +221,30 @@ export class Runtime {
   uniform(bytes: ArrayBuffer): GPUBuffer {
     const key = Array.from(new Uint32Array(bytes)).join(',');
     let buffer = this.#uniforms.get(key);
-    if (!buffer) {
-      buffer = this.device.createBuffer({ size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-      this.device.queue.writeBuffer(buffer, 0, bytes);
+    if (buffer) {
+      // Most recently used goes last, so eviction takes the stalest.
+      this.#uniforms.delete(key);
       this.#uniforms.set(key, buffer);
-      this.#bytesHeld += bytes.byteLength;
+      return buffer;
     }
+    if (this.#uniforms.size >= this.#maxUniforms) {
+      const [staleKey, stale] = this.#uniforms.entries().next().value as [string, GPUBuffer];
+      this.#uniforms.delete(staleKey);
+      this.#bytesHeld -= stale.size;
+      // A recording in progress may still bind it: destroy only after the next submit.
+      this.#retiredUniforms.push(stale);
+    }
+    buffer = this.device.createBuffer({ size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.device.queue.writeBuffer(buffer, 0, bytes);
+    this.#uniforms.set(key, buffer);
+    this.#bytesHeld += bytes.byteLength;
     return buffer;
+  }
+
+  /** @internal Called by Recorder after a submit: frees uniforms evicted from the cache. */
+  destroyRetiredUniforms(): void {
+    for (const buffer of this.#retiredUniforms) buffer.destroy();
+    this.#retiredUniforms = [];
   }
 
   // ---- recording and submitting -------------------------------------------
@@ -260,7 +289,8 @@ export class Runtime {
     if (this.#destroyed) return;
     this.#destroyed = true;
     for (const buffer of this.#owned) buffer.destroy();
-    for (const buffer of this.#uniforms.values()) buffer.destroy();
+    for (const buffer of [...this.#uniforms.values(), ...this.#retiredUniforms]) buffer.destroy();
+    this.#retiredUniforms = [];
     this.#owned.clear();
     this.#free.clear();
     this.#uniforms.clear();

@@ -1,7 +1,7 @@
 // Shared set-up of the browser tests: one runtime per test file on a device
 // whose uncaptured errors are collected, and the accuracy checks of the issue.
 import { afterAll, afterEach, expect } from 'vitest';
-import { createRuntime, type Runtime } from '../../src/index.js';
+import { createRuntime, type Runtime, type Recorder } from '../../src/index.js';
 
 let runtimePromise: Promise<Runtime> | null = null;
 const uncaptured: string[] = [];
@@ -50,4 +50,16 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   const elemTol = tol.elem * Math.max(maxRef, 1e-30);
   expect(rel, `${what}: relative L2 error (worst element ${worst}: ${actual[worst]} vs ${expected[worst]})`).toBeLessThan(tol.rel);
   expect(maxErr, `${what}: max element error (element ${worst})`).toBeLessThanOrEqual(elemTol);
+}
+
+/** Runs `fn` in one recording and counts its compute passes and submits: a kernel's cost, for tests that state it. */
+export async function counted<T>(rt: Runtime, name: string, fn: (rec: Recorder) => T): Promise<{ result: T; passes: number; submits: number }> {
+  const rec = rt.record(name);
+  const dispatch = rec.dispatch.bind(rec);
+  let passes = 0;
+  rec.dispatch = (program, label) => { passes++; dispatch(program, label); };
+  const before = rt.stats.submits;
+  const result = fn(rec);
+  await rec.submit();
+  return { result, passes, submits: rt.stats.submits - before };
 }
