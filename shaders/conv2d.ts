@@ -13,14 +13,35 @@ import { defineParams, flatIndexFn } from './params.js';
 // (shaders/conv2d_transpose.ts); the two differ only in how an A or B element
 // is fetched, which each supplies as `loadA` / `loadB` WGSL functions.
 
-/** Uniforms of both convolution kernels. `cinG`/`coutG`: channels per group of the input/output. */
-export const convParams = defineParams({
+/**
+ * The geometry every convolution kernel's Params starts with: forward,
+ * transposed and weight gradient, tiled and direct. One declaration, one
+ * packing (convGeometry), so the kernels cannot drift apart.
+ */
+export const CONV_GEOMETRY_FIELDS = {
   inC: 'u32', inH: 'u32', inW: 'u32',
   outC: 'u32', outH: 'u32', outW: 'u32',
   kH: 'u32', kW: 'u32',
   strideH: 'u32', strideW: 'u32', dilH: 'u32', dilW: 'u32',
   padT: 'i32', padL: 'i32',
   cinG: 'u32', coutG: 'u32', groups: 'u32',
+} as const;
+
+/** Values of CONV_GEOMETRY_FIELDS; `cinG`/`coutG`: channels per group of the input/output. */
+export function convGeometry(p: {
+  inC: number; inH: number; inW: number; outC: number; outH: number; outW: number; kH: number; kW: number;
+  stride: [number, number]; dilation: [number, number]; padT: number; padL: number; groups: number;
+}, cinG: number, coutG: number): Record<keyof typeof CONV_GEOMETRY_FIELDS, number> {
+  return {
+    inC: p.inC, inH: p.inH, inW: p.inW, outC: p.outC, outH: p.outH, outW: p.outW, kH: p.kH, kW: p.kW,
+    strideH: p.stride[0], strideW: p.stride[1], dilH: p.dilation[0], dilW: p.dilation[1],
+    padT: p.padT, padL: p.padL, cinG, coutG, groups: p.groups,
+  };
+}
+
+/** Uniforms of both convolution kernels. `cinG`/`coutG`: channels per group of the input/output. */
+export const convParams = defineParams({
+  ...CONV_GEOMETRY_FIELDS,
   /** GEMM depth: cinG * kH * kW. */
   kSize: 'u32',
   /** outH * outW, the GEMM rows of one image. */
@@ -197,13 +218,7 @@ export function convLaunch(problem: ConvProblem, maxWorkgroups = 65535): { tilin
   const pixelTiles = Math.ceil(pixels / tileP(tiling));
   const batchGroups = problem.batch * problem.groups;
   const params = convParams.pack({
-    inC: problem.inC, inH: problem.inH, inW: problem.inW,
-    outC: problem.outC, outH: problem.outH, outW: problem.outW,
-    kH: problem.kH, kW: problem.kW,
-    strideH: problem.stride[0], strideW: problem.stride[1],
-    dilH: problem.dilation[0], dilW: problem.dilation[1],
-    padT: problem.padT, padL: problem.padL,
-    cinG: problem.cinG, coutG, groups: problem.groups,
+    ...convGeometry(problem, problem.cinG, coutG),
     kSize: problem.cinG * problem.kH * problem.kW,
     pixels, pixelTiles, batchGroups,
   });
@@ -253,12 +268,7 @@ fn loadB(g: u32, k: u32, m: u32) -> f32 {
 // (where a pixel's tap reads from, or -1) and `fn wIndex(...)`.
 
 export const directConvParams = defineParams({
-  inC: 'u32', inH: 'u32', inW: 'u32',
-  outC: 'u32', outH: 'u32', outW: 'u32',
-  kH: 'u32', kW: 'u32',
-  strideH: 'u32', strideW: 'u32', dilH: 'u32', dilW: 'u32',
-  padT: 'i32', padL: 'i32',
-  cinG: 'u32', coutG: 'u32', groups: 'u32',
+  ...CONV_GEOMETRY_FIELDS,
   pixels: 'u32',
   /** Blocks of R_P pixels per image, of R_M channels per group. */
   pixelBlocks: 'u32', channelBlocks: 'u32',
@@ -375,13 +385,7 @@ export function directConvLaunch(problem: ConvProblem, block?: DirectConvBlock):
   const channelBlocks = Math.ceil(coutG / b.rM);
   const invocations = problem.batch * problem.groups * channelBlocks * pixelBlocks;
   const params = directConvParams.pack({
-    inC: problem.inC, inH: problem.inH, inW: problem.inW,
-    outC: problem.outC, outH: problem.outH, outW: problem.outW,
-    kH: problem.kH, kW: problem.kW,
-    strideH: problem.stride[0], strideW: problem.stride[1],
-    dilH: problem.dilation[0], dilW: problem.dilation[1],
-    padT: problem.padT, padL: problem.padL,
-    cinG: problem.cinG, coutG, groups: problem.groups,
+    ...convGeometry(problem, problem.cinG, coutG),
     pixels, pixelBlocks, channelBlocks, invocations,
   });
   return { block: b, params, dispatch: linearDispatch(Math.ceil(invocations / DIRECT_WORKGROUP)) };

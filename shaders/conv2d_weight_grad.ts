@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
+import { CONV_GEOMETRY_FIELDS } from './conv2d.js';
 
 // Weight gradient of conv2d as an implicit GEMM, per group:
 //   dW[m, col] = sum_r dY[m, r] * X[r, col]
@@ -23,12 +24,7 @@ import { defineParams, flatIndexFn } from './params.js';
 //   deterministic run to run.
 
 export const weightGradParams = defineParams({
-  inC: 'u32', inH: 'u32', inW: 'u32',
-  outC: 'u32', outH: 'u32', outW: 'u32',
-  kH: 'u32', kW: 'u32',
-  strideH: 'u32', strideW: 'u32', dilH: 'u32', dilW: 'u32',
-  padT: 'i32', padL: 'i32',
-  cinG: 'u32', coutG: 'u32', groups: 'u32',
+  ...CONV_GEOMETRY_FIELDS,
   /** GEMM columns: cinG * kH * kW. */
   kCols: 'u32',
   /** outH * outW. */
@@ -250,12 +246,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 // weightGradReduceShader (deterministic, as the tiled variant).
 
 export const weightGradDirectParams = defineParams({
-  inC: 'u32', inH: 'u32', inW: 'u32',
-  outC: 'u32', outH: 'u32', outW: 'u32',
-  kH: 'u32', kW: 'u32',
-  strideH: 'u32', strideW: 'u32', dilH: 'u32', dilW: 'u32',
-  padT: 'i32', padL: 'i32',
-  cinG: 'u32', coutG: 'u32', groups: 'u32',
+  ...CONV_GEOMETRY_FIELDS,
   kCols: 'u32',
   /** batch * outH: the reduction in whole output rows. */
   rows: 'u32',

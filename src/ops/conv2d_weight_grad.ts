@@ -10,6 +10,7 @@ import { sameShape } from '../gpu/tensor.js';
 import { ShapeError } from '../gpu/errors.js';
 import { conv2dOutputShape, type Conv2dAttrs } from './conv2d.js';
 import { pair, resolvePadding } from './conv_geometry.js';
+import { convGeometry } from '../../shaders/conv2d.js';
 
 /** One weight-gradient problem in GEMM terms (all groups, all images). */
 export interface WeightGradProblem {
@@ -65,12 +66,7 @@ export function planWeightGrad(pr: WeightGradProblem, options: WeightGradPlanOpt
   chunks = Math.ceil(reduce / chunkLen);
   const workgroups = tiles * chunks;
   const params = weightGradParams.pack({
-    inC: pr.inC, inH: pr.inH, inW: pr.inW,
-    outC: pr.outC, outH: pr.outH, outW: pr.outW,
-    kH: pr.kH, kW: pr.kW,
-    strideH: pr.stride[0], strideW: pr.stride[1], dilH: pr.dilation[0], dilW: pr.dilation[1],
-    padT: pr.padT, padL: pr.padL,
-    cinG, coutG, groups: pr.groups,
+    ...convGeometry(pr, cinG, coutG),
     kCols, pixels, reduce, chunkLen, chunks, mTiles, cTiles, workgroups, total,
   });
   return { tiling, chunks, chunkLen, workgroups, params, dispatch: dispatch1d(workgroups, 1) };
@@ -115,12 +111,7 @@ export function planWeightGradDirect(pr: WeightGradProblem, options: WeightGradD
   chunks = Math.ceil(rows / rowsPerChunk);
   const invocations = units * chunks;
   const params = weightGradDirectParams.pack({
-    inC: pr.inC, inH: pr.inH, inW: pr.inW,
-    outC: pr.outC, outH: pr.outH, outW: pr.outW,
-    kH: pr.kH, kW: pr.kW,
-    strideH: pr.stride[0], strideW: pr.stride[1], dilH: pr.dilation[0], dilW: pr.dilation[1],
-    padT: pr.padT, padL: pr.padL,
-    cinG, coutG, groups: pr.groups,
+    ...convGeometry(pr, cinG, coutG),
     kCols, rows, rowsPerChunk, mBlocks, tapBlocks, invocations, total,
   });
   return { block, chunks, rowsPerChunk, invocations, params, dispatch: dispatch1d(invocations, DIRECT_WORKGROUP) };
