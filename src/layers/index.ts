@@ -1,5 +1,5 @@
-export type { Layer, ForwardRecord, ProjectionMode, TrainableLayer } from './layer.js';
-export { isTrainable } from './layer.js';
+export type { Layer, ForwardRecord, ProjectionMode, TrainableLayer, MergeLayer, MergeForwardRecord, AnyLayer } from './layer.js';
+export { isTrainable, isMerge } from './layer.js';
 export { Conv2D, type Conv2DOptions } from './conv2d.js';
 export { Activation, ReLU, type ActivationOptions } from './activation.js';
 export { MaxPool2D } from './maxpool2d.js';

@@ -31,6 +31,42 @@ export interface Layer {
   destroy(): void;
 }
 
+/** What a merge node's backward rule may use from the forward pass. */
+export interface MergeForwardRecord {
+  inputs: readonly Tensor[];
+  output: Tensor;
+}
+
+/**
+ * A node with several inputs (Add, Mul, Concat): the joins of graph models
+ * (ResNet's residual add, Inception's concatenation). Its forward op and its
+ * DeconvNet/backward rule sit side by side, as for a Layer: the backward rule
+ * returns one signal per input (Add passes the reconstruction to every input,
+ * Concat splits it). Shapes exclude the batch dimension.
+ */
+export interface MergeLayer {
+  readonly kind: string;
+  readonly merge: true;
+  name: string;
+  /** Validates the input shapes and returns the output shape; called once when the model is built. */
+  build(rt: Runtime, inputShapes: ReadonlyArray<readonly number[]>): number[];
+  forward(rec: Recorder, xs: readonly Tensor[]): { output: Tensor };
+  /**
+   * One signal per input, aligned with `fwd.inputs`. A returned tensor may be
+   * `g` itself or shared between inputs (Add): the caller releases each
+   * distinct buffer once.
+   */
+  backward(rec: Recorder, g: Tensor, fwd: MergeForwardRecord, mode: ProjectionMode): Tensor[];
+  destroy(): void;
+}
+
+/** Any node of a model. */
+export type AnyLayer = Layer | MergeLayer;
+
+export function isMerge(layer: AnyLayer): layer is MergeLayer {
+  return (layer as Partial<MergeLayer>).merge === true;
+}
+
 /**
  * A layer with weights that training updates. Its gradient rule sits next to
  * its forward op and DeconvNet rule, in the same class.
@@ -45,8 +81,8 @@ export interface TrainableLayer extends Layer {
   trainBackward(rec: Recorder, g: Tensor, fwd: ForwardRecord, wantInput: boolean): { dx: Tensor | null; grads: Tensor[] };
 }
 
-export function isTrainable(layer: Layer): layer is TrainableLayer {
-  return typeof (layer as Partial<TrainableLayer>).trainBackward === 'function';
+export function isTrainable(layer: AnyLayer): layer is TrainableLayer {
+  return !isMerge(layer) && typeof (layer as Partial<TrainableLayer>).trainBackward === 'function';
 }
 
 /** Shared bits of layer classes: a name, and tensors for weights that destroy() frees. */
