@@ -5,7 +5,7 @@
 import {
   createModel, createDeconvNet, conv2d, matmul, occlusionSensitivity, train, fashionZFNetLayers,
   Conv2D, MaxPool2D, Flatten, Dense, Softmax, isTrainable,
-  type Runtime, type SequentialModel, type Layer,
+  type Runtime, type Model, type Layer,
 } from '../src/index.js';
 import type { ConvWeights, Vgg16 } from './nets.js';
 
@@ -37,7 +37,7 @@ export function matmulRun(rt: Runtime, a: Float32Array, b: Float32Array, n: numb
 }
 
 /** The VGG16 conv stack (and the optional Dense + Softmax head) as our Sequential model. */
-export function vggModel(rt: Runtime, net: Vgg16): SequentialModel {
+export function vggModel(rt: Runtime, net: Vgg16): Model {
   const layers: Layer[] = net.steps.map((s) => (s.kind === 'conv'
     ? new Conv2D({ name: s.w.name, filters: s.w.outC, kernelSize: 3, padding: 'same', activation: 'relu', kernel: s.w.kernel, bias: s.w.bias })
     : new MaxPool2D({ name: s.name, kernel: 2, stride: 2 })));
@@ -47,7 +47,7 @@ export function vggModel(rt: Runtime, net: Vgg16): SequentialModel {
   return createModel(rt, { inputShape: [3, net.size, net.size], layers });
 }
 
-export function vggForwardRun(model: SequentialModel, x: Float32Array): { run: Run; dispose: () => void } {
+export function vggForwardRun(model: Model, x: Float32Array): { run: Run; dispose: () => void } {
   const xt = model.runtime.createTensor([1, ...model.inputShape], x);
   return {
     run: async () => {
@@ -59,7 +59,7 @@ export function vggForwardRun(model: SequentialModel, x: Float32Array): { run: R
 }
 
 /** Forward, then the DeconvNet projection of the strongest activation of `channel` of `layer`, read back as pixels. */
-export function projectRun(model: SequentialModel, x: Float32Array, layer: string, channel: number): { run: Run; dispose: () => void } {
+export function projectRun(model: Model, x: Float32Array, layer: string, channel: number): { run: Run; dispose: () => void } {
   const xt = model.runtime.createTensor([1, ...model.inputShape], x);
   const deconv = createDeconvNet(model);
   return {
@@ -75,7 +75,7 @@ export function projectRun(model: SequentialModel, x: Float32Array, layer: strin
 }
 
 /** occlusionSensitivity as it is: returns maps (a) and (b) back to back. */
-export function occlusionRun(model: SequentialModel, image: Float32Array, layer: string, square: number, stride: number, batchSize: number): { run: Run; dispose: () => void } {
+export function occlusionRun(model: Model, image: Float32Array, layer: string, square: number, stride: number, batchSize: number): { run: Run; dispose: () => void } {
   return {
     run: async () => {
       const occ = await occlusionSensitivity(model, image, { layer, size: square, stride, batchSize, fill: 0.5 });
@@ -93,7 +93,7 @@ export function occlusionRun(model: SequentialModel, image: Float32Array, layer:
  * exactly one batch. Returns the step's loss (read back by train() at the
  * epoch's end, which also drains the queue).
  */
-export function trainStepRun(model: SequentialModel, images: Float32Array, labels: Uint8Array, batch: number, learningRate: number): { run: Run; dispose: () => void } {
+export function trainStepRun(model: Model, images: Float32Array, labels: Uint8Array, batch: number, learningRate: number): { run: Run; dispose: () => void } {
   return {
     run: async () => {
       const { log } = await train(model, { images, labels, count: batch }, {
@@ -106,7 +106,7 @@ export function trainStepRun(model: SequentialModel, images: Float32Array, label
 }
 
 /** The default model (fashionZFNetLayers) and its initial parameters read back once, to give TF.js the same weights. */
-export async function fashionModel(rt: Runtime): Promise<{ model: SequentialModel; params: Float32Array[] }> {
+export async function fashionModel(rt: Runtime): Promise<{ model: Model; params: Float32Array[] }> {
   const model = createModel(rt, { inputShape: [1, 28, 28], layers: fashionZFNetLayers() });
   const params: Float32Array[] = [];
   for (const layer of model.layers) if (isTrainable(layer)) for (const p of layer.parameters()) params.push(await p.read());

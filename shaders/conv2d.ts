@@ -74,6 +74,39 @@ export function chooseTiling(coutG: number): ConvTiling {
   return { wgP, wgM, rP, rM, tk };
 }
 
+/**
+ * A smaller tile for layers whose maps or channel counts leave most of a
+ * 64x64 tile idle (deep layers at 7x7 or 14x14): 32 pixels x 32 channels for
+ * wide layers, 64 threads.
+ */
+export function smallTiling(coutG: number): ConvTiling {
+  const rM = Math.min(4, coutG);
+  const wgM = Math.min(8, nextPow2(Math.ceil(coutG / rM)));
+  const rP = 4;
+  const wgP = Math.max(4, Math.min(16, 64 / wgM));
+  const tileFloats = wgP * rP + wgM * rM + 1;
+  const tk = [16, 8, 4].find((t) => tileFloats * t * 4 <= SHARED_BYTES)!;
+  return { wgP, wgM, rP, rM, tk };
+}
+
+/** The kernel of a convolution variant name (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
+export type ConvKernel = { direct: DirectConvBlock; tiling?: undefined } | { tiling: ConvTiling; direct?: undefined };
+
+export function convKernelFor(variant: string, coutG: number): ConvKernel {
+  switch (variant) {
+    case 'direct': return { direct: chooseDirectBlock(coutG) };
+    case 'direct-16x8': return { direct: { rP: 16, rM: Math.min(coutG, 8) } };
+    case 'tiled': return { tiling: chooseTiling(coutG) };
+    case 'tiled-32': return { tiling: smallTiling(coutG) };
+    default: throw new Error(`conv kernel: unknown variant "${variant}"`);
+  }
+}
+
+/** The shape signature tuning keys a convolution-like problem by. */
+export function convShapeKey(p: ConvProblem): string {
+  return `n${p.batch} g${p.groups} ${p.inC}x${p.inH}x${p.inW}>${p.outC}x${p.outH}x${p.outW} k${p.kH}x${p.kW} s${p.stride} d${p.dilation} p${p.padT},${p.padL}`;
+}
+
 export function tileP(t: ConvTiling): number { return t.wgP * t.rP; }
 export function tileM(t: ConvTiling): number { return t.wgM * t.rM; }
 export function tilingKey(t: ConvTiling): string { return `${t.wgP}x${t.wgM}/${t.rP}x${t.rM}/k${t.tk}`; }
@@ -211,9 +244,9 @@ export interface ConvProblem {
  * is the per-dimension limit to fold at; only tests lower it, to reach the
  * folded path without dispatching 65536 workgroups.
  */
-export function convLaunch(problem: ConvProblem, maxWorkgroups = 65535): { tiling: ConvTiling; params: ArrayBuffer; dispatch: [number, number, number] } {
+export function convLaunch(problem: ConvProblem, maxWorkgroups = 65535, tilingChoice?: ConvTiling): { tiling: ConvTiling; params: ArrayBuffer; dispatch: [number, number, number] } {
   const coutG = problem.outC / problem.groups;
-  const tiling = chooseTiling(coutG);
+  const tiling = tilingChoice ?? chooseTiling(coutG);
   const pixels = problem.outH * problem.outW;
   const pixelTiles = Math.ceil(pixels / tileP(tiling));
   const batchGroups = problem.batch * problem.groups;

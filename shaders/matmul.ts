@@ -1,30 +1,52 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams } from './params.js';
 
-// Tiled GEMM: Y = alpha * op(A) op(B) + beta * C, optionally rectified.
+// GEMM: Y = alpha * op(A) op(B) + beta * C, optionally rectified.
 //
-// Each workgroup owns a TILE_M x TILE_N block of Y. It walks K in steps of
-// TILE_K, staging one TILE_M x TILE_K slab of op(A) and one TILE_K x TILE_N
-// slab of op(B) in workgroup memory, so every value read from global memory
-// is reused TILE_N (resp. TILE_M) times. Each of the 8x8 invocations keeps a
-// 4x4 block of Y in registers.
+// 'tiled' variants: each workgroup owns a TILE_M x TILE_N block of Y. It walks
+// K in steps of TILE_K, staging one TILE_M x TILE_K slab of op(A) and one
+// TILE_K x TILE_N slab of op(B) in workgroup memory, so every value read from
+// global memory is reused TILE_N (resp. TILE_M) times. Each invocation keeps a
+// 4x4 block of Y in registers (4 vec4 accumulators).
 //
 // Transposes are resolved in the tile loaders, so the inner loop is the same
-// for all four variants; the loaders pick the element order in which
+// for all four transpose cases; the loaders pick the element order in which
 // consecutive invocations touch consecutive addresses of the source matrix
 // (coalesced reads). Both slabs are stored k-major, padded by one column so
 // the k-fastest writes of the non-transposed A / transposed B loaders do not
 // all land in one memory bank.
 //
+// 'direct' variant (CPU adapters): no workgroup memory and no barriers; each
+// invocation computes its 4x4 block of Y straight from global memory.
+//
 // Tiles are numbered linearly and the grid is folded into y like dispatch1d,
 // so neither M nor N is limited by the 65535 workgroups per dimension.
+//
+// Layout parameters let one GEMM work on a slice of bigger matrices (a Dense
+// weight split into row chunks across bindings): A's element (r, c) of its
+// stored [rows, lda] matrix is a[r * lda + aCol + c]; Y's (m, n) is
+// y[m * ldy + yCol + n]; C starts at biasOffset; `accumulate` adds to Y.
 
+/** The default 'tiled' variant's tile (other variants: MATMUL_TILES). */
 export const TILE_M = 32;
 export const TILE_N = 32;
 export const TILE_K = 16;
-/** Invocations per workgroup along N (x) and M (y); each computes 4x4 outputs. */
+/** Invocations per workgroup along N (x) and M (y) of the default tile; each computes 4x4 outputs. */
 export const WORKGROUP_X = TILE_N / 4;
 export const WORKGROUP_Y = TILE_M / 4;
+
+/** Block of Y per workgroup (tiled) or per 64 invocations (direct). */
+export interface MatmulTile { tm: number; tn: number; tk: number; direct: boolean }
+
+/** The kernel variants of the matrix multiply, by name (see src/gpu/tuning.ts). */
+export const MATMUL_TILES: Readonly<Record<string, MatmulTile>> = {
+  'tiled': { tm: TILE_M, tn: TILE_N, tk: TILE_K, direct: false },
+  'tiled-64': { tm: 64, tn: 64, tk: 8, direct: false },
+  'direct': { tm: 4, tn: 4, tk: 1, direct: true },
+};
+
+/** Invocations of one direct workgroup. */
+export const MATMUL_DIRECT_WORKGROUP = 64;
 
 export interface MatmulVariant {
   transposeA: boolean;
@@ -32,19 +54,27 @@ export interface MatmulVariant {
   /** A C operand is bound at @binding(4). */
   bias: boolean;
   relu: boolean;
+  /** Y += result instead of Y = result. */
+  accumulate?: boolean;
+  /** Default MATMUL_TILES.tiled. */
+  tile?: MatmulTile;
+}
+
+export function matmulTileKey(t: MatmulTile): string {
+  return t.direct ? 'direct4x4' : `${t.tm}x${t.tn}k${t.tk}`;
 }
 
 /**
- * `biasRowStride` / `biasColStride`: C[m, n] is c[m * rowStride + n * colStride],
+ * `biasRowStride` / `biasColStride`: C[m, n] is c[biasOffset + m * rowStride + n * colStride],
  * which covers every broadcastable C shape (a zero stride repeats).
  */
 export const matmulParams = defineParams({
   M: 'u32', N: 'u32', K: 'u32', tilesM: 'u32', tilesN: 'u32',
   alpha: 'f32', beta: 'f32', biasRowStride: 'u32', biasColStride: 'u32',
+  lda: 'u32', aCol: 'u32', ldy: 'u32', yCol: 'u32', biasOffset: 'u32',
 });
 
-export function matmulShader(v: MatmulVariant): string {
-  const threads = WORKGROUP_X * WORKGROUP_Y;
+function commonHeader(v: MatmulVariant): string {
   return wgsl`
 ${matmulParams.struct}
 @group(0) @binding(0) var<uniform> p: Params;
@@ -55,23 +85,13 @@ ${matmulParams.struct}
 @group(0) @binding(4) var<storage, read> c: array<f32>;
 #endif
 
-const TM = ${TILE_M}u;
-const TN = ${TILE_N}u;
-const TK = ${TILE_K}u;
-const THREADS = ${threads}u;
-const STRIDE_A = TM + 1u;
-const STRIDE_B = TN + 1u;
-
-var<workgroup> tileA: array<f32, ${TILE_K * (TILE_M + 1)}>;
-var<workgroup> tileB: array<f32, ${TILE_K * (TILE_N + 1)}>;
-
 // op(A)[m, k], zero outside the matrix so partial tiles need no special case.
 fn loadA(m: u32, k: u32) -> f32 {
   if (m >= p.M || k >= p.K) { return 0.0; }
 #if ${v.transposeA}
-  return a[k * p.M + m];
+  return a[k * p.lda + p.aCol + m];
 #else
-  return a[m * p.K + k];
+  return a[m * p.lda + p.aCol + k];
 #endif
 }
 
@@ -84,6 +104,45 @@ fn loadB(k: u32, n: u32) -> f32 {
   return b[k * p.N + n];
 #endif
 }
+
+fn store(m: u32, n: u32, acc: f32) {
+  if (m >= p.M || n >= p.N) { return; }
+  var v = p.alpha * acc;
+#if ${v.bias}
+  v += p.beta * c[p.biasOffset + m * p.biasRowStride + n * p.biasColStride];
+#endif
+#if ${v.relu}
+  v = max(v, 0.0);
+#endif
+  let i = m * p.ldy + p.yCol + n;
+#if ${!!v.accumulate}
+  y[i] = y[i] + v;
+#else
+  y[i] = v;
+#endif
+}
+`;
+}
+
+export function matmulShader(v: MatmulVariant): string {
+  const tile = v.tile ?? MATMUL_TILES.tiled!;
+  return tile.direct ? directShader(v) : tiledShader(v, tile);
+}
+
+function tiledShader(v: MatmulVariant, t: MatmulTile): string {
+  const wx = t.tn / 4, wy = t.tm / 4;
+  const threads = wx * wy;
+  return wgsl`
+${commonHeader(v)}
+const TM = ${t.tm}u;
+const TN = ${t.tn}u;
+const TK = ${t.tk}u;
+const THREADS = ${threads}u;
+const STRIDE_A = TM + 1u;
+const STRIDE_B = TN + 1u;
+
+var<workgroup> tileA: array<f32, ${t.tk * (t.tm + 1)}>;
+var<workgroup> tileB: array<f32, ${t.tk * (t.tn + 1)}>;
 
 fn stageTiles(li: u32, row0: u32, col0: u32, k0: u32) {
   for (var e = li; e < TM * TK; e += THREADS) {
@@ -108,7 +167,7 @@ fn stageTiles(li: u32, row0: u32, col0: u32, k0: u32) {
   }
 }
 
-@compute @workgroup_size(${WORKGROUP_X}, ${WORKGROUP_Y})
+@compute @workgroup_size(${wx}, ${wy})
 fn main(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(num_workgroups) nwg: vec3u,
@@ -141,20 +200,39 @@ fn main(
   }
 
   for (var i = 0u; i < 4u; i++) {
-    let m = row0 + r0 + i;
-    if (m >= p.M) { break; }
     for (var j = 0u; j < 4u; j++) {
-      let n = col0 + c0 + j;
-      if (n >= p.N) { break; }
-      var v = p.alpha * acc[i][j];
-#if ${v.bias}
-      v += p.beta * c[m * p.biasRowStride + n * p.biasColStride];
-#endif
-#if ${v.relu}
-      v = max(v, 0.0);
-#endif
-      y[m * p.N + n] = v;
+      store(row0 + r0 + i, col0 + c0 + j, acc[i][j]);
     }
+  }
+}
+`;
+}
+
+function directShader(v: MatmulVariant): string {
+  return wgsl`
+${commonHeader(v)}
+@compute @workgroup_size(${MATMUL_DIRECT_WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let tile = gid.x + gid.y * nwg.x * ${MATMUL_DIRECT_WORKGROUP}u;
+  if (tile >= p.tilesM * p.tilesN) { return; }
+  let m0 = (tile / p.tilesN) * 4u;
+  let n0 = (tile % p.tilesN) * 4u;
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  for (var k = 0u; k < p.K; k++) {
+    let bv = vec4f(loadB(k, n0), loadB(k, n0 + 1u), loadB(k, n0 + 2u), loadB(k, n0 + 3u));
+    acc0 += loadA(m0, k) * bv;
+    acc1 += loadA(m0 + 1u, k) * bv;
+    acc2 += loadA(m0 + 2u, k) * bv;
+    acc3 += loadA(m0 + 3u, k) * bv;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    store(m0, n0 + j, acc0[j]);
+    store(m0 + 1u, n0 + j, acc1[j]);
+    store(m0 + 2u, n0 + j, acc2[j]);
+    store(m0 + 3u, n0 + j, acc3[j]);
   }
 }
 `;

@@ -6,7 +6,7 @@ export { Recorder, type Program } from './gpu/recorder.js';
 export * from './gpu/errors.js';
 export * from './ops/index.js';
 export * from './layers/index.js';
-export { createModel, SequentialModel, ForwardResult, type ModelSpec, type LayerInfo } from './model/sequential.js';
+export { createModel, Model, ForwardResult, type ModelSpec, type LayerInfo } from './model/model.js';
 export { createDeconvNet, DeconvNet, Projection, type ProjectOptions } from './deconv/deconvnet.js';
 export { projectionToImage, featureMapGrid, type RgbaImage } from './render/image.js';
 export { createDefaultModel, gaborBank, type DefaultModel } from './model/default_model.js';
@@ -23,3 +23,5 @@ export { topActivations, cropToBox, type TopActivation, type TopKResult, type To
 export { datasetBatches, datasetImages, datasetSize, datasetReiterable, loadIdxDataset, type ImageDataset, type IdxDataset } from './data/dataset.js';
 export { type Progress, type RunOptions } from './analysis/progress.js';
 export { kernelStyleFor, type KernelStyle } from './gpu/runtime.js';
+export { denseBackwardWeight, denseChunkRows, splitDenseKernel, type DenseWeight } from './ops/dense.js';
+export { tuneModel, KERNEL_VARIANTS, KernelChooser, KernelTimer, type TunableOp, type KernelProbe, type TuneOptions, type TuneResult, type TuneModelOptions, type TuningStore, type KernelChoice } from './gpu/tuning.js';

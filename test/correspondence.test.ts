@@ -3,7 +3,7 @@
 // features), Delta = sum over pairs i < j of the Hamming distance between
 // sign(eps_i) and sign(eps_j). Also the sign-mismatch and sqdist reductions.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createModel, OutOfRangeError, ShapeError, type Runtime, type SequentialModel } from '../src/index.js';
+import { createModel, OutOfRangeError, ShapeError, type Runtime, type Model } from '../src/index.js';
 import { correspondence, randomMasks, type Mask } from '../src/analysis/correspondence.js';
 import { reduceRows } from '../src/ops/reduce_rows.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
@@ -23,7 +23,7 @@ const masks: Mask[] = [
 const layers = ['conv1', 'pool1', 'conv2', 'fc1'];
 
 let rt: Runtime;
-let model: SequentialModel;
+let model: Model;
 beforeAll(async () => {
   rt = await getRuntime();
   model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });

@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createModel, createDeconvNet, type SequentialModel, type Runtime } from '../src/index.js';
+import { createModel, createDeconvNet, type Model, type Runtime } from '../src/index.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { makeTestNet, TEST_INPUT_SHAPE } from './helpers/nets.js';
@@ -12,7 +12,7 @@ const input: T = { data: Float64Array.from(inputData), shape: [BATCH, ...TEST_IN
 const saved = refForward(net.ref, input);
 
 let rt: Runtime;
-let model: SequentialModel;
+let model: Model;
 beforeAll(async () => {
   rt = await getRuntime();
   model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });

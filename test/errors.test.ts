@@ -3,7 +3,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import {
   createRuntime, createModel, createDeconvNet, Conv2D, ReLU, MaxPool2D, Flatten, Dense,
   OutOfRangeError, ShapeError, DeviceLimitError, DeviceLostError, GpuValidationError, DestroyedError,
-  type Runtime, type SequentialModel,
+  type Runtime, type Model,
 } from '../src/index.js';
 import { getRuntime } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
@@ -16,7 +16,7 @@ const smallNet = () => [
 ];
 
 let rt: Runtime;
-let model: SequentialModel;
+let model: Model;
 const image = makeRandom(1).array(2 * 9 * 9, 0, 1);
 beforeAll(async () => {
   rt = await getRuntime();

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import {
   createModel, featureMapGrid, Conv2D, ReLU, Dense, OutOfRangeError,
-  type Runtime, type SequentialModel,
+  type Runtime, type Model,
 } from '../src/index.js';
 import { featureMaps, featureMapsPerBlock, firstLayerFilters } from '../src/analysis/feature_maps.js';
 import { getRuntime } from './helpers/gpu.js';
@@ -16,7 +16,7 @@ const net = makeTestNet(8);
 const input = makeRandom(40).array(3 * PER, 0, 1);
 
 let rt: Runtime;
-let model: SequentialModel;
+let model: Model;
 beforeAll(async () => {
   rt = await getRuntime();
   model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });
@@ -24,7 +24,7 @@ beforeAll(async () => {
 afterAll(() => model?.destroy());
 
 /** Image `index` of a layer, from a full read of the activation. */
-async function sliceOf(fwd: Awaited<ReturnType<SequentialModel['forward']>>, layer: string, index: number) {
+async function sliceOf(fwd: Awaited<ReturnType<Model['forward']>>, layer: string, index: number) {
   const all = await fwd.activation(layer).read();
   const per = all.length / fwd.batch;
   return all.slice(index * per, (index + 1) * per);

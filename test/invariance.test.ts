@@ -4,7 +4,7 @@
 // forward transform), run the reference net, take Euclidean distances to the
 // original's features. Also the `affine_warp` kernel on its own.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createModel, OutOfRangeError, type Runtime, type SequentialModel } from '../src/index.js';
+import { createModel, OutOfRangeError, type Runtime, type Model } from '../src/index.js';
 import { invarianceCurves, transformSeries, inverseMatrix, type Transform } from '../src/analysis/invariance.js';
 import { affineWarp } from '../src/ops/affine_warp.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
@@ -17,7 +17,7 @@ const net = makeTestNet(4);
 const image = makeRandom(21).array(C * H * W, 0, 1);
 
 let rt: Runtime;
-let model: SequentialModel;
+let model: Model;
 beforeAll(async () => {
   rt = await getRuntime();
   model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });

@@ -3,7 +3,7 @@
 // take (a) the strongest channel's total, (b) the class probability, (c) the
 // top label. Also the `occlude` and `reduce_rows` kernels on their own.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createModel, OutOfRangeError, ShapeError, type Runtime, type SequentialModel } from '../src/index.js';
+import { createModel, OutOfRangeError, ShapeError, type Runtime, type Model } from '../src/index.js';
 import { occlusionSensitivity } from '../src/analysis/occlusion.js';
 import { occludeGrid, occludeBoxes } from '../src/ops/occlude.js';
 import { reduceRows } from '../src/ops/reduce_rows.js';
@@ -17,8 +17,8 @@ const net = makeTestNet(3);
 const image = makeRandom(11).array(C * H * W, 0, 1);
 
 let rt: Runtime;
-let model: SequentialModel;
-let logits: SequentialModel; // the same net without its Softmax
+let model: Model;
+let logits: Model; // the same net without its Softmax
 beforeAll(async () => {
   rt = await getRuntime();
   model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });

@@ -4,7 +4,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import {
   createModel, Conv2D, ReLU, MaxPool2D, AvgPool2D, LRN, Pad2D, Flatten, Dense, OutOfRangeError,
-  type Runtime, type SequentialModel, type Layer,
+  type Runtime, type Model, type Layer,
 } from '../src/index.js';
 import { receptiveField, fieldBox } from '../src/analysis/receptive_field.js';
 import { getRuntime } from './helpers/gpu.js';
@@ -143,7 +143,7 @@ function tightNet(seed: number): Layer[] {
  * per layer and unit (c, y, x), the pixels p whose change changed the unit
  * (bitwise: every other unit runs the very same arithmetic).
  */
-async function dependencies(model: SequentialModel, delta: number, positive: boolean) {
+async function dependencies(model: Model, delta: number, positive: boolean) {
   const [C, H, W] = model.inputShape as [number, number, number];
   const size = C * H * W;
   const base = makeRandom(7).array(size, positive ? 0 : -1, 1);

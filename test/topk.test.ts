@@ -7,7 +7,7 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import {
   createModel, Conv2D, ReLU, MaxPool2D, Flatten, Dense, OutOfRangeError, ShapeError,
-  type Runtime, type SequentialModel,
+  type Runtime, type Model,
 } from '../src/index.js';
 import { topActivations, type TopKResult } from '../src/analysis/topk.js';
 import { fieldBox } from '../src/analysis/receptive_field.js';
@@ -80,7 +80,7 @@ function crop(img: ArrayLike<number>, box: { top: number; left: number; height: 
 }
 
 let rt: Runtime;
-let model: SequentialModel;
+let model: Model;
 let result: TopKResult[];
 const progress: Progress[] = [];
 let cost: { submits: number; bytesRead: number };

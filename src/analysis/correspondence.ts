@@ -16,7 +16,7 @@
 // forward pass the `reduce_rows` sign-mismatch kernel counts H for every
 // pair at every layer into one result tensor, read back once at the end.
 
-import type { SequentialModel, ForwardResult } from '../model/sequential.js';
+import type { Model, ForwardResult } from '../model/model.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { occludeBoxes } from '../ops/occlude.js';
@@ -84,7 +84,7 @@ export function randomMasks(masks: readonly Mask[], height: number, width: numbe
  * set's masking share one submit. Read back once: layers * (1 + trials) *
  * N (N - 1) / 2 floats.
  */
-export async function correspondence(model: SequentialModel, images: Float32Array[], masks: Mask[], options: CorrespondenceOptions): Promise<CorrespondenceResult> {
+export async function correspondence(model: Model, images: Float32Array[], masks: Mask[], options: CorrespondenceOptions): Promise<CorrespondenceResult> {
   const what = 'correspondence';
   const rt = model.runtime;
   throwIfAborted(options.signal);

@@ -5,7 +5,7 @@
 // buffer, so a whole set of grids costs one read-back of exactly the values
 // drawn.
 
-import type { ForwardResult, SequentialModel } from '../model/sequential.js';
+import type { ForwardResult, Model } from '../model/model.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError } from '../gpu/errors.js';
 import { featureMapGrid, type RgbaImage } from '../render/image.js';
@@ -95,7 +95,7 @@ export async function featureMapsPerBlock(fwd: ForwardResult, options: { kinds?:
  * 1-pixel black gap between tiles. `shape` is the kernel's [filters,
  * inChannels / groups, kH, kW].
  */
-export async function firstLayerFilters(model: SequentialModel): Promise<{ layer: string; shape: number[]; image: RgbaImage }> {
+export async function firstLayerFilters(model: Model): Promise<{ layer: string; shape: number[]; image: RgbaImage }> {
   const conv = model.layers.find((l): l is Conv2D => l instanceof Conv2D);
   if (!conv) throw new OutOfRangeError(`firstLayerFilters: the model has no Conv2D layer (layers: ${model.layers.map((l) => l.name).join(', ')})`);
   const shape = [...conv.kernelShape];

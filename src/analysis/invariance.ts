@@ -11,7 +11,7 @@
 // per image, square-rooted) and the class output into one result tensor that
 // is read back once at the end.
 
-import type { SequentialModel, ForwardResult } from '../model/sequential.js';
+import type { Model, ForwardResult } from '../model/model.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError } from '../gpu/errors.js';
 import { affineWarp } from '../ops/affine_warp.js';
@@ -109,7 +109,7 @@ export function transformSeries(kind: 'translate-x' | 'translate-y' | 'scale' | 
  * original's forward when no classIndex is given, and (layers + 1) floats
  * per transform at the end.
  */
-export async function invarianceCurves(model: SequentialModel, image: Float32Array, options: InvarianceOptions): Promise<InvarianceResult> {
+export async function invarianceCurves(model: Model, image: Float32Array, options: InvarianceOptions): Promise<InvarianceResult> {
   const what = 'invarianceCurves';
   const rt = model.runtime;
   throwIfAborted(options.signal);

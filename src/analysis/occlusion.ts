@@ -12,7 +12,7 @@
 // through model.forward, and `reduce_rows` kernels write (a), (b), (c) of
 // the batch into one result tensor that is read back once at the end.
 
-import type { SequentialModel, ForwardResult } from '../model/sequential.js';
+import type { Model, ForwardResult } from '../model/model.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { occludeGrid } from '../ops/occlude.js';
@@ -59,20 +59,20 @@ export interface OcclusionResult {
 }
 
 /** [C, H, W] of the model's input, or a ShapeError. */
-export function imageShapeOf(model: SequentialModel, what: string): [number, number, number] {
+export function imageShapeOf(model: Model, what: string): [number, number, number] {
   const s = model.inputShape;
   if (s.length !== 3) throw new ShapeError(`${what}: the model's input [${s}] is not an image [C, H, W]`);
   return [s[0]!, s[1]!, s[2]!];
 }
 
 /** The model's output size, which must be a flat class vector. */
-export function classCountOf(model: SequentialModel, what: string): number {
+export function classCountOf(model: Model, what: string): number {
   const s = model.outputShape;
   if (s.length !== 1) throw new ShapeError(`${what}: the model's output [${s}] is not a flat vector of class scores`);
   return s[0]!;
 }
 
-export function checkImage(model: SequentialModel, image: Float32Array, what: string): void {
+export function checkImage(model: Model, image: Float32Array, what: string): void {
   const size = model.inputShape.reduce((a, b) => a * b, 1);
   if (!(image instanceof Float32Array) || image.length !== size) {
     throw new ShapeError(`${what}: the image has ${image?.length} values, the model takes one [${model.inputShape}] image = ${size}`);
@@ -104,7 +104,7 @@ export function checkBatchSize(batchSize: number, what: string): void {
  * unoccluded forward (it fixes the strongest channel and the default class)
  * and 4 floats per position at the end.
  */
-export async function occlusionSensitivity(model: SequentialModel, image: Float32Array, options: OcclusionOptions): Promise<OcclusionResult> {
+export async function occlusionSensitivity(model: Model, image: Float32Array, options: OcclusionOptions): Promise<OcclusionResult> {
   const what = 'occlusionSensitivity';
   const rt = model.runtime;
   throwIfAborted(options.signal);

@@ -20,7 +20,7 @@
 // treated like zero padding: a unit whose window reaches into such a border
 // also reads the mirrored/repeated pixels inside the image, which can lie
 // outside its box (only near the border; zero padding has no such case).
-import type { SequentialModel } from '../model/sequential.js';
+import type { Model } from '../model/model.js';
 import { Conv2D } from '../layers/conv2d.js';
 import { MaxPool2D } from '../layers/maxpool2d.js';
 import { AvgPool2D } from '../layers/avgpool2d.js';
@@ -41,7 +41,7 @@ export interface ReceptiveField {
 export interface FieldBox { top: number; left: number; height: number; width: number }
 
 /** Height and width of the model's input image ([C, H, W]; a flat input counts as 1 x F). */
-function inputPlane(model: SequentialModel): [number, number] {
+function inputPlane(model: Model): [number, number] {
   const s = model.inputShape;
   if (s.length === 3) return [s[1]!, s[2]!];
   if (s.length === 2) return [s[0]!, s[1]!];
@@ -53,18 +53,29 @@ function inputPlane(model: SequentialModel): [number, number] {
  * input: unit (y, x) covers input rows `start[0] + y * jump[0]` ..
  * `+ size[0] - 1` and the matching columns (possibly past the image edges).
  */
-export function receptiveField(model: SequentialModel, layer: number | string): ReceptiveField {
+export function receptiveField(model: Model, layer: number | string): ReceptiveField {
   const top = model.layerIndex(layer);
   const [imageH, imageW] = inputPlane(model);
-  let size: [number, number] = [1, 1];
-  let jump: [number, number] = [1, 1];
-  let start: [number, number] = [0, 0];
-  let flat = model.inputShape.length !== 3;
-
-  for (let i = 0; i <= top && !flat; i++) {
+  const whole: ReceptiveField = { size: [imageH, imageW], jump: [imageH, imageW], start: [0, 0] };
+  if (model.inputShape.length !== 3) return whole;
+  const pixels: Field = { size: [1, 1], jump: [1, 1], start: [0, 0] };
+  // Per node, in topological order; null once the features are flat.
+  const fields: Array<Field | null> = [];
+  const sourceField = (s: number): Field | null => (s === -1 ? pixels : s < 0 ? null : fields[s]!);
+  for (let i = 0; i <= top; i++) {
     const l = model.layers[i]!;
-    const inShape = i === 0 ? model.inputShape : model.info[i - 1]!.outputShape;
+    const sources = model.sources[i]!;
+    const inputs = sources.map(sourceField);
+    const first = sources[0]!;
+    const inShape = first < 0 ? model.inputs[-1 - first]!.shape : model.info[first]!.outputShape;
     const outShape = model.info[i]!.outputShape;
+    // Only the inputs that depend on the pixels have a field; a flat one makes the node flat.
+    const fromPixels = inputs.filter((f, k) => f !== null || (sources[k]! >= 0 && model.info[sources[k]!]!.projectable));
+    if (fromPixels.length === 0 || fromPixels.some((f) => f === null) || outShape.length !== 3) {
+      fields.push(null);
+      continue;
+    }
+    let field = union(fromPixels as Field[], l.name);
     // Per axis: effective kernel, stride, pad before.
     let window: { k: [number, number]; s: [number, number]; pad: [number, number] } | null = null;
 
@@ -80,30 +91,47 @@ export function receptiveField(model: SequentialModel, layer: number | string): 
     } else if (l instanceof Pad2D) {
       // Negative pads crop: the grid then starts further in.
       window = { k: [1, 1], s: [1, 1], pad: [l.attrs.pads[0], l.attrs.pads[1]] };
-    } else if (outShape.length !== 3) {
-      flat = true; // Flatten, Dense, Softmax, ...: every unit depends on the whole input.
-      break;
-    } else if (outShape[1] !== inShape[1] || outShape[2] !== inShape[2]) {
-      throw new ShapeError(
-        `receptiveField: layer ${i} "${l.name}" (${l.kind}) changes the plane from ${inShape[1]}x${inShape[2]} to ${outShape[1]}x${outShape[2]} and is not a known sliding-window layer`);
+    } else if (inShape.length !== 3 || outShape[1] !== inShape[1] || outShape[2] !== inShape[2]) {
+      if (outShape[1] === 1 && outShape[2] === 1) {
+        field = { size: [imageH, imageW], jump: [imageH, imageW], start: [0, 0] }; // a global pool sees everything
+      } else {
+        throw new ShapeError(
+          `receptiveField: layer ${i} "${l.name}" (${l.kind}) changes the plane from ${inShape[1]}x${inShape[2]} to ${outShape[1]}x${outShape[2]} and is not a known sliding-window layer`);
+      }
     }
-    // Anything else keeping H x W (activations, LRN, batch norm) is element-wise in the plane.
+    // Anything else keeping H x W (activations, LRN, batch norm, adds, concatenations) is element-wise in the plane.
     if (window) {
       const w = window;
-      size = [size[0] + (w.k[0] - 1) * jump[0], size[1] + (w.k[1] - 1) * jump[1]];
-      start = [start[0] - w.pad[0] * jump[0], start[1] - w.pad[1] * jump[1]];
-      jump = [jump[0] * w.s[0], jump[1] * w.s[1]];
+      field = {
+        size: [field.size[0] + (w.k[0] - 1) * field.jump[0], field.size[1] + (w.k[1] - 1) * field.jump[1]],
+        start: [field.start[0] - w.pad[0] * field.jump[0], field.start[1] - w.pad[1] * field.jump[1]],
+        jump: [field.jump[0] * w.s[0], field.jump[1] * w.s[1]],
+      };
     }
+    fields.push(field);
   }
-  if (flat) return { size: [imageH, imageW], jump: [imageH, imageW], start: [0, 0] };
-  return { size, jump, start };
+  return fields[top] ?? whole;
+}
+
+type Field = ReceptiveField;
+
+/** Where branches join (Add, Concat), a unit sees the union of what each branch's unit sees. */
+function union(fields: Field[], name: string): Field {
+  const [f0] = fields;
+  if (fields.length === 1) return f0!;
+  if (fields.some((f) => f.jump[0] !== f0!.jump[0] || f.jump[1] !== f0!.jump[1])) {
+    throw new ShapeError(`receptiveField: the inputs of "${name}" have different strides in the image (${fields.map((f) => f.jump.join('x')).join(' vs ')})`);
+  }
+  const start: [number, number] = [Math.min(...fields.map((f) => f.start[0])), Math.min(...fields.map((f) => f.start[1]))];
+  const end = [Math.max(...fields.map((f) => f.start[0] + f.size[0])), Math.max(...fields.map((f) => f.start[1] + f.size[1]))];
+  return { size: [end[0]! - start[0], end[1]! - start[1]], jump: f0!.jump, start };
 }
 
 /**
  * The input box (unclipped: it may start at negative rows/columns or end past
  * the image) covered by unit (y, x) of `layer`. Flat layers have one position, (0, 0).
  */
-export function fieldBox(model: SequentialModel, layer: number | string, y: number, x: number): FieldBox {
+export function fieldBox(model: Model, layer: number | string, y: number, x: number): FieldBox {
   const index = model.layerIndex(layer);
   const out = model.info[index]!.outputShape;
   const height = out.length === 3 ? out[1]! : 1, width = out.length === 3 ? out[2]! : 1;

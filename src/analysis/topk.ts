@@ -16,7 +16,7 @@
 // run forward as one batch and projected at their k positions in one call
 // (two submits) and the projections read back (k images) to be cropped on
 // the CPU.
-import type { SequentialModel } from '../model/sequential.js';
+import type { Model } from '../model/model.js';
 import type { ProjectionMode } from '../layers/layer.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { createDeconvNet } from '../deconv/deconvnet.js';
@@ -81,7 +81,7 @@ interface Plan {
 }
 
 /** Per image [C, H, W] of the model input (a flat input [F] counts as [1, 1, F]). */
-function imageDims(model: SequentialModel): [number, number, number] {
+function imageDims(model: Model): [number, number, number] {
   const s = model.inputShape;
   if (s.length === 3) return [s[0]!, s[1]!, s[2]!];
   if (s.length === 2) return [1, s[0]!, s[1]!];
@@ -138,7 +138,7 @@ function makeReporter(options: RunOptions, knownImages: number | undefined, proj
  * `signal` aborts; reports progress in images ('forward') then channels
  * ('project').
  */
-export async function topActivations(model: SequentialModel, dataset: ImageDataset, options: TopKOptions): Promise<TopKResult[]> {
+export async function topActivations(model: Model, dataset: ImageDataset, options: TopKOptions): Promise<TopKResult[]> {
   const rt = model.runtime;
   rt.assertUsable('topActivations');
   const { signal } = options;

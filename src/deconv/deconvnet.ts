@@ -1,4 +1,7 @@
-import type { SequentialModel, ForwardResult } from '../model/sequential.js';
+import type { Model, ForwardResult } from '../model/model.js';
+import { isMerge, type ProjectionMode as Mode } from '../layers/layer.js';
+import { sumN } from '../ops/sum_n.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { ProjectionMode } from '../layers/layer.js';
 import { selectSeed, type SeedPosition } from '../ops/select_seed.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -31,7 +34,7 @@ export interface ProjectOptions {
  * switches, rectify, transposed convolution with the same filters).
  */
 export class DeconvNet {
-  constructor(readonly model: SequentialModel) {}
+  constructor(readonly model: Model) {}
 
   /**
    * Records the seed selection and the whole backward chain into one command
@@ -51,9 +54,14 @@ export class DeconvNet {
     const position: SeedPosition = pos === 'max' || pos === 'all' ? pos : 'at';
     const layerName = model.layers[top]!.name;
 
+    if (!model.info[top]!.projectable) {
+      throw new OutOfRangeError(`project: layer "${layerName}" does not depend on the model's first input "${model.inputs[0]!.name}", so it has no projection to pixels`);
+    }
+
     const rec = model.runtime.record(`project ${layerName}#${options.channel}`);
     let chosen: Tensor | undefined;
-    let signal: Tensor | undefined;
+    let signals: Signals | undefined;
+    let pixels: Tensor | undefined;
     try {
       const sel = selectSeed(rec, fwd.activations[top]!, {
         channel: options.channel,
@@ -62,25 +70,16 @@ export class DeconvNet {
         one: options.seed === 'one',
       }, layerName);
       chosen = sel.chosen;
-      signal = sel.seed;
-      for (let i = top; i >= 0; i--) {
-        const layer = model.layers[i]!;
-        const next = layer.backward(rec, signal, {
-          input: fwd.inputOf(i),
-          output: fwd.activations[i]!,
-          switches: fwd.switches[i],
-        }, mode);
-        // Reshapes (Flatten) hand back a view of the same buffer: keep it.
-        if (next.buffer !== signal.buffer) rec.temp(signal);
-        signal = next;
-      }
+      signals = new Signals(rec);
+      signals.add(top, sel.seed);
+      pixels = propagate(rec, fwd, top, mode, signals);
     } catch (e) {
       rec.abandon();
       chosen?.release();
-      signal?.release();
+      signals?.releaseAll();
       throw e;
     }
-    const projection = new Projection(signal, chosen, fwd.activations[top]!.shape);
+    const projection = new Projection(pixels!, chosen, fwd.activations[top]!.shape);
     try {
       await rec.submit();
     } catch (e) {
@@ -89,6 +88,98 @@ export class DeconvNet {
     }
     return projection;
   }
+}
+
+/**
+ * The signals waiting at node outputs while the graph is walked back. A node
+ * read by several others gets the sum of what each sends (the rule for a
+ * fork). Backward rules may hand back views or the very tensor they got
+ * (Flatten, Add), so buffers are counted and freed once no signal uses them.
+ */
+/** The key of the signal that reaches the first model input. */
+const PIXELS = -1;
+
+class Signals {
+  readonly #byNode = new Map<number, Tensor>();
+  readonly #uses = new Map<GPUBuffer, number>();
+
+  constructor(private readonly rec: Recorder) {}
+
+  take(node: number): Tensor | undefined {
+    const t = this.#byNode.get(node);
+    this.#byNode.delete(node);
+    return t;
+  }
+
+  /** Holds `t` for `node`, summing with what is already there. */
+  add(node: number, t: Tensor): void {
+    this.#hold(t);
+    const existing = this.#byNode.get(node);
+    if (!existing) {
+      this.#byNode.set(node, t);
+      return;
+    }
+    const sum = sumN(this.rec, [existing, t]);
+    this.#hold(sum);
+    this.drop(existing);
+    this.drop(t);
+    this.#byNode.set(node, sum);
+  }
+
+  /** Lets go of one use of `t`; its buffer is freed after the submit when unused. */
+  drop(t: Tensor): void {
+    const n = (this.#uses.get(t.buffer) ?? 0) - 1;
+    if (n > 0) {
+      this.#uses.set(t.buffer, n);
+      return;
+    }
+    this.#uses.delete(t.buffer);
+    this.rec.temp(t);
+  }
+
+  /** A signal nobody needs (sent to a constant branch or a second input). */
+  discard(t: Tensor): void {
+    this.#hold(t);
+    this.drop(t);
+  }
+
+  #hold(t: Tensor): void {
+    this.#uses.set(t.buffer, (this.#uses.get(t.buffer) ?? 0) + 1);
+  }
+
+  releaseAll(): void {
+    for (const t of this.#byNode.values()) t.release();
+    this.#byNode.clear();
+  }
+}
+
+/**
+ * Walks the graph back from `top` in reverse topological order: each node
+ * with a waiting signal applies its backward rule and sends the result to the
+ * nodes it read. What reaches the first model input is the projection.
+ */
+function propagate(rec: Recorder, fwd: ForwardResult, top: number, mode: Mode, signals: Signals): Tensor {
+  const model = fwd.model;
+  for (let i = top; i >= 0; i--) {
+    const g = signals.take(i);
+    if (!g) continue;
+    const layer = model.layers[i]!;
+    const inputs = fwd.inputsOf(i);
+    const sent = isMerge(layer)
+      ? layer.backward(rec, g, { inputs, output: fwd.activations[i]! }, mode)
+      : [layer.backward(rec, g, { input: inputs[0]!, output: fwd.activations[i]!, switches: fwd.switches[i] }, mode)];
+    model.sources[i]!.forEach((source, k) => {
+      // Source -1 is the first model input (the pixels); other inputs and
+      // nodes that do not depend on the pixels need no signal.
+      const wanted = source === PIXELS || (source >= 0 && model.info[source]!.projectable);
+      if (wanted) signals.add(source, sent[k]!);
+      else signals.discard(sent[k]!);
+    });
+    signals.drop(g);
+  }
+  const pixels = signals.take(PIXELS);
+  if (!pixels) throw new OutOfRangeError('project: no signal reached the model input');
+  return pixels;
 }
 
 /** A projection to pixel space: [N, ...inputShape] on the GPU, plus which activation was chosen per image. */
@@ -120,6 +211,6 @@ export class Projection {
   }
 }
 
-export function createDeconvNet(model: SequentialModel): DeconvNet {
+export function createDeconvNet(model: Model): DeconvNet {
   return new DeconvNet(model);
 }

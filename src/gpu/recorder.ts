@@ -29,6 +29,11 @@ export interface Program {
  */
 export class Recorder {
   readonly encoder: GPUCommandEncoder;
+  /**
+   * When set, each pass writes a begin and an end timestamp at the next two
+   * indices of the query set (while capacity lasts): kernel timing (tuning, profiling).
+   */
+  timestamps: { querySet: GPUQuerySet; next: number; capacity: number } | null = null;
   #temps: Tensor[] = [];
   #done = false;
 
@@ -63,7 +68,13 @@ export class Recorder {
       entries.push({ binding: i + 1, resource: { buffer } });
     });
     const bindGroup = this.runtime.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.encoder.beginComputePass({ label });
+    const ts = this.timestamps;
+    let timestampWrites: GPUComputePassTimestampWrites | undefined;
+    if (ts && ts.next + 2 <= ts.capacity) {
+      timestampWrites = { querySet: ts.querySet, beginningOfPassWriteIndex: ts.next, endOfPassWriteIndex: ts.next + 1 };
+      ts.next += 2;
+    }
+    const pass = this.encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);

@@ -3,6 +3,7 @@ import {
   DeviceLimitError, DeviceLostError, DestroyedError, GpuOutOfMemoryError, GpuValidationError,
 } from './errors.js';
 import { Recorder } from './recorder.js';
+import { KernelChooser, tuneKernels, type KernelProbe, type TunableOp, type TuneOptions, type TuneResult, type TuningStore } from './tuning.js';
 
 export interface RuntimeOptions {
   /** Borrow a host application's device. It is never destroyed by `destroy()`. */
@@ -27,6 +28,18 @@ export interface RuntimeOptions {
    * Default: 'direct' on a fallback / SwiftShader adapter, else 'tiled'.
    */
   kernelStyle?: KernelStyle;
+  /**
+   * Kernel variants to use whatever tuning measured: keys are an op
+   * ('conv2d', 'conv2dTranspose', 'matmul') or 'op|shapeKey', values a variant
+   * of KERNEL_VARIANTS (see src/gpu/tuning.ts and runtime.pinKernel).
+   */
+  pinnedKernels?: Record<string, string>;
+  /**
+   * Keep the variants measured by runtime.tune() / tuneModel() across page
+   * loads: true uses localStorage (where it exists), or give any store with
+   * getItem/setItem. Entries are keyed by the adapter's name. Default: memory only.
+   */
+  tuningCache?: boolean | TuningStore;
 }
 
 export type KernelStyle = 'tiled' | 'direct';
@@ -96,6 +109,8 @@ export class Runtime {
   readonly #maxUniforms: number;
   /** Kernel family the ops pick their variants from (see RuntimeOptions.kernelStyle). */
   readonly kernelStyle: KernelStyle;
+  /** Kernel variant choices: pins, measured results (see src/gpu/tuning.ts). */
+  readonly kernels: KernelChooser;
 
   constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, options: RuntimeOptions = {}) {
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
@@ -103,6 +118,11 @@ export class Runtime {
     this.#poison = options.poisonNewTensors ?? false;
     this.#maxUniforms = Math.max(1, options.maxCachedUniforms ?? MAX_CACHED_UNIFORMS);
     this.kernelStyle = options.kernelStyle ?? 'tiled';
+    const info = device.adapterInfo as GPUAdapterInfo | undefined;
+    const adapter = info ? [info.vendor, info.architecture, info.device, info.description].join('/') : 'unknown';
+    const local = (globalThis as { localStorage?: TuningStore }).localStorage;
+    const store = options.tuningCache === true ? local ?? null : options.tuningCache || null;
+    this.kernels = new KernelChooser(this.kernelStyle, adapter, store, options.pinnedKernels);
     device.lost.then((info) => { this.#lost = info; });
   }
 
@@ -245,6 +265,36 @@ export class Runtime {
   destroyRetiredUniforms(): void {
     for (const buffer of this.#retiredUniforms) buffer.destroy();
     this.#retiredUniforms = [];
+  }
+
+  // ---- kernel variants -------------------------------------------------------
+
+  /**
+   * The kernel variant `op` uses for one shape signature: pinned, else
+   * measured by tune(), else this adapter's default. `probe` lets tune() time
+   * the op alone on this shape (ops pass it; only called while tuning).
+   */
+  kernelVariant(op: TunableOp, shapeKey: string, probe?: () => KernelProbe): string {
+    return this.kernels.choose(op, shapeKey, probe);
+  }
+
+  /** Uses `variant` for `op` on one shape (or every shape), whatever tuning measured. */
+  pinKernel(op: TunableOp, variant: string, shapeKey?: string): void {
+    this.kernels.pin(op, variant, shapeKey);
+  }
+
+  unpinKernel(op: TunableOp, shapeKey?: string): void {
+    this.kernels.unpin(op, shapeKey);
+  }
+
+  /**
+   * Runs `work` once, collecting the (op, shape) pairs it hits, then times
+   * every candidate kernel of each on this device (timestamp queries where
+   * the device has them) and keeps the fastest. See also tuneModel().
+   */
+  tune(work: () => Promise<void>, options?: TuneOptions): Promise<TuneResult[]> {
+    this.assertUsable('tune');
+    return tuneKernels(this, work, options);
   }
 
   // ---- recording and submitting -------------------------------------------

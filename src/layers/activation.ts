@@ -3,6 +3,7 @@ import { activation, activationBackward, type ActivationAttrs, type ActivationKi
 import type { Recorder } from '../gpu/recorder.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { ShapeError } from '../gpu/errors.js';
 
 export interface ActivationOptions { name?: string; kind: Exclude<ActivationKind, 'prelu'>; alpha?: number; min?: number; max?: number }
 
@@ -37,5 +38,37 @@ export class Activation extends BaseLayer implements Layer {
 export class ReLU extends Activation {
   constructor(options: { name?: string } = {}) {
     super({ ...options, kind: 'relu' });
+  }
+}
+
+/**
+ * PReLU: a leaky ReLU whose slope is learnt, one per channel (axis 1) or one
+ * for all. Its backward rule is its gradient in every mode (like leaky ReLU,
+ * it has no deconvnet/guided variants).
+ */
+export class PReLU extends BaseLayer implements Layer {
+  readonly kind = 'PReLU';
+  #slope: Tensor | null = null;
+
+  constructor(readonly options: { name?: string; slope: Float32Array }) {
+    super(options.name);
+  }
+
+  build(rt: Runtime, inputShape: readonly number[]): number[] {
+    const channels = inputShape[0] ?? 1;
+    const n = this.options.slope.length;
+    if (n !== 1 && n !== channels) {
+      throw new ShapeError(`${this.name}: PReLU has ${n} slopes, input [${inputShape}] has ${channels} channels (give 1 or ${channels})`);
+    }
+    this.#slope = this.upload(rt, [n], this.options.slope, 'slope');
+    return [...inputShape];
+  }
+
+  forward(rec: Recorder, x: Tensor) {
+    return { output: activation(rec, x, { kind: 'prelu', slope: this.#slope! }) };
+  }
+
+  backward(rec: Recorder, g: Tensor, fwd: ForwardRecord): Tensor {
+    return activationBackward(rec, g, fwd.output, { kind: 'prelu', slope: this.#slope! }, 'gradient');
   }
 }

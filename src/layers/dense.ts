@@ -1,7 +1,6 @@
 import { BaseLayer, heNormal, type ForwardRecord, type TrainableLayer, type ProjectionMode } from './layer.js';
-import { matmul } from '../ops/matmul.js';
 import { channelSum } from '../ops/channel_sum.js';
-import { dense, denseBackwardInput } from '../ops/dense.js';
+import { dense, denseBackwardInput, denseBackwardWeight, denseChunkRows } from '../ops/dense.js';
 import { activationBackward } from '../ops/activation.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Runtime } from '../gpu/runtime.js';
@@ -19,11 +18,15 @@ export interface DenseOptions {
   seed?: number;
 }
 
-/** Forward: y = W x + b (+ ReLU). Backward: the ReLU rule if fused, then W^T g with the same weights. */
+/**
+ * Forward: y = W x + b (+ ReLU). Backward: the ReLU rule if fused, then W^T g with the same weights.
+ * A kernel larger than one storage binding (rt.maxBindingSize) is kept as row
+ * chunks (see ops/dense.ts); parameters() then lists every chunk, then the bias.
+ */
 export class Dense extends BaseLayer implements TrainableLayer {
   readonly kind = 'Dense';
   kernelShape: number[] = [];
-  #kernel!: Tensor;
+  #kernel: Tensor[] = [];
   #bias: Tensor | null = null;
 
   constructor(readonly options: DenseOptions) {
@@ -41,7 +44,13 @@ export class Dense extends BaseLayer implements TrainableLayer {
     if (kernel.length !== o.units * inFeatures) {
       throw new ShapeError(`${this.name}: kernel has ${kernel.length} values, [${this.kernelShape}] needs ${o.units * inFeatures}`);
     }
-    this.#kernel = this.upload(rt, this.kernelShape, kernel, 'kernel');
+    const rows = denseChunkRows(rt, o.units, inFeatures, `${this.name}.kernel`);
+    this.#kernel = [];
+    for (let r0 = 0; r0 < o.units; r0 += rows) {
+      const r1 = Math.min(o.units, r0 + rows);
+      const data = kernel.subarray(r0 * inFeatures, r1 * inFeatures);
+      this.#kernel.push(this.upload(rt, [r1 - r0, inFeatures], data, rows < o.units ? `kernel[${r0}:${r1}]` : 'kernel'));
+    }
     if (o.useBias !== false) {
       const bias = o.bias ?? new Float32Array(o.units);
       if (bias.length !== o.units) throw new ShapeError(`${this.name}: bias has ${bias.length} values, expected ${o.units}`);
@@ -60,14 +69,17 @@ export class Dense extends BaseLayer implements TrainableLayer {
   }
 
   parameters(): Tensor[] {
-    return this.#bias ? [this.#kernel, this.#bias] : [this.#kernel];
+    return this.#bias ? [...this.#kernel, this.#bias] : [...this.#kernel];
   }
+
+  /** The kernel's row chunks [rows_i, in] (one tensor [units, in] unless it is larger than one binding). */
+  get kernelChunks(): readonly Tensor[] { return this.#kernel; }
 
   /** Training: dW = signal^T x ([units, in]), db = the signal summed over the batch. */
   trainBackward(rec: Recorder, g: Tensor, fwd: ForwardRecord, wantInput: boolean) {
     const signal = this.#preActivation(rec, g, fwd, 'gradient');
     const x = fwd.input.reshape([fwd.input.shape[0]!, fwd.input.size / fwd.input.shape[0]!]);
-    const grads = [matmul(rec, signal, x, null, { transposeA: true })];
+    const grads = denseBackwardWeight(rec, signal, x, this.#kernel);
     if (this.#bias) grads.push(channelSum(rec, signal));
     const dx = wantInput ? denseBackwardInput(rec, signal, this.#kernel) : null;
     return { dx, grads };

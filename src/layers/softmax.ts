@@ -9,20 +9,25 @@ import { ShapeError } from '../gpu/errors.js';
 export class Softmax extends BaseLayer implements Layer {
   readonly kind = 'Softmax';
 
-  constructor(readonly options: { name?: string; log?: boolean } = {}) {
+  /** `axis`: over the full tensor [N, ...] (default -1, the last); never 0, the batch. */
+  constructor(readonly options: { name?: string; log?: boolean; axis?: number } = {}) {
     super(options.name);
   }
 
   build(_rt: Runtime, inputShape: readonly number[]): number[] {
-    if (inputShape.length !== 1) throw new ShapeError(`${this.name}: Softmax needs a flat [classes] input, got [${inputShape}]`);
+    const axis = this.options.axis ?? -1;
+    const rank = inputShape.length + 1;
+    if (!Number.isInteger(axis) || axis === 0 || axis <= -rank || axis >= rank) {
+      throw new ShapeError(`${this.name}: Softmax axis ${axis} is not a feature axis of [N, ${inputShape}]`);
+    }
     return [...inputShape];
   }
 
   forward(rec: Recorder, x: Tensor) {
-    return { output: softmax(rec, x, { axis: -1, log: this.options.log }) };
+    return { output: softmax(rec, x, { axis: this.options.axis ?? -1, log: this.options.log }) };
   }
 
   backward(rec: Recorder, g: Tensor, fwd: ForwardRecord): Tensor {
-    return softmaxBackward(rec, g, fwd.output, { axis: -1, log: this.options.log });
+    return softmaxBackward(rec, g, fwd.output, { axis: this.options.axis ?? -1, log: this.options.log });
   }
 }

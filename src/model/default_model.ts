@@ -3,12 +3,12 @@
 // filters (so its feature maps and projections are meaningful) and whose
 // deeper layers are He-normal random. It is labelled untrained everywhere.
 import { Conv2D, MaxPool2D, LRN, Flatten, Dense, Softmax } from '../layers/index.js';
-import { createModel, type SequentialModel } from './sequential.js';
+import { createModel, type Model } from './model.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { FASHION_MNIST_CLASSES } from '../data/idx.js';
 
 export interface DefaultModel {
-  model: SequentialModel;
+  model: Model;
   trained: boolean;
   classes: string[];
   description: string;

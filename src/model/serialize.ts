@@ -7,7 +7,7 @@ import {
   type Layer,
 } from '../layers/index.js';
 import { isTrainable } from '../layers/layer.js';
-import { createModel, type SequentialModel } from './sequential.js';
+import { createModel, type Model } from './model.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { FormatError } from '../gpu/errors.js';
 
@@ -24,11 +24,11 @@ export interface ModelManifest {
 }
 
 /** Reads the model's weights back from the GPU and describes it. */
-export async function saveModel(model: SequentialModel, metadata: Record<string, unknown> = {}): Promise<{ manifest: ModelManifest; weights: Uint8Array }> {
+export async function saveModel(model: Model, metadata: Record<string, unknown> = {}): Promise<{ manifest: ModelManifest; weights: Uint8Array }> {
   const chunks: Float32Array[] = [];
   let offset = 0;
   const layers: LayerEntry[] = [];
-  for (const layer of model.layers) {
+  for (const layer of model.chain('saveModel')) {
     const weights: WeightEntry[] = [];
     const add = (name: string, shape: number[], data: Float32Array) => {
       weights.push({ name, shape, offset });
@@ -62,7 +62,7 @@ function configOf(layer: Layer): Record<string, unknown> {
 }
 
 /** Builds a model from a manifest and its weight blob. `file` names the source in errors. */
-export function loadModel(runtime: Runtime, manifest: unknown, weights: Uint8Array, file = 'model'): SequentialModel {
+export function loadModel(runtime: Runtime, manifest: unknown, weights: Uint8Array, file = 'model'): Model {
   const m = manifest as Partial<ModelManifest>;
   if (!m || typeof m !== 'object' || m.format !== MODEL_FORMAT) {
     throw new FormatError(`${file}: not a ${MODEL_FORMAT} manifest (format: ${JSON.stringify(m?.format)})`);

@@ -1,5 +1,8 @@
-import { conv2dDirectShader, conv2dShader, convLaunch, directBlockKey, directConvLaunch, tilingKey, type ConvProblem } from '../../shaders/conv2d.js';
+import {
+  conv2dDirectShader, conv2dShader, convKernelFor, convLaunch, convShapeKey, directBlockKey, directConvLaunch, tilingKey, type ConvProblem,
+} from '../../shaders/conv2d.js';
 import type { Recorder } from '../gpu/recorder.js';
+import type { KernelProbe } from '../gpu/tuning.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { sameShape } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
@@ -86,11 +89,17 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
     padT: g.pads[0], padL: g.pads[1],
     cinG: g.c / g.groups,
   };
-  const y = rec.tensor([g.n, g.m, g.outH, g.outW], 'conv2d');
+  const variant = rec.runtime.kernelVariant('conv2d', convShapeKey(problem), () => conv2dProbe(rec, x, weight, bias, problem, relu));
+  return recordConv2d(rec, x, weight, bias, problem, relu, variant);
+}
+
+/** Records one forward convolution with the kernel `variant` (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
+function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: string): Tensor {
+  const y = rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2d');
   const epilogue = `${bias ? 'bias' : 'nobias'}:${relu ? 'relu' : 'linear'}`;
-  // The runtime's kernel style picks the family: shared-memory tiles on GPUs, register blocks on CPU adapters.
-  if (rec.runtime.kernelStyle === 'direct') {
-    const { block, params, dispatch } = directConvLaunch(problem);
+  const kernel = convKernelFor(variant, problem.outC / problem.groups);
+  if (kernel.direct) {
+    const { block, params, dispatch } = directConvLaunch(problem, kernel.direct);
     rec.dispatch({
       name: 'conv2d',
       key: `conv2d:${directBlockKey(block)}:${epilogue}`,
@@ -101,7 +110,7 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
     });
     return y;
   }
-  const { tiling, params, dispatch } = convLaunch(problem);
+  const { tiling, params, dispatch } = convLaunch(problem, undefined, kernel.tiling);
   rec.dispatch({
     name: 'conv2d',
     key: `conv2d:${tilingKey(tiling)}:${epilogue}`,
@@ -111,6 +120,17 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
     dispatch,
   });
   return y;
+}
+
+/** Scratch tensors of the same shapes, for timing the variants of this convolution alone. */
+function conv2dProbe(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean): KernelProbe {
+  const rt = rec.runtime;
+  const zeros = (t: Tensor) => rt.createTensor(t.shape, new Float32Array(t.size), 'f32', 'tuning scratch');
+  const xs = zeros(x), ws = zeros(weight), bs = bias ? zeros(bias) : null;
+  return {
+    run: (r, variant) => [recordConv2d(r, xs, ws, bs, problem, relu, variant)],
+    dispose: () => { for (const t of [xs, ws, bs]) t?.release(); },
+  };
 }
 
 /**

@@ -1,7 +1,9 @@
 import {
   conv2dTransposeDirectShader, conv2dTransposeShader, convLaunch, directBlockKey, directConvLaunch, tilingKey, type ConvProblem,
 } from '../../shaders/conv2d_transpose.js';
+import { convKernelFor, convShapeKey } from '../../shaders/conv2d.js';
 import type { Recorder } from '../gpu/recorder.js';
+import type { KernelProbe } from '../gpu/tuning.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { checkIntPair, effectiveKernel, pair, type Padding2d, type Pair } from './conv_geometry.js';
@@ -130,10 +132,16 @@ export function conv2dTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: 
     padT: g.padT, padL: g.padL,
     cinG: g.cin / g.groups,
   };
-  const y = rec.tensor([g.n, cout, g.outH, g.outW], 'conv2dTranspose');
-  // The runtime's kernel style picks the family: shared-memory tiles on GPUs, register blocks on CPU adapters.
-  if (rec.runtime.kernelStyle === 'direct') {
-    const { block, params, dispatch } = directConvLaunch(problem);
+  const variant = rec.runtime.kernelVariant('conv2dTranspose', convShapeKey(problem), () => transposeProbe(rec, x, weight, bias, problem));
+  return recordTranspose(rec, x, weight, bias, problem, variant);
+}
+
+/** Records one transposed convolution with the kernel `variant` (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
+function recordTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, variant: string): Tensor {
+  const y = rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2dTranspose');
+  const kernel = convKernelFor(variant, problem.outC / problem.groups);
+  if (kernel.direct) {
+    const { block, params, dispatch } = directConvLaunch(problem, kernel.direct);
     rec.dispatch({
       name: 'conv2dTranspose',
       key: `conv2d-transpose:${directBlockKey(block)}:${bias ? 'bias' : 'nobias'}`,
@@ -144,7 +152,7 @@ export function conv2dTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: 
     });
     return y;
   }
-  const { tiling, params, dispatch } = convLaunch(problem);
+  const { tiling, params, dispatch } = convLaunch(problem, undefined, kernel.tiling);
   rec.dispatch({
     name: 'conv2dTranspose',
     key: `conv2d-transpose:${tilingKey(tiling)}:${bias ? 'bias' : 'nobias'}`,
@@ -154,4 +162,15 @@ export function conv2dTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: 
     dispatch,
   });
   return y;
+}
+
+/** Scratch tensors of the same shapes, for timing the variants of this transposed convolution alone. */
+function transposeProbe(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem): KernelProbe {
+  const rt = rec.runtime;
+  const zeros = (t: Tensor) => rt.createTensor(t.shape, new Float32Array(t.size), 'f32', 'tuning scratch');
+  const xs = zeros(x), ws = zeros(weight), bs = bias ? zeros(bias) : null;
+  return {
+    run: (r, variant) => [recordTranspose(r, xs, ws, bs, problem, variant)],
+    dispose: () => { for (const t of [xs, ws, bs]) t?.release(); },
+  };
 }

@@ -25,3 +25,7 @@ export { conv2dBackwardWeight, planWeightGrad, type WeightGradPlanOptions } from
 export { channelSum } from './channel_sum.js';
 export { softmaxCrossEntropy, crossEntropyStats, checkLabels } from './cross_entropy.js';
 export { sgdStep, adamStep, setHyper, type SgdOptions, type AdamOptions } from './optimizer.js';
+export { add, sub, mul, div, binary, binaryBackward, mulBackward, reduceToShape, broadcastShapes, type BinaryOp } from './elementwise.js';
+export { sumN, SUM_N_MAX_INPUTS } from './sum_n.js';
+export { concat, sliceAxis, split, concatShape, normalizeAxis } from './concat.js';
+export { transpose, transposeBackward, inversePerm, checkPerm } from './transpose.js';

@@ -1,5 +1,6 @@
-import { TILE_M, TILE_N, matmulParams, matmulShader, type MatmulVariant } from '../../shaders/matmul.js';
+import { MATMUL_DIRECT_WORKGROUP, MATMUL_TILES, matmulParams, matmulShader, matmulTileKey, type MatmulVariant } from '../../shaders/matmul.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import type { KernelProbe } from '../gpu/tuning.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError, UnsupportedError } from '../gpu/errors.js';
 
@@ -14,7 +15,7 @@ export interface MatmulAttrs {
   activation?: 'none' | 'relu';
 }
 
-interface Dims { M: number; N: number; K: number }
+export interface Dims { M: number; N: number; K: number }
 
 function matrixDims(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Dims {
   for (const [name, t] of [['a', a], ['b', b]] as const) {
@@ -61,24 +62,74 @@ function parseAttrs(attrs: MatmulAttrs) {
  * broadcastable to [M,N]: shapes [N], [1,N], [M,1], [M,N], [1] or []; -> [M,N].
  */
 export function matmul(rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | null, attrs: MatmulAttrs = {}): Tensor {
-  const { alpha, beta, relu, transposeA, transposeB } = parseAttrs(attrs);
-  const dims = matrixDims(a, b, transposeA, transposeB);
+  const parsed = parseAttrs(attrs);
+  const dims = matrixDims(a, b, parsed.transposeA, parsed.transposeB);
   const strides = bias ? biasStrides(bias, dims) : { row: 0, col: 0 };
+  const y = rec.tensor([dims.M, dims.N], 'matmul');
+  const layout: GemmLayout = { lda: parsed.transposeA ? dims.M : dims.K, aCol: 0, ldy: dims.N, yCol: 0, biasOffset: 0, accumulate: false };
+  recordGemm(rec, a, b, bias, y, dims, parsed, strides, layout);
+  return y;
+}
+
+/**
+ * Where a GEMM reads op(A) and writes Y inside bigger matrices: A's stored
+ * element (r, c) is a[r * lda + aCol + c]; Y's (m, n) is y[m * ldy + yCol + n];
+ * C starts at biasOffset; `accumulate` adds to Y instead of overwriting it.
+ */
+export interface GemmLayout { lda: number; aCol: number; ldy: number; yCol: number; biasOffset: number; accumulate: boolean }
+
+/**
+ * @internal A GEMM on slices (see GemmLayout), for split weights (ops/dense.ts):
+ * op(A) is [M, K] with A stored as rows of `layout.lda` floats, b is [K, N]
+ * ([N, K] if transposeB) on its own, Y is written into `y`.
+ */
+export function matmulInto(
+  rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | null, y: Tensor, dims: Dims,
+  attrs: MatmulAttrs, layout: GemmLayout, biasStrides: { row: number; col: number } = { row: 0, col: bias ? 1 : 0 },
+): void {
+  recordGemm(rec, a, b, bias, y, dims, parseAttrs(attrs), biasStrides, layout);
+}
+
+type ParsedAttrs = ReturnType<typeof parseAttrs>;
+
+function recordGemm(rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | null, y: Tensor, dims: Dims, attrs: ParsedAttrs,
+  strides: { row: number; col: number }, layout: GemmLayout): void {
+  const key = `${dims.M}x${dims.N}x${dims.K} tA=${+attrs.transposeA} tB=${+attrs.transposeB}`;
+  const variant = rec.runtime.kernelVariant('matmul', key, () => gemmProbe(rec, a, b, bias, y, dims, attrs, strides, layout));
+  recordGemmVariant(rec, a, b, bias, y, dims, attrs, strides, layout, variant);
+}
+
+function recordGemmVariant(rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | null, y: Tensor, dims: Dims, attrs: ParsedAttrs,
+  strides: { row: number; col: number }, layout: GemmLayout, variantName: string): void {
+  const { alpha, beta, relu, transposeA, transposeB } = attrs;
   // beta = 0 means C takes no part (ONNX), so it is not even read.
   const withBias = bias !== null && beta !== 0;
-  const variant: MatmulVariant = { transposeA, transposeB, bias: withBias, relu };
-  const tilesM = Math.ceil(dims.M / TILE_M);
-  const tilesN = Math.ceil(dims.N / TILE_N);
-  const y = rec.tensor([dims.M, dims.N], 'matmul');
+  const tile = MATMUL_TILES[variantName];
+  if (!tile) throw new OutOfRangeError(`matmul: unknown kernel variant "${variantName}"`);
+  const variant: MatmulVariant = { transposeA, transposeB, bias: withBias, relu, accumulate: layout.accumulate, tile };
+  const tilesM = Math.ceil(dims.M / tile.tm);
+  const tilesN = Math.ceil(dims.N / tile.tn);
   rec.dispatch({
     name: `matmul [${dims.M}x${dims.K}]x[${dims.K}x${dims.N}]`,
-    key: `matmul:tA=${+transposeA}:tB=${+transposeB}:bias=${+withBias}:relu=${+relu}`,
+    key: `matmul:${matmulTileKey(tile)}:tA=${+transposeA}:tB=${+transposeB}:bias=${+withBias}:relu=${+relu}:acc=${+layout.accumulate}`,
     shader: () => matmulShader(variant),
     params: matmulParams.pack({
       ...dims, tilesM, tilesN, alpha, beta, biasRowStride: strides.row, biasColStride: strides.col,
+      lda: layout.lda, aCol: layout.aCol, ldy: layout.ldy, yCol: layout.yCol, biasOffset: layout.biasOffset,
     }),
-    buffers: withBias ? [a, b, y, bias] : [a, b, y],
-    dispatch: dispatch1d(tilesM * tilesN, 1),
+    buffers: withBias ? [a, b, y, bias!] : [a, b, y],
+    dispatch: dispatch1d(tilesM * tilesN, tile.direct ? MATMUL_DIRECT_WORKGROUP : 1),
   });
-  return y;
+}
+
+/** Scratch copies of the operands (same sizes), for timing the variants of this GEMM alone. */
+function gemmProbe(rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | null, y: Tensor, dims: Dims, attrs: ParsedAttrs,
+  strides: { row: number; col: number }, layout: GemmLayout): KernelProbe {
+  const rt = rec.runtime;
+  const zeros = (t: Tensor) => rt.createTensor(t.shape, new Float32Array(t.size), 'f32', 'tuning scratch');
+  const as = zeros(a), bs = zeros(b), cs = bias ? zeros(bias) : null, ys = zeros(y);
+  return {
+    run: (r, variant) => { recordGemmVariant(r, as, bs, cs, ys, dims, attrs, strides, layout, variant); return []; },
+    dispose: () => { for (const t of [as, bs, cs, ys]) t?.release(); },
+  };
 }

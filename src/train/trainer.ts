@@ -1,7 +1,7 @@
 // Training on WebGPU: each step (forward, loss, backward, optimizer update)
 // is one fixed chain of passes in one submit; loss and accuracy accumulate
 // on the GPU and are read back once every `logEvery` steps.
-import type { SequentialModel } from '../model/sequential.js';
+import type { Model } from '../model/model.js';
 import { isTrainable } from '../layers/layer.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { softmaxCrossEntropy, crossEntropyStats } from '../ops/cross_entropy.js';
@@ -71,12 +71,12 @@ export interface TrainResult {
  * The layer range that produces logits: a final Softmax is left out, because
  * the loss kernel fuses softmax with cross-entropy.
  */
-function logitsEnd(model: SequentialModel): number {
+function logitsEnd(model: Model): number {
   const last = model.layers[model.layers.length - 1]!;
   return last.kind === 'Softmax' ? model.layers.length - 1 : model.layers.length;
 }
 
-function checkData(model: SequentialModel, data: LabelledImages, what: string): number {
+function checkData(model: Model, data: LabelledImages, what: string): number {
   const perImage = model.inputShape.reduce((a, b) => a * b, 1);
   if (data.images.length !== data.count * perImage) {
     throw new ShapeError(`${what}: ${data.images.length} values for ${data.count} images of [${model.inputShape}] (${data.count * perImage} expected)`);
@@ -108,8 +108,9 @@ function shuffled(count: number, seed: number): Uint32Array {
 }
 
 /** Trains `model` in place. */
-export async function train(model: SequentialModel, data: LabelledImages, options: TrainOptions): Promise<TrainResult> {
+export async function train(model: Model, data: LabelledImages, options: TrainOptions): Promise<TrainResult> {
   const rt = model.runtime;
+  model.chain('train');
   const perImage = checkData(model, data, 'train');
   const batchSize = options.batchSize ?? 64;
   const logEvery = options.logEvery ?? 50;
@@ -198,7 +199,7 @@ export async function train(model: SequentialModel, data: LabelledImages, option
       let g = rec.temp(softmaxCrossEntropy(rec, outputs[end - 1]!, y, stats, 1 / count));
       let p = params.length;
       for (let i = end - 1; i >= 0; i--) {
-        const layer = model.layers[i]!;
+        const layer = model.chain('train')[i]!;
         const fwd = { input: i === 0 ? x : outputs[i - 1]!, output: outputs[i]!, switches: switches[i] };
         if (isTrainable(layer)) {
           const { dx, grads } = layer.trainBackward(rec, g, fwd, i > 0);
@@ -227,7 +228,7 @@ export async function train(model: SequentialModel, data: LabelledImages, option
 }
 
 /** Runs the model over labelled images; one submit per batch, one readback at the end. */
-export async function evaluate(model: SequentialModel, data: LabelledImages, options: RunOptions & { batchSize?: number } = {}): Promise<{ accuracy: number; loss: number; count: number }> {
+export async function evaluate(model: Model, data: LabelledImages, options: RunOptions & { batchSize?: number } = {}): Promise<{ accuracy: number; loss: number; count: number }> {
   const rt = model.runtime;
   const perImage = checkData(model, data, 'evaluate');
   const batchSize = options.batchSize ?? 256;

@@ -1,0 +1,373 @@
+// Kernel variants chosen per adapter and per layer shape.
+//
+// The hot ops (convolution, transposed convolution, matrix multiply) have
+// several kernels that compute the same thing: register blocks without
+// workgroup memory ('direct', what a CPU implementation such as SwiftShader
+// runs fastest) and workgroup-shared tiles of a few sizes ('tiled*', what
+// GPUs want). An op asks its runtime which one to use for its shape
+// signature; the answer is, in order:
+//   1. a pinned choice (RuntimeOptions.pinnedKernels, runtime.pinKernel),
+//      for this shape, else for the whole op;
+//   2. the measured choice for this (op, shape), from runtime.tune() /
+//      tuneModel(), kept in memory and, where the user opted in
+//      (RuntimeOptions.tuningCache), in localStorage under the adapter's name;
+//   3. the adapter default: the runtime's kernelStyle family.
+// Every variant gives the same result up to float rounding (test/tuning.test.ts).
+import type { Recorder } from './recorder.js';
+import type { Tensor } from './tensor.js';
+import { OutOfRangeError } from './errors.js';
+
+export type TunableOp = 'conv2d' | 'conv2dTranspose' | 'matmul';
+
+/** The candidates of each op, by name. The first of a family is the family's default. */
+export const KERNEL_VARIANTS: Readonly<Record<TunableOp, readonly string[]>> = {
+  conv2d: ['direct', 'direct-16x8', 'tiled', 'tiled-32'],
+  conv2dTranspose: ['direct', 'direct-16x8', 'tiled', 'tiled-32'],
+  matmul: ['tiled', 'tiled-64', 'direct'],
+};
+
+/** Bump when a variant's kernel changes, so stored choices measured on the old kernels are dropped. */
+export const TUNING_VERSION = 1;
+
+/** What the adapter default is for an op, given the runtime's kernel family. */
+export function defaultVariant(op: TunableOp, style: 'direct' | 'tiled'): string {
+  if (op === 'matmul') return 'tiled';
+  return style;
+}
+
+/**
+ * What the tuner needs to time one (op, shape) on its own: a recorder of the
+ * op with a given variant on scratch tensors of the same shapes. Created by
+ * the op only while a tuning pass collects shapes.
+ */
+export interface KernelProbe {
+  /** Records the op once with `variant`; returns outputs the tuner releases after the submit. */
+  run(rec: Recorder, variant: string): Tensor[];
+  dispose(): void;
+}
+
+/** Where measured choices persist: localStorage or anything with the same two methods. */
+export interface TuningStore {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+export interface KernelChoice {
+  op: TunableOp;
+  shapeKey: string;
+  variant: string;
+  source: 'pinned' | 'measured' | 'default';
+}
+
+export interface TuneOptions {
+  /** Timed runs per candidate after one warm-up run (default 3); the median counts. */
+  repeats?: number;
+  /** Measure again keys that already have a measured choice (default false). */
+  force?: boolean;
+  /** Only these candidates (default: all of the op's). */
+  candidates?: Partial<Record<TunableOp, readonly string[]>>;
+  /** Called once per measured key, e.g. to show progress. */
+  onKey?: (result: TuneResult) => void;
+}
+
+export interface TuneResult {
+  op: TunableOp;
+  shapeKey: string;
+  variant: string;
+  /** 'measured' now, 'cached' from an earlier measurement (memory or storage), 'pinned'. */
+  source: 'measured' | 'cached' | 'pinned';
+  /** Median milliseconds of each candidate measured now (a candidate cut short after its first timed run has one sample). */
+  ms: Record<string, number>;
+  /** 'timestamp-query' (GPU time of the kernel's passes) or 'wall-clock' (submit to onSubmittedWorkDone). */
+  timer?: 'timestamp-query' | 'wall-clock';
+}
+
+const keyOf = (op: TunableOp, shapeKey: string) => `${op}|${shapeKey}`;
+
+export function checkVariant(op: TunableOp, variant: string): void {
+  const list = KERNEL_VARIANTS[op];
+  if (!list) throw new OutOfRangeError(`kernel variants: unknown op "${String(op)}" (${Object.keys(KERNEL_VARIANTS).join(', ')})`);
+  if (!list.includes(variant)) throw new OutOfRangeError(`kernel variants: ${op} has no variant "${variant}" (${list.join(', ')})`);
+}
+
+/**
+ * The choices of one runtime: pins, measured results, the collection of the
+ * shapes a piece of work hits. Owned by the Runtime (runtime.kernels).
+ */
+export class KernelChooser {
+  #pins = new Map<string, string>();
+  #measured = new Map<string, string>();
+  #capture: Map<string, { op: TunableOp; shapeKey: string; probe: () => KernelProbe }> | null = null;
+  #storageKey: string;
+  /** How many times choose() was answered by each source, for tests and diagnostics. */
+  readonly counts = { pinned: 0, measured: 0, default: 0 };
+
+  constructor(
+    readonly style: 'direct' | 'tiled',
+    readonly adapter: string,
+    readonly store: TuningStore | null,
+    pins: Readonly<Record<string, string>> = {},
+  ) {
+    this.#storageKey = `deconvnet-webgpu/kernels@${TUNING_VERSION}:${adapter}`;
+    for (const [key, variant] of Object.entries(pins)) {
+      const [op, ...shape] = key.split('|');
+      this.pin(op as TunableOp, variant, shape.length ? shape.join('|') : undefined);
+    }
+    if (store) {
+      try {
+        const saved = JSON.parse(store.getItem(this.#storageKey) ?? '{}') as Record<string, string>;
+        for (const [key, variant] of Object.entries(saved)) {
+          const op = key.split('|')[0] as TunableOp;
+          if (KERNEL_VARIANTS[op]?.includes(variant)) this.#measured.set(key, variant);
+        }
+      } catch {
+        // A corrupt or foreign entry: start afresh, it is overwritten on the next tune.
+      }
+    }
+  }
+
+  /** The variant `op` uses for `shapeKey` (see the file comment for the order). */
+  choose(op: TunableOp, shapeKey: string, probe?: () => KernelProbe): string {
+    const key = keyOf(op, shapeKey);
+    if (this.#capture && probe && !this.#capture.has(key)) this.#capture.set(key, { op, shapeKey, probe });
+    const pinned = this.#pins.get(key) ?? this.#pins.get(op);
+    if (pinned) { this.counts.pinned++; return pinned; }
+    const measured = this.#measured.get(key);
+    if (measured) { this.counts.measured++; return measured; }
+    this.counts.default++;
+    return defaultVariant(op, this.style);
+  }
+
+  /** Where choose() would get its answer from, without counting it. */
+  explain(op: TunableOp, shapeKey: string): KernelChoice {
+    const key = keyOf(op, shapeKey);
+    const pinned = this.#pins.get(key) ?? this.#pins.get(op);
+    if (pinned) return { op, shapeKey, variant: pinned, source: 'pinned' };
+    const measured = this.#measured.get(key);
+    if (measured) return { op, shapeKey, variant: measured, source: 'measured' };
+    return { op, shapeKey, variant: defaultVariant(op, this.style), source: 'default' };
+  }
+
+  /** Pins `variant` for `op` on one shape, or on every shape when shapeKey is omitted. */
+  pin(op: TunableOp, variant: string, shapeKey?: string): void {
+    checkVariant(op, variant);
+    this.#pins.set(shapeKey === undefined ? op : keyOf(op, shapeKey), variant);
+  }
+
+  unpin(op: TunableOp, shapeKey?: string): void {
+    this.#pins.delete(shapeKey === undefined ? op : keyOf(op, shapeKey));
+  }
+
+  isPinned(op: TunableOp, shapeKey: string): boolean {
+    return this.#pins.has(keyOf(op, shapeKey)) || this.#pins.has(op);
+  }
+
+  measuredChoice(op: TunableOp, shapeKey: string): string | undefined {
+    return this.#measured.get(keyOf(op, shapeKey));
+  }
+
+  /** Every measured choice, e.g. to ship a tuned table with an application (pin them with RuntimeOptions.pinnedKernels). */
+  measuredChoices(): Record<string, string> {
+    return Object.fromEntries(this.#measured);
+  }
+
+  /** Forgets measured choices (memory and storage). */
+  clearMeasured(): void {
+    this.#measured.clear();
+    this.#save();
+  }
+
+  /** @internal the tuner records its verdict. */
+  setMeasured(op: TunableOp, shapeKey: string, variant: string): void {
+    checkVariant(op, variant);
+    this.#measured.set(keyOf(op, shapeKey), variant);
+    this.#save();
+  }
+
+  /** @internal collects the (op, shape) keys, with their probes, that choose() sees while `fn` runs. */
+  async collect(fn: () => Promise<void>): Promise<Array<{ op: TunableOp; shapeKey: string; probe: () => KernelProbe }>> {
+    if (this.#capture) throw new Error('kernel tuning: already collecting shapes (one tune at a time per runtime)');
+    this.#capture = new Map();
+    try {
+      await fn();
+      return [...this.#capture.values()];
+    } finally {
+      this.#capture = null;
+    }
+  }
+
+  #save(): void {
+    if (!this.store) return;
+    try {
+      this.store.setItem(this.#storageKey, JSON.stringify(Object.fromEntries(this.#measured)));
+    } catch {
+      // Storage full or denied: the choices stay in memory.
+    }
+  }
+}
+
+/** The part of a Runtime the tuner uses (kept structural: runtime.ts imports this file). */
+interface TunerRuntime {
+  readonly device: GPUDevice;
+  readonly kernels: KernelChooser;
+  record(operation: string): Recorder;
+}
+
+/**
+ * Collects the (op, shape) keys `work` hits, then times every candidate of
+ * each on scratch tensors and keeps the fastest. Keys measured before (and
+ * pinned keys) are not measured again unless `force`.
+ */
+export async function tuneKernels(rt: TunerRuntime, work: () => Promise<void>, options: TuneOptions = {}): Promise<TuneResult[]> {
+  const keys = await rt.kernels.collect(work);
+  const results: TuneResult[] = [];
+  const repeats = Math.max(1, Math.floor(options.repeats ?? 3));
+  const timer = new KernelTimer(rt);
+  try {
+    for (const { op, shapeKey, probe: makeProbe } of keys) {
+      if (rt.kernels.isPinned(op, shapeKey)) {
+        results.push({ op, shapeKey, variant: rt.kernels.explain(op, shapeKey).variant, source: 'pinned', ms: {} });
+        continue;
+      }
+      const known = rt.kernels.measuredChoice(op, shapeKey);
+      if (known && !options.force) {
+        results.push({ op, shapeKey, variant: known, source: 'cached', ms: {} });
+        continue;
+      }
+      const candidates = options.candidates?.[op] ?? KERNEL_VARIANTS[op];
+      candidates.forEach((v) => checkVariant(op, v));
+      const probe = makeProbe();
+      const ms: Record<string, number> = {};
+      let best = '', bestMs = Infinity;
+      try {
+        for (const variant of candidates) {
+          await timer.time(probe, variant);  // warm-up: compiles the pipeline
+          const samples: number[] = [];
+          for (let r = 0; r < repeats; r++) {
+            samples.push(await timer.time(probe, variant));
+            // Clearly slower than the best so far: one sample is enough to rule it out.
+            if (r === 0 && samples[0]! > 1.5 * bestMs) break;
+          }
+          samples.sort((a, b) => a - b);
+          const median = samples[Math.floor(samples.length / 2)]!;
+          ms[variant] = median;
+          if (median < bestMs) { bestMs = median; best = variant; }
+        }
+      } finally {
+        probe.dispose();
+      }
+      rt.kernels.setMeasured(op, shapeKey, best);
+      const result: TuneResult = { op, shapeKey, variant: best, source: 'measured', ms, timer: timer.kind };
+      results.push(result);
+      options.onKey?.(result);
+    }
+  } finally {
+    timer.destroy();
+  }
+  return results;
+}
+
+/** Times one probe run: GPU time of its passes with timestamp queries, else submit-to-done wall clock. */
+export class KernelTimer {
+  static readonly CAPACITY = 64;
+  readonly kind: 'timestamp-query' | 'wall-clock';
+  #querySet: GPUQuerySet | null = null;
+  #resolve: GPUBuffer | null = null;
+  #readback: GPUBuffer | null = null;
+
+  constructor(readonly rt: { readonly device: GPUDevice; record(operation: string): Recorder }) {
+    const device = rt.device;
+    this.kind = device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock';
+    if (this.kind === 'timestamp-query') {
+      const count = KernelTimer.CAPACITY;
+      this.#querySet = device.createQuerySet({ type: 'timestamp', count });
+      this.#resolve = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      this.#readback = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    }
+  }
+
+  /** Milliseconds of one run of `record` (its outputs are released afterwards). */
+  async time(probe: KernelProbe, variant: string): Promise<number> {
+    return this.timeRecording(`tune ${variant}`, (rec) => probe.run(rec, variant));
+  }
+
+  /** Milliseconds of the passes `record` records in one submit. */
+  async timeRecording(label: string, record: (rec: Recorder) => Tensor[] | Tensor | void): Promise<number> {
+    const rec = this.rt.record(label);
+    let outputs: Tensor[] = [];
+    const start = performance.now();
+    try {
+      if (this.#querySet) rec.timestamps = { querySet: this.#querySet, next: 0, capacity: KernelTimer.CAPACITY };
+      const out = record(rec);
+      outputs = out ? (Array.isArray(out) ? out : [out]) : [];
+    } catch (e) {
+      rec.abandon();
+      throw e;
+    }
+    const used = rec.timestamps?.next ?? 0;
+    if (this.#querySet && used > 0) {
+      rec.encoder.resolveQuerySet(this.#querySet, 0, used, this.#resolve!, 0);
+      rec.encoder.copyBufferToBuffer(this.#resolve!, 0, this.#readback!, 0, used * 8);
+    }
+    await rec.submit();
+    for (const t of outputs) t.release();
+    if (!this.#querySet || used === 0) {
+      await this.rt.device.queue.onSubmittedWorkDone();
+      return performance.now() - start;
+    }
+    await this.#readback!.mapAsync(GPUMapMode.READ, 0, used * 8);
+    const stamps = new BigInt64Array(this.#readback!.getMappedRange(0, used * 8).slice(0));
+    this.#readback!.unmap();
+    let ns = 0n;
+    for (let i = 0; i + 1 < used; i += 2) ns += stamps[i + 1]! - stamps[i]!;
+    return Number(ns) / 1e6;
+  }
+
+  destroy(): void {
+    this.#querySet?.destroy();
+    this.#resolve?.destroy();
+    this.#readback?.destroy();
+  }
+}
+
+/** The parts of a model tuneModel uses (the public Model API). */
+export interface TunableModel {
+  readonly runtime: TunerRuntime;
+  readonly inputs?: ReadonlyArray<{ shape: readonly number[] }>;
+  readonly inputShape: readonly number[];
+  readonly info: ReadonlyArray<{ name: string; kind: string; outputShape: readonly number[]; projectable?: boolean }>;
+  forward(input: Float32Array | ReadonlyArray<Float32Array>): Promise<{ release(): void }>;
+}
+
+export interface TuneModelOptions extends TuneOptions {
+  /**
+   * Also tune the kernels of a DeconvNet projection (transposed convolutions,
+   * dense backward): from this layer (default: the deepest projectable
+   * layer that is not a Softmax), or false for the forward only.
+   */
+  project?: false | { layer: number | string; channel?: number };
+}
+
+/**
+ * Measures, on this runtime's device, every kernel candidate for every
+ * (op, shape) that `model`'s forward at `batch` (and its projection) hits,
+ * and keeps the fastest of each (memory; localStorage where opted in).
+ * Run it once after building a model; later runs find the choices cached.
+ */
+export async function tuneModel(model: TunableModel, batch = 1, options: TuneModelOptions = {}): Promise<TuneResult[]> {
+  const inputs = (model.inputs ?? [{ shape: model.inputShape }]).map((i) => new Float32Array(batch * i.shape.reduce((a, b) => a * b, 1)).fill(0.5));
+  return tuneKernels(model.runtime, async () => {
+    const fwd = await model.forward(inputs.length === 1 ? inputs[0]! : inputs);
+    try {
+      if (options.project === false) return;
+      const from = options.project?.layer ?? [...model.info].reverse().find((l) => l.projectable !== false && l.kind !== 'Softmax')?.name;
+      if (from === undefined) return;
+      const { createDeconvNet } = await import('../deconv/deconvnet.js');
+      const deconv = createDeconvNet(model as never);
+      const proj = await deconv.project(fwd as never, { layer: from, channel: options.project?.channel ?? 0, mode: 'deconvnet' });
+      proj.release();
+    } finally {
+      fwd.release();
+    }
+  }, options);
+}

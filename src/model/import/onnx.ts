@@ -1,0 +1,800 @@
+// ONNX import: a ModelProto becomes a graph model of the library's layers.
+//
+// The library's models keep the batch on axis 0 and describe everything else
+// per image, so ONNX's axis 0 is read as the batch: graph inputs give their
+// per-image shape (dims after the first), Reshape/Flatten/Transpose/Concat/
+// Softmax/Squeeze axes are shifted by one, and an op that would mix images
+// (a reshape or transpose of axis 0) is rejected. Shape arithmetic on
+// constants (Shape, Gather, Concat, Unsqueeze... feeding a Reshape, as older
+// PyTorch exports do) is folded here on the CPU; every other op becomes one
+// node (a few become two or three: softmax over a coerced 2-D view).
+import type { onnx } from 'onnx-proto';
+import type { Runtime } from '../../gpu/runtime.js';
+import { FormatError, ShapeError, UnsupportedError } from '../../gpu/errors.js';
+import type { AnyLayer } from '../../layers/layer.js';
+import { Conv2D } from '../../layers/conv2d.js';
+import { Conv2DTranspose } from '../../layers/conv2d_transpose.js';
+import { Activation, PReLU } from '../../layers/activation.js';
+import { MaxPool2D } from '../../layers/maxpool2d.js';
+import { AvgPool2D } from '../../layers/avgpool2d.js';
+import { GlobalAvgPool2D } from '../../layers/global_avgpool2d.js';
+import { GlobalMaxPool2D } from '../../layers/global_maxpool2d.js';
+import { LRN } from '../../layers/lrn.js';
+import { BatchNorm } from '../../layers/batchnorm.js';
+import { Dense } from '../../layers/dense.js';
+import { Flatten } from '../../layers/flatten.js';
+import { Reshape } from '../../layers/reshape.js';
+import { Transpose } from '../../layers/transpose.js';
+import { Softmax } from '../../layers/softmax.js';
+import { Pad2D } from '../../layers/pad2d.js';
+import { Add } from '../../layers/add.js';
+import { Mul } from '../../layers/mul.js';
+import { Concat } from '../../layers/concat.js';
+import { ConstantOp } from '../../layers/constant_op.js';
+import { createModel, type Model, type ModelSpec, type GraphNode, type ModelInput } from '../model.js';
+import { Attrs, decodeModel, tensorFromProto, toNumber, type HostTensor } from './onnx_tensor.js';
+
+export interface OnnxImportOptions {
+  /** Names the file in error messages. */
+  fileName?: string;
+  /** Per-image shapes for graph inputs whose dimensions are symbolic (e.g. { input: [3, 224, 224] }). */
+  inputShapes?: Record<string, number[]>;
+}
+
+export interface OnnxImport {
+  spec: ModelSpec;
+  /** The ONNX names of the graph inputs and outputs, in the model's order. */
+  inputNames: string[];
+  outputNames: string[];
+  opset: number;
+}
+
+type Node = onnx.INodeProto;
+type Pads = [top: number, left: number, bottom: number, right: number];
+
+/** What flows along an edge: a node's output (per-image shape) or a constant on the host. */
+type Value = { node: string; shape: number[] } | { host: HostTensor };
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+class GraphBuilder {
+  readonly values = new Map<string, Value>();
+  readonly nodes: GraphNode[] = [];
+  readonly #names = new Set<string>();
+  /** Outputs no node may read (a max pool's Indices, a dropout's mask). */
+  readonly unreadable = new Map<string, string>();
+
+  constructor(readonly file: string, readonly opset: number, readonly batch: number) {}
+
+  uniqueName(wanted: string): string {
+    let name = wanted.replace(/[^\w./:-]/g, '_') || 'node';
+    for (let k = 2; this.#names.has(name); k++) name = `${wanted}_${k}`;
+    this.#names.add(name);
+    return name;
+  }
+
+  value(name: string, where: string): Value {
+    const why = this.unreadable.get(name);
+    if (why) throw new UnsupportedError(`${where}: reads ${why}, which is not supported`);
+    const v = this.values.get(name);
+    if (!v) throw new FormatError(`${where}: input "${name}" is not produced by any earlier node, graph input or initializer`);
+    return v;
+  }
+
+  /** A computed input: a graph input or a node output (constants are folded elsewhere). */
+  computed(name: string, where: string): { node: string; shape: number[] } {
+    const v = this.value(name, where);
+    if ('host' in v) throw new UnsupportedError(`${where}: input "${name}" is a constant; this op is imported only on computed values`);
+    return v;
+  }
+
+  host(name: string, where: string): HostTensor {
+    const v = this.value(name, where);
+    if (!('host' in v)) throw new UnsupportedError(`${where}: input "${name}" must be a constant (an initializer or a Constant node)`);
+    return v.host;
+  }
+
+  floats(name: string, where: string): Float32Array {
+    const h = this.host(name, where);
+    return h.dtype === 'float32' ? h.data : Float32Array.from(h.data);
+  }
+
+  ints(name: string, where: string): number[] {
+    const h = this.host(name, where);
+    if (h.dtype !== 'int64') throw new FormatError(`${where}: input "${name}" must be an integer tensor, it is float`);
+    return h.data;
+  }
+
+  /** Adds a layer reading `inputs` (value names) and returns its node's name. */
+  add(layer: AnyLayer, inputs: string[], shape: number[]): { node: string; shape: number[] } {
+    if (!layer.name) throw new Error('unnamed layer');
+    this.nodes.push({ layer, inputs });
+    return { node: layer.name, shape };
+  }
+}
+
+// ---- shared attribute reading -------------------------------------------------
+
+function input(node: Node, i: number): string {
+  return node.input?.[i] ?? '';
+}
+
+function two(a: Attrs, name: string, v: number[]): [number, number] {
+  if (v.length !== 2) throw new UnsupportedError(`${a.where}: ${name} [${v}] must have 2 values (2-D ops only)`);
+  return [v[0]!, v[1]!];
+}
+
+/** Conv / pool padding; ONNX pads are [top, left, bottom, right] for NCHW. */
+function windowPadding(a: Attrs): 'valid' | 'same' | Pads {
+  const autoPad = a.string('auto_pad', 'NOTSET');
+  const pads = a.ints('pads', [0, 0, 0, 0]);
+  if (autoPad === 'VALID') return 'valid';
+  if (autoPad === 'SAME_UPPER') return 'same';
+  if (autoPad !== 'NOTSET') throw new UnsupportedError(`${a.where}: auto_pad ${autoPad} is not supported (NOTSET, VALID, SAME_UPPER)`);
+  if (pads.length !== 4) throw new UnsupportedError(`${a.where}: pads [${pads}] must have 4 values (2-D ops only)`);
+  if (pads.some((p) => p < 0)) throw new FormatError(`${a.where}: pads [${pads}] must not be negative`);
+  return [pads[0]!, pads[1]!, pads[2]!, pads[3]!];
+}
+
+function planeOf(a: Attrs, shape: number[]): [number, number, number] {
+  if (shape.length !== 3) throw new UnsupportedError(`${a.where}: input is [N, ${shape}]; only 4-D NCHW inputs are supported`);
+  return shape as [number, number, number];
+}
+
+/** Axis of the full tensor (rank = per-image rank + 1) as a per-image axis; the batch axis is refused. */
+function imageAxis(a: Attrs, axis: number, perImageRank: number, what = 'axis'): number {
+  const rank = perImageRank + 1;
+  const full = axis < 0 ? axis + rank : axis;
+  if (full < 0 || full >= rank) throw new FormatError(`${a.where}: ${what} ${axis} is out of range for a rank-${rank} tensor`);
+  if (full === 0) throw new UnsupportedError(`${a.where}: ${what} 0 is the batch axis, which the library keeps separate`);
+  return full - 1;
+}
+
+/** Shape after the output of op built from per-image `shape` (0 copies, -1 infers), checking the batch stays put. */
+function reshapeTarget(a: Attrs, target: number[], shape: number[], allowZero: boolean, batch: number): number[] {
+  const fullIn = [batch, ...shape];
+  const dims = target.map((d, i) => (d === 0 && !allowZero ? fullIn[i] ?? NaN : d));
+  if (dims.some((d) => Number.isNaN(d) || d < -1) || dims.filter((d) => d === -1).length > 1) {
+    throw new FormatError(`${a.where}: shape [${target}] is not a valid target for [N, ${shape}]`);
+  }
+  const total = size(shape) * batch;
+  const known = size(dims.filter((d) => d !== -1));
+  const resolved = dims.map((d) => (d === -1 ? total / known : d));
+  if (resolved.some((d) => !Number.isInteger(d)) || size(resolved) !== total) {
+    throw new ShapeError(`${a.where}: cannot reshape [N=${batch}, ${shape}] (${total} values) to [${target}]`);
+  }
+  if (resolved[0] !== batch) {
+    throw new UnsupportedError(`${a.where}: reshape to [${target}] changes the batch axis (N=${batch}); only per-image reshapes are supported`);
+  }
+  return resolved.slice(1);
+}
+
+// ---- constant folding (shape arithmetic) -------------------------------------------
+
+function strides(dims: readonly number[]): number[] {
+  const s = new Array<number>(dims.length).fill(1);
+  for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1]! * dims[i + 1]!;
+  return s;
+}
+
+function hostOf(dtype: HostTensor['dtype'], dims: number[], data: ArrayLike<number>): HostTensor {
+  return dtype === 'float32' ? { dtype, dims, data: Float32Array.from(data) } : { dtype, dims, data: Array.from(data) };
+}
+
+function broadcastHost(a: Attrs, x: HostTensor, y: HostTensor, f: (p: number, q: number) => number): HostTensor {
+  const rank = Math.max(x.dims.length, y.dims.length);
+  const xd = [...Array(rank - x.dims.length).fill(1), ...x.dims], yd = [...Array(rank - y.dims.length).fill(1), ...y.dims];
+  const dims = xd.map((d, i) => {
+    const e = yd[i]!;
+    if (d !== e && d !== 1 && e !== 1) throw new ShapeError(`${a.where}: constants [${x.dims}] and [${y.dims}] do not broadcast`);
+    return Math.max(d, e);
+  });
+  const n = size(dims), os = strides(dims), xs = strides(xd), ys = strides(yd);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    let xi = 0, yi = 0, r = i;
+    for (let k = 0; k < rank; k++) {
+      const c = Math.floor(r / os[k]!); r -= c * os[k]!;
+      if (xd[k] !== 1) xi += c * xs[k]!;
+      if (yd[k] !== 1) yi += c * ys[k]!;
+    }
+    out[i] = f(x.data[xi]!, y.data[yi]!);
+  }
+  const dtype = x.dtype === 'float32' || y.dtype === 'float32' ? 'float32' : 'int64';
+  return hostOf(dtype, dims, dtype === 'int64' ? out.map(Math.trunc) : out);
+}
+
+function transposeHost(x: HostTensor, perm: number[]): HostTensor {
+  const dims = perm.map((p) => x.dims[p]!);
+  const xs = strides(x.dims), os = strides(dims);
+  const out = new Array<number>(size(dims));
+  for (let i = 0; i < out.length; i++) {
+    let src = 0, r = i;
+    for (let k = 0; k < dims.length; k++) {
+      const c = Math.floor(r / os[k]!); r -= c * os[k]!;
+      src += c * xs[perm[k]!]!;
+    }
+    out[i] = x.data[src]!;
+  }
+  return hostOf(x.dtype, dims, out);
+}
+
+function concatHost(a: Attrs, xs: HostTensor[], axis: number): HostTensor {
+  const rank = xs[0]!.dims.length;
+  const ax = axis < 0 ? axis + rank : axis;
+  if (ax < 0 || ax >= rank || xs.some((x) => x.dims.length !== rank)) throw new FormatError(`${a.where}: axis ${axis} does not fit the constants`);
+  const outer = size(xs[0]!.dims.slice(0, ax));
+  const out: number[] = [];
+  for (let o = 0; o < outer; o++) {
+    for (const x of xs) {
+      const chunk = size(x.dims.slice(ax));
+      for (let i = 0; i < chunk; i++) out.push(x.data[o * chunk + i]!);
+    }
+  }
+  const dims = [...xs[0]!.dims];
+  dims[ax] = xs.reduce((s, x) => s + x.dims[ax]!, 0);
+  return hostOf(xs.some((x) => x.dtype === 'float32') ? 'float32' : 'int64', dims, out);
+}
+
+/** Folds a node whose inputs are all constants; returns null when the op is not a foldable one. */
+function foldConstant(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null {
+  const op = node.opType ?? '';
+  const inputs = (node.input ?? []).filter((n) => n !== '');
+  const hosts = () => inputs.map((n) => g.host(n, a.where));
+  switch (op) {
+    case 'Identity': case 'Dropout': {
+      a.ignore('ratio', 'is_test', 'seed', 'training_mode');
+      return hosts()[0]!;
+    }
+    case 'Cast': {
+      const to = a.int('to');
+      const x = hosts()[0]!;
+      if (to === 1 || to === 11) return hostOf('float32', x.dims, x.data);
+      if (to === 6 || to === 7) return hostOf('int64', x.dims, Array.from(x.data, Math.trunc));
+      throw new UnsupportedError(`${a.where}: Cast to type ${to} is not supported`);
+    }
+    case 'Reshape': {
+      const x = hosts()[0]!;
+      const target = g.opset < 5 ? a.ints('shape') : g.ints(input(node, 1), a.where);
+      a.int('allowzero', 0);
+      const known = size(target.filter((d) => d !== -1).map((d, i) => (d === 0 ? x.dims[i]! : d)));
+      const dims = target.map((d, i) => (d === 0 ? x.dims[i]! : d === -1 ? size(x.dims) / known : d));
+      if (size(dims) !== size(x.dims)) throw new ShapeError(`${a.where}: cannot reshape constant [${x.dims}] to [${target}]`);
+      return hostOf(x.dtype, dims, x.data);
+    }
+    case 'Flatten': {
+      const x = hosts()[0]!;
+      const axis = a.int('axis', 1);
+      const ax = axis < 0 ? axis + x.dims.length : axis;
+      return hostOf(x.dtype, [size(x.dims.slice(0, ax)), size(x.dims.slice(ax))], x.data);
+    }
+    case 'Squeeze': case 'Unsqueeze': {
+      const x = hosts()[0]!;
+      const axes = g.opset >= 13 && input(node, 1) ? g.ints(input(node, 1), a.where) : a.ints('axes', op === 'Squeeze' ? [] : undefined);
+      let dims = [...x.dims];
+      if (op === 'Squeeze') {
+        const norm = axes.map((d) => (d < 0 ? d + dims.length : d));
+        dims = axes.length ? dims.filter((_, i) => !norm.includes(i)) : dims.filter((d) => d !== 1);
+      } else {
+        const rank = dims.length + axes.length;
+        for (const ax of axes.map((d) => (d < 0 ? d + rank : d)).sort((p, q) => p - q)) dims.splice(ax, 0, 1);
+      }
+      return hostOf(x.dtype, dims, x.data);
+    }
+    case 'Transpose': {
+      const x = hosts()[0]!;
+      const perm = a.ints('perm', x.dims.map((_, i) => x.dims.length - 1 - i));
+      return transposeHost(x, perm);
+    }
+    case 'Concat':
+      return concatHost(a, hosts(), a.int('axis'));
+    case 'Gather': {
+      const [x, idx] = hosts() as [HostTensor, HostTensor];
+      const axis = a.int('axis', 0);
+      const ax = axis < 0 ? axis + x.dims.length : axis;
+      const outer = size(x.dims.slice(0, ax)), inner = size(x.dims.slice(ax + 1)), n = x.dims[ax]!;
+      const out: number[] = [];
+      for (let o = 0; o < outer; o++) {
+        for (const raw of idx.data) {
+          const i = raw < 0 ? raw + n : raw;
+          if (i < 0 || i >= n) throw new FormatError(`${a.where}: index ${raw} is out of range for axis of size ${n}`);
+          for (let k = 0; k < inner; k++) out.push(x.data[(o * n + i) * inner + k]!);
+        }
+      }
+      return hostOf(x.dtype, [...x.dims.slice(0, ax), ...idx.dims, ...x.dims.slice(ax + 1)], out);
+    }
+    case 'Add': case 'Sub': case 'Mul': case 'Div': {
+      const [x, y] = hosts() as [HostTensor, HostTensor];
+      const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => p / q }[op];
+      a.ignore('broadcast', 'axis');
+      return broadcastHost(a, x, y, f);
+    }
+    case 'ConstantOfShape': {
+      const dims = Array.from(hosts()[0]!.data as ArrayLike<number>, Number);
+      const v = a.tensor('value') ?? { dtype: 'float32' as const, dims: [1], data: Float32Array.of(0) };
+      return hostOf(v.dtype, dims, new Array<number>(size(dims)).fill(v.data[0] as number));
+    }
+    default:
+      return null;
+  }
+}
+
+// ---- op mappings ----------------------------------------------------------------
+
+type Mapping = (g: GraphBuilder, node: Node, a: Attrs, name: string) => Value;
+
+function conv(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  planeOf(a, x.shape);
+  const w = g.host(input(node, 1), a.where);
+  if (w.dims.length !== 4) throw new UnsupportedError(`${a.where}: weight [${w.dims}] is not 4-D (2-D convolutions only)`);
+  const kernelShape = a.optionalInts('kernel_shape');
+  if (kernelShape && (kernelShape.length !== 2 || kernelShape[0] !== w.dims[2] || kernelShape[1] !== w.dims[3])) {
+    throw new FormatError(`${a.where}: kernel_shape [${kernelShape}] disagrees with weight [${w.dims}]`);
+  }
+  const bias = input(node, 2) ? g.floats(input(node, 2), a.where) : undefined;
+  const layer = new Conv2D({
+    name, filters: w.dims[0]!, kernelSize: [w.dims[2]!, w.dims[3]!],
+    stride: two(a, 'strides', a.ints('strides', [1, 1])),
+    dilation: two(a, 'dilations', a.ints('dilations', [1, 1])),
+    padding: windowPadding(a), groups: a.int('group', 1),
+    kernel: g.floats(input(node, 1), a.where), bias, useBias: bias !== undefined,
+  });
+  return g.add(layer, [x.node], []);
+}
+
+function convTranspose(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  planeOf(a, x.shape);
+  const w = g.host(input(node, 1), a.where);
+  if (w.dims.length !== 4) throw new UnsupportedError(`${a.where}: weight [${w.dims}] is not 4-D (2-D only)`);
+  const groups = a.int('group', 1);
+  const stride = two(a, 'strides', a.ints('strides', [1, 1]));
+  const dilation = two(a, 'dilations', a.ints('dilations', [1, 1]));
+  const outputPadding = two(a, 'output_padding', a.ints('output_padding', [0, 0]));
+  a.optionalInts('kernel_shape');
+  const outputShape = a.optionalInts('output_shape');
+  const autoPad = a.string('auto_pad', 'NOTSET');
+  const pads = a.ints('pads', [0, 0, 0, 0]);
+  let padding: 'valid' | 'same' | Pads = [pads[0] ?? 0, pads[1] ?? 0, pads[2] ?? 0, pads[3] ?? 0];
+  if (autoPad === 'VALID') padding = 'valid';
+  else if (autoPad === 'SAME_UPPER') padding = 'same';
+  else if (autoPad !== 'NOTSET') throw new UnsupportedError(`${a.where}: auto_pad ${autoPad} is not supported`);
+  const bias = input(node, 2) ? g.floats(input(node, 2), a.where) : undefined;
+  const layer = new Conv2DTranspose({
+    name, filters: w.dims[1]! * groups, kernelSize: [w.dims[2]!, w.dims[3]!], stride, dilation, outputPadding, padding, groups,
+    outputShape: outputShape ? two(a, 'output_shape', outputShape.slice(-2)) : undefined,
+    kernel: g.floats(input(node, 1), a.where), bias, useBias: bias !== undefined,
+  });
+  return g.add(layer, [x.node], []);
+}
+
+function poolAttrs(a: Attrs) {
+  return {
+    kernel: two(a, 'kernel_shape', a.ints('kernel_shape')),
+    // ONNX strides default to 1, not to the kernel as in the library.
+    stride: two(a, 'strides', a.ints('strides', [1, 1])),
+    padding: windowPadding(a),
+    ceilMode: a.int('ceil_mode', 0) === 1,
+  };
+}
+
+function maxPool(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  planeOf(a, x.shape);
+  // Indices are the pool's switches: they stay on the GPU for the DeconvNet's
+  // unpooling. storage_order only lays out that output.
+  a.int('storage_order', 0);
+  const indices = node.output?.[1];
+  if (indices) g.unreadable.set(indices, `the Indices output of MaxPool "${name}" (the switches stay on the GPU for unpooling)`);
+  const dilation = two(a, 'dilations', a.ints('dilations', [1, 1]));
+  return g.add(new MaxPool2D({ name, ...poolAttrs(a), dilation }), [x.node], []);
+}
+
+function averagePool(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  planeOf(a, x.shape);
+  const dilation = two(a, 'dilations', a.ints('dilations', [1, 1]));
+  if (dilation[0] !== 1 || dilation[1] !== 1) throw new UnsupportedError(`${a.where}: dilations [${dilation}] are not supported`);
+  return g.add(new AvgPool2D({ name, ...poolAttrs(a), countIncludePad: a.int('count_include_pad', 0) === 1 }), [x.node], []);
+}
+
+function globalPool(kind: 'avg' | 'max'): Mapping {
+  return (g, node, a, name) => {
+    const x = g.computed(input(node, 0), a.where);
+    planeOf(a, x.shape);
+    return g.add(kind === 'avg' ? new GlobalAvgPool2D({ name }) : new GlobalMaxPool2D({ name }), [x.node], []);
+  };
+}
+
+function batchNormalization(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  if (g.opset < 7 && a.int('is_test', 0) !== 1) throw new UnsupportedError(`${a.where}: is_test=0 (training mode) is not supported`);
+  if (a.int('spatial', 1) !== 1) throw new UnsupportedError(`${a.where}: spatial=0 is not supported`);
+  if (a.int('training_mode', 0) !== 0) throw new UnsupportedError(`${a.where}: training_mode=1 is not supported`);
+  a.ignore('momentum', 'consumed_inputs'); // running statistics only change in training
+  if ((node.output ?? []).filter((o) => o).length > 1) throw new UnsupportedError(`${a.where}: the training outputs (running mean/var) are not supported`);
+  const x = g.computed(input(node, 0), a.where);
+  const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => g.floats(input(node, i), a.where)) as [Float32Array, Float32Array, Float32Array, Float32Array];
+  return g.add(new BatchNorm({ name, scale, bias, mean, variance, epsilon: a.float('epsilon', 1e-5) }), [x.node], []);
+}
+
+function lrn(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  return g.add(new LRN({ name, size: a.int('size'), alpha: a.float('alpha', 1e-4), beta: a.float('beta', 0.75), bias: a.float('bias', 1) }), [x.node], []);
+}
+
+function pad(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  planeOf(a, x.shape);
+  const mode = a.string('mode', 'constant');
+  let pads: number[], value: number;
+  if (g.opset < 11) {
+    pads = a.ints(g.opset < 2 && a.has('paddings') ? 'paddings' : 'pads');
+    value = a.float('value', 0);
+  } else {
+    if (input(node, 3)) throw new UnsupportedError(`${a.where}: the axes input is not supported`);
+    pads = g.ints(input(node, 1), a.where);
+    value = input(node, 2) ? g.floats(input(node, 2), a.where)[0] ?? 0 : 0;
+  }
+  if (pads.length !== 8) throw new FormatError(`${a.where}: pads [${pads}] must have 8 values for a 4-D input`);
+  if (pads[0] || pads[1] || pads[4] || pads[5]) throw new UnsupportedError(`${a.where}: pads [${pads}] pad the batch or channel axis`);
+  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge') throw new UnsupportedError(`${a.where}: mode ${mode} is not supported`);
+  return g.add(new Pad2D({ name, pads: [pads[2]!, pads[3]!, pads[6]!, pads[7]!], mode, value }), [x.node], []);
+}
+
+/** Gemm / MatMul with constant weights: a Dense layer, alpha and beta folded into them. */
+function denseFrom(g: GraphBuilder, a: Attrs, name: string, xName: string, b: HostTensor, transB: boolean, alpha: number, c: HostTensor | null, beta: number): Value {
+  const x = g.computed(xName, a.where);
+  if (x.shape.length !== 1) throw new UnsupportedError(`${a.where}: input is [N, ${x.shape}]; a matrix product is supported on flat [N, features] inputs`);
+  if (b.dims.length !== 2) throw new UnsupportedError(`${a.where}: weight [${b.dims}] is not 2-D`);
+  const [rows, cols] = b.dims as [number, number];
+  const [k, units] = transB ? [cols, rows] : [rows, cols];
+  if (k !== x.shape[0]) throw new ShapeError(`${a.where}: input has ${x.shape[0]} features, weight [${b.dims}]${transB ? ' (transposed)' : ''} expects ${k}`);
+  const bf = b.dtype === 'float32' ? b.data : Float32Array.from(b.data);
+  const kernel = new Float32Array(units * k);
+  for (let u = 0; u < units; u++) for (let i = 0; i < k; i++) kernel[u * k + i] = alpha * bf[transB ? u * k + i : i * units + u]!;
+  let bias: Float32Array | undefined;
+  if (c && beta !== 0) {
+    const n = size(c.dims);
+    const perUnit = c.dims.length === 0 || n === 1 || (n === units && c.dims[c.dims.length - 1] === units);
+    if (!perUnit) throw new UnsupportedError(`${a.where}: bias [${c.dims}] is not one value per output unit (${units})`);
+    bias = new Float32Array(units);
+    for (let u = 0; u < units; u++) bias[u] = beta * Number(c.data[n === 1 ? 0 : u]);
+  }
+  return g.add(new Dense({ name, units, kernel, bias, useBias: bias !== undefined }), [x.node], [units]);
+}
+
+function gemm(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  a.ignore('broadcast'); // opset < 7: lets C broadcast, which the folded bias does anyway
+  if (a.int('transA', 0) !== 0) throw new UnsupportedError(`${a.where}: transA=1 would transpose the batch; not supported`);
+  const c = input(node, 2) ? g.host(input(node, 2), a.where) : null;
+  return denseFrom(g, a, name, input(node, 0), g.host(input(node, 1), a.where), a.int('transB', 0) === 1, a.float('alpha', 1), c, a.float('beta', 1));
+}
+
+function matMul(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  return denseFrom(g, a, name, input(node, 0), g.host(input(node, 1), a.where), false, 1, null, 0);
+}
+
+function activationOf(kind: 'relu' | 'sigmoid' | 'tanh' | 'leaky_relu' | 'elu', alphaDefault?: number): Mapping {
+  return (g, node, a, name) => {
+    const x = g.computed(input(node, 0), a.where);
+    const alpha = alphaDefault === undefined ? undefined : a.float('alpha', alphaDefault);
+    if (kind === 'relu' || kind === 'sigmoid' || kind === 'tanh') a.ignore('consumed_inputs');
+    return g.add(new Activation({ name, kind, alpha }), [x.node], x.shape);
+  };
+}
+
+/** From opset 7 the slope broadcasts numpy-style: per channel only when its one non-1 dimension is axis 1. */
+function pRelu(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  const slope = g.host(input(node, 1), a.where);
+  const n = size(slope.dims);
+  const channels = x.shape[0] ?? 1;
+  if (n !== 1) {
+    const rank = x.shape.length + 1;
+    const aligned = [...Array(Math.max(0, rank - slope.dims.length)).fill(1), ...slope.dims];
+    const perChannel = aligned.length === rank && aligned.every((d, i) => (i === 1 ? d === channels : d === 1));
+    if (!(g.opset < 7 ? n === channels : perChannel)) {
+      throw new UnsupportedError(`${a.where}: slope [${slope.dims}] for input [N, ${x.shape}] is neither one value nor one per channel`);
+    }
+  }
+  return g.add(new PReLU({ name, slope: g.floats(input(node, 1), a.where) }), [x.node], x.shape);
+}
+
+function clip(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  let min: number | undefined, max: number | undefined;
+  if (g.opset < 11) {
+    min = a.optionalFloat('min');
+    max = a.optionalFloat('max');
+  } else {
+    min = input(node, 1) ? g.floats(input(node, 1), a.where)[0] : undefined;
+    max = input(node, 2) ? g.floats(input(node, 2), a.where)[0] : undefined;
+  }
+  return g.add(new Activation({ name, kind: 'clip', min, max }), [x.node], x.shape);
+}
+
+/**
+ * Before opset 13, (Log)Softmax normalises the rows of the input coerced to
+ * 2-D at `axis` (default 1): a reshape, a softmax over the last axis, and
+ * back. From 13 it works along one axis (default -1).
+ */
+function softmaxOf(log: boolean): Mapping {
+  return (g, node, a, name) => {
+    const x = g.computed(input(node, 0), a.where);
+    if (g.opset >= 13) {
+      const axis = imageAxis(a, a.int('axis', -1), x.shape.length);
+      return g.add(new Softmax({ name, log, axis: axis + 1 }), [x.node], x.shape);
+    }
+    const axis = imageAxis(a, a.int('axis', 1), x.shape.length);
+    const rows = size(x.shape.slice(0, axis)), cols = size(x.shape.slice(axis));
+    if (x.shape.length === 1 || (rows === 1 && x.shape.length === 1)) return g.add(new Softmax({ name, log }), [x.node], x.shape);
+    const flat = g.add(new Reshape({ name: g.uniqueName(`${name}/2d`), shape: rows === 1 ? [cols] : [rows, cols] }), [x.node], []);
+    const y = g.add(new Softmax({ name: g.uniqueName(`${name}/softmax`), log }), [flat.node], []);
+    return g.add(new Reshape({ name, shape: x.shape }), [y.node], x.shape);
+  };
+}
+
+function flatten(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  const axis = a.int('axis', 1);
+  const full = axis < 0 ? axis + x.shape.length + 1 : axis;
+  if (full === 0) throw new UnsupportedError(`${a.where}: axis 0 folds the batch into the features; not supported`);
+  if (full === 1) return g.add(new Flatten({ name }), [x.node], [size(x.shape)]);
+  const shape = [size(x.shape.slice(0, full - 1)), size(x.shape.slice(full - 1))];
+  return g.add(new Reshape({ name, shape }), [x.node], shape);
+}
+
+function reshape(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  const allowZero = a.int('allowzero', 0) === 1;
+  const target = g.opset < 5 ? a.ints('shape') : g.ints(input(node, 1), a.where);
+  const shape = reshapeTarget(a, target, x.shape, allowZero, g.batch);
+  return g.add(new Reshape({ name, shape }), [x.node], shape);
+}
+
+function squeeze(unsqueeze: boolean): Mapping {
+  return (g, node, a, name) => {
+    const x = g.computed(input(node, 0), a.where);
+    const axes = g.opset >= 13 && input(node, 1) ? g.ints(input(node, 1), a.where) : a.ints('axes', unsqueeze ? undefined : []);
+    const full = [g.batch, ...x.shape];
+    let dims: number[];
+    if (unsqueeze) {
+      const rank = full.length + axes.length;
+      dims = [...full];
+      for (const ax of axes.map((d) => (d < 0 ? d + rank : d)).sort((p, q) => p - q)) {
+        if (ax <= 0 || ax > dims.length) throw new UnsupportedError(`${a.where}: axis ${ax} is not a per-image axis`);
+        dims.splice(ax, 0, 1);
+      }
+    } else {
+      const norm = axes.map((d) => (d < 0 ? d + full.length : d));
+      if (norm.includes(0)) throw new UnsupportedError(`${a.where}: squeezing axis 0 removes the batch; not supported`);
+      if (norm.some((ax) => full[ax] !== 1)) throw new ShapeError(`${a.where}: axes [${axes}] of [N, ${x.shape}] are not all 1`);
+      dims = axes.length ? full.filter((_, i) => !norm.includes(i)) : [full[0]!, ...x.shape.filter((d) => d !== 1)];
+    }
+    const shape = dims.slice(1);
+    return g.add(new Reshape({ name, shape: shape.length ? shape : [1] }), [x.node], shape);
+  };
+}
+
+function transpose(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  const rank = x.shape.length + 1;
+  const perm = a.ints('perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
+  if (perm.length !== rank) throw new FormatError(`${a.where}: perm [${perm}] has ${perm.length} entries for a rank-${rank} tensor`);
+  if (perm[0] !== 0) throw new UnsupportedError(`${a.where}: perm [${perm}] moves the batch axis; not supported`);
+  return g.add(new Transpose({ name, perm: perm.slice(1).map((p) => p - 1) }), [x.node], perm.slice(1).map((p) => x.shape[p - 1]!));
+}
+
+/** Add / Sub / Mul / Div / Sum: a join of computed values, or an op with a constant. */
+function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'sum'): Mapping {
+  return (g, node, a, name) => {
+    a.ignore('broadcast', 'axis', 'consumed_inputs'); // opset < 7 flags for what numpy broadcasting does
+    const names = (node.input ?? []).filter((n) => n !== '');
+    if (op !== 'sum' && names.length !== 2) throw new FormatError(`${a.where}: takes 2 inputs, has ${names.length}`);
+    const values = names.map((n) => g.value(n, a.where));
+    const computed = values.filter((v): v is { node: string; shape: number[] } => !('host' in v));
+    const constants = values.filter((v): v is { host: HostTensor } => 'host' in v);
+    if (computed.length === 0) throw new Error('folded earlier');
+    if (constants.length === 0) {
+      if (op === 'add' || op === 'sum') return g.add(new Add({ name }), computed.map((v) => v.node), computed[0]!.shape);
+      if (op === 'mul' && computed.length === 2) return g.add(new Mul({ name }), computed.map((v) => v.node), computed[0]!.shape);
+      throw new UnsupportedError(`${a.where}: ${op} of two computed values is not supported (Add, Sum and Mul are)`);
+    }
+    if (computed.length !== 1 || constants.length !== 1) throw new UnsupportedError(`${a.where}: mixes several constants and computed values`);
+    const c = constants[0]!.host;
+    const x = computed[0]!;
+    const constantFirst = 'host' in values[0]!;
+    const layerOp = op === 'sum' ? 'add' : op;
+    return g.add(new ConstantOp({
+      name, op: layerOp, constantFirst,
+      constant: c.dtype === 'float32' ? c.data : Float32Array.from(c.data),
+      shape: c.dims.length ? c.dims : [1],
+    }), [x.node], x.shape);
+  };
+}
+
+function concat(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const names = (node.input ?? []).filter((n) => n !== '');
+  const values = names.map((n) => g.computed(n, a.where));
+  const rank = values[0]!.shape.length;
+  const axis = imageAxis(a, a.int('axis', 1), rank);
+  return g.add(new Concat({ name, axis }), values.map((v) => v.node), []);
+}
+
+/** Identity and inference-mode Dropout forward their input unchanged: no node at all. */
+function passThrough(g: GraphBuilder, node: Node, a: Attrs): Value {
+  a.ignore('ratio', 'is_test', 'seed', 'training_mode');
+  const mask = node.output?.[1];
+  if (mask) g.unreadable.set(mask, `the mask output of Dropout "${a.where}"`);
+  return g.value(input(node, 0), a.where);
+}
+
+const OPS: Record<string, Mapping> = {
+  Conv: conv,
+  ConvTranspose: convTranspose,
+  MaxPool: maxPool,
+  AveragePool: averagePool,
+  GlobalAveragePool: globalPool('avg'),
+  GlobalMaxPool: globalPool('max'),
+  Relu: activationOf('relu'),
+  LeakyRelu: activationOf('leaky_relu', 0.01),
+  Elu: activationOf('elu', 1),
+  Sigmoid: activationOf('sigmoid'),
+  Tanh: activationOf('tanh'),
+  PRelu: pRelu,
+  Clip: clip,
+  LRN: lrn,
+  BatchNormalization: batchNormalization,
+  Gemm: gemm,
+  MatMul: matMul,
+  Add: binary('add'),
+  Sub: binary('sub'),
+  Mul: binary('mul'),
+  Div: binary('div'),
+  Sum: binary('sum'),
+  Concat: concat,
+  Flatten: flatten,
+  Reshape: reshape,
+  Transpose: transpose,
+  Squeeze: squeeze(false),
+  Unsqueeze: squeeze(true),
+  Dropout: (g, node, a) => passThrough(g, node, a),
+  Identity: (g, node, a) => passThrough(g, node, a),
+  Pad: pad,
+  Softmax: softmaxOf(false),
+  LogSoftmax: softmaxOf(true),
+};
+
+/** Ops that only make constants. */
+function constantNode(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null {
+  const op = node.opType ?? '';
+  if (op === 'Constant') {
+    const t = a.tensor('value');
+    if (t) return t;
+    const f = a.has('value_float') ? [a.float('value_float')] : a.floats('value_floats');
+    if (f) return { dtype: 'float32', dims: a.has('value_float') ? [] : [f.length], data: Float32Array.from(f) };
+    const i = a.has('value_int') ? [a.int('value_int')] : a.optionalInts('value_ints');
+    if (i) return { dtype: 'int64', dims: a.has('value_int') ? [] : [i.length], data: i };
+    throw new UnsupportedError(`${a.where}: Constant without a tensor, float or int value is not supported`);
+  }
+  if (op === 'Shape') {
+    const x = g.value(input(node, 0), a.where);
+    const dims = 'host' in x ? x.host.dims : [g.batch, ...x.shape];
+    const start = a.int('start', 0), end = a.int('end', dims.length);
+    return { dtype: 'int64', dims: [], data: dims.slice(start, end) } as HostTensor & { dims: number[] };
+  }
+  const inputs = (node.input ?? []).filter((n) => n !== '');
+  if (inputs.length > 0 && inputs.every((n) => 'host' in g.value(n, a.where))) return foldConstant(g, node, a);
+  if (op === 'ConstantOfShape') return foldConstant(g, node, a);
+  return null;
+}
+
+function defaultOpset(model: onnx.IModelProto, file: string): number {
+  const entry = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
+  if (!entry) throw new FormatError(`${file}: the model imports no default-domain (ai.onnx) opset`);
+  const v = toNumber(entry.version);
+  if (!Number.isInteger(v) || v < 1 || v > 30) throw new FormatError(`${file}: opset version ${v} is not an ONNX opset`);
+  return v;
+}
+
+function dimsOf(info: onnx.IValueInfoProto): Array<number | string> | null {
+  const shape = info.type?.tensorType?.shape;
+  if (!shape) return null;
+  return (shape.dim ?? []).map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 ? toNumber(d.dimValue) : d.dimParam || '?'));
+}
+
+/**
+ * Parses and validates an ONNX model into a model spec (layers hold their
+ * weights on the host; nothing touches the GPU until createModel builds it).
+ */
+export function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): OnnxImport {
+  const file = options.fileName ?? 'model.onnx';
+  const model = decodeModel(bytes, file);
+  const graph = model.graph;
+  if (!graph) throw new FormatError(`${file}: the model has no graph`);
+  const opset = defaultOpset(model, file);
+
+  const initializers = new Map<string, HostTensor>();
+  for (const init of graph.initializer ?? []) {
+    const name = init.name ?? '';
+    if (!name) throw new FormatError(`${file}: an initializer has no name`);
+    initializers.set(name, tensorFromProto(init, `${file}: initializer "${name}"`));
+  }
+  const fed = (graph.input ?? []).filter((i) => !initializers.has(i.name ?? ''));
+  if (fed.length === 0) throw new FormatError(`${file}: the graph has no inputs to feed`);
+  const inputs: ModelInput[] = fed.map((info) => {
+    const name = info.name ?? '';
+    if (!name) throw new FormatError(`${file}: a graph input has no name`);
+    const elem = info.type?.tensorType?.elemType;
+    if (elem !== undefined && elem !== null && elem !== 1) throw new UnsupportedError(`${file}: graph input "${name}" has element type ${elem}; only float32 inputs are supported`);
+    const given = options.inputShapes?.[name];
+    if (given) return { name, shape: [...given] };
+    const dims = dimsOf(info);
+    if (!dims) throw new UnsupportedError(`${file}: graph input "${name}" has no shape; pass options.inputShapes`);
+    const perImage = dims.slice(1);
+    if (dims.length < 2 || perImage.some((d) => typeof d !== 'number')) {
+      throw new UnsupportedError(`${file}: graph input "${name}" has shape [${dims}]; the dimensions after the batch must be fixed (pass options.inputShapes)`);
+    }
+    return { name, shape: perImage as number[] };
+  });
+  // The batch the file was exported with: shape constants (Shape, Reshape
+  // targets) refer to it. Symbolic batches are read as 1.
+  const firstDims = dimsOf(fed[0]!);
+  const batch = typeof firstDims?.[0] === 'number' ? firstDims[0] : 1;
+
+  const g = new GraphBuilder(file, opset, batch);
+  for (const i of inputs) {
+    g.uniqueName(i.name);
+    g.values.set(i.name, { node: i.name, shape: i.shape });
+  }
+  for (const [name, t] of initializers) g.values.set(name, { host: t });
+
+  (graph.node ?? []).forEach((node, index) => {
+    const op = node.opType ?? '';
+    const label = node.name || node.output?.[0] || `#${index}`;
+    const where = `${file}: node ${index} "${label}" (${op})`;
+    if (node.domain && node.domain !== 'ai.onnx') throw new UnsupportedError(`${where}: domain "${node.domain}" is not supported`);
+    const outputs = node.output ?? [];
+    if (!outputs[0]) throw new FormatError(`${where}: has no output`);
+    const a = new Attrs(where, node);
+    let value: Value;
+    const constant = constantNode(g, node, a);
+    if (constant) {
+      value = { host: constant };
+    } else {
+      const mapping = OPS[op];
+      if (!mapping) throw new UnsupportedError(`${where}: ONNX op ${op} is not supported`);
+      const name = g.uniqueName(label);
+      value = mapping(g, node, a, name);
+    }
+    a.assertAllRead();
+    const extra = outputs.slice(1).filter((o) => o && !g.unreadable.has(o));
+    if (extra.length) throw new UnsupportedError(`${where}: only the first output is supported, the node also produces ${extra.join(', ')}`);
+    g.values.set(outputs[0], value);
+  });
+
+  const outputNames = (graph.output ?? []).map((o) => o.name ?? '');
+  if (outputNames.length === 0) throw new FormatError(`${file}: the graph has no outputs`);
+  const outputs = outputNames.map((n) => {
+    const v = g.value(n, `${file}: graph output "${n}"`);
+    if ('host' in v) throw new UnsupportedError(`${file}: graph output "${n}" is a constant; nothing to compute`);
+    if (!g.nodes.some((node) => node.layer.name === v.node)) throw new UnsupportedError(`${file}: graph output "${n}" is a graph input passed through unchanged`);
+    return v.node;
+  });
+  if (g.nodes.length === 0) throw new FormatError(`${file}: the graph computes nothing`);
+  return { spec: { inputs, nodes: g.nodes, outputs }, inputNames: inputs.map((i) => i.name), outputNames, opset };
+}
+
+/** Imports an ONNX model and builds it on the runtime's device. */
+export function importOnnx(rt: Runtime, bytes: Uint8Array, options: OnnxImportOptions = {}): { model: Model; format: 'onnx'; inputNames: string[]; outputNames: string[] } {
+  const parsed = onnxSpec(bytes, options);
+  let model: Model;
+  try {
+    model = createModel(rt, parsed.spec);
+  } catch (e) {
+    if (e instanceof ShapeError) throw new ShapeError(`${options.fileName ?? 'model.onnx'}: ${e.message}`);
+    throw e;
+  }
+  return { model, format: 'onnx', inputNames: parsed.inputNames, outputNames: parsed.outputNames };
+}
