@@ -6,7 +6,7 @@ export { Recorder, type Program } from './gpu/recorder.js';
 export * from './gpu/errors.js';
 export * from './ops/index.js';
 export * from './layers/index.js';
-export { createModel, Model, ForwardResult, type ModelSpec, type LayerInfo } from './model/model.js';
+export { createModel, Model, ForwardResult, type ModelSpec, type LayerInfo, type GraphNode, type ModelInput } from './model/model.js';
 export { createDeconvNet, DeconvNet, Projection, type ProjectOptions } from './deconv/deconvnet.js';
 export { projectionToImage, featureMapGrid, type RgbaImage } from './render/image.js';
 export { createDefaultModel, gaborBank, type DefaultModel } from './model/default_model.js';
