@@ -1,6 +1,6 @@
 // The demo page: only UI. Everything it computes comes from the library.
 import {
-  createRuntime, createDefaultModel, createDeconvNet, featureMapGrid, projectionToImage, loadModel,
+  createRuntime, createDefaultModel, createDeconvNet, featureMapGrid, projectionToImage, loadSavedModel,
   type ForwardResult, type ProjectionMode, type DefaultModel, type Runtime,
 } from '../src/index.js';
 import { drawImage, imageToTensorData } from '../src/render/canvas.js';
@@ -124,7 +124,7 @@ async function loadBestModel(runtime: Runtime): Promise<DefaultModel> {
     fetch(`${base}.bin`).then((r) => (r.ok ? r.arrayBuffer() : null)).catch(() => null),
   ]);
   if (!manifest || !weights) return createDefaultModel(runtime);
-  const model = loadModel(runtime, manifest, new Uint8Array(weights), `${base}.json`);
+  const model = loadSavedModel(runtime, manifest, new Uint8Array(weights), `${base}.json`);
   const meta = manifest.metadata as { classes: string[]; testAccuracy: number; epochsDone: number };
   return {
     model, trained: true, classes: meta.classes,

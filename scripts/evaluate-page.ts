@@ -1,5 +1,5 @@
 // Runs in Chromium (see evaluate.ts): the committed model over the test set.
-import { createRuntime, loadModel } from '../src/index.js';
+import { createRuntime, loadSavedModel } from '../src/index.js';
 import { evaluate } from '../src/train/trainer.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { readBytes } from './page-io.js';
@@ -7,7 +7,7 @@ import { readBytes } from './page-io.js';
 export async function main(a: { dir: string; model: string }) {
   const runtime = await createRuntime();
   const manifest = JSON.parse(new TextDecoder().decode(await readBytes(`${a.model}.json`)));
-  const model = loadModel(runtime, manifest, await readBytes(`${a.model}.bin`), `${a.model}.json`);
+  const model = loadSavedModel(runtime, manifest, await readBytes(`${a.model}.bin`), `${a.model}.json`);
   const test = await loadFashionMnist(a.dir, 't10k');
   const started = performance.now();
   const result = await evaluate(model, test, { batchSize: 250 });

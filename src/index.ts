@@ -12,7 +12,10 @@ export { projectionToImage, featureMapGrid, type RgbaImage } from './render/imag
 export { createDefaultModel, gaborBank, type DefaultModel } from './model/default_model.js';
 export { parseIdx, gunzip, FASHION_MNIST_CLASSES, type IdxArray } from './data/idx.js';
 export { train, evaluate, learningRateAt, type LabelledImages, type TrainOptions, type TrainLogEntry, type TrainResult, type FeatureSnapshot, type OptimizerConfig, type LearningRateSchedule } from './train/trainer.js';
-export { saveModel, loadModel, MODEL_FORMAT, type ModelManifest } from './model/serialize.js';
+export { saveModel, loadSavedModel, MODEL_FORMAT, type ModelManifest } from './model/serialize.js';
+export { loadModel, type ModelSource, type LoadedModel, type LoadModelOptions } from './model/load.js';
+export { importOnnx, onnxSpec, type OnnxImportOptions } from './model/import/onnx.js';
+export { importTfjsLayers, importTfjsLayersFromUrl, importTfjsLayersFromFiles, tfjsLayersSpec, type TfjsLayersSource } from './model/import/tfjs_layers.js';
 export { fashionZFNetLayers } from './model/architectures.js';
 export { occlusionSensitivity, type OcclusionOptions, type OcclusionResult } from './analysis/occlusion.js';
 export { invarianceCurves, transformSeries, inverseMatrix, type Transform, type InvarianceOptions, type InvarianceResult } from './analysis/invariance.js';

@@ -11,7 +11,7 @@ import {
 } from '../src/model/import/tfjs_layers.js';
 import { getRuntime } from './helpers/gpu.js';
 import {
-  tfl, initTf, randomizeWeights, saveTfjs, predictNchw, randomArray, type SavedTfjs,
+  tfl, initTf, randomizeWeights, saveTfjs, predictNchw, gradientNchw, randomArray, type SavedTfjs,
 } from './helpers/tfjs_models.js';
 
 /** The issue's bar for imported models: every element within 1e-4 (relative to the output's largest magnitude, floored at 1). */
@@ -143,6 +143,41 @@ describe('TF.js Layers import: forward equals model.predict', () => {
     expect(model.inputs.map((i) => i.name)).toEqual(['pixels']);
     expect(model.info.find((l) => l.name === 'ct2')!.outputShape).toEqual([2, 12, 30]);
     await compareWithTfjs(keras, model, [2, 6, 6], 3);
+    model.destroy();
+  });
+
+  it('gradient projections through Conv2DTranspose (same, and valid with kernel < stride) and LeakyReLU equal tf.grad', async () => {
+    const { createDeconvNet } = await import('../src/index.js');
+    await initTf();
+    const keras = modelB();
+    randomizeWeights(keras, 13);
+    const model = await importSaved(await saveTfjs(keras, 1));
+    const x = randomArray(2 * 2 * 6 * 6, 14);
+    const fwd = await model.forward(x);
+    // At the strongest activation of image 0, where the ReLU fused into ct1 lets the gradient through.
+    const strongest = async (layer: string) => {
+      const a = await fwd.activation(layer).read();
+      const [, ch, h, w] = fwd.activation(layer).shape as number[];
+      let best = 0;
+      for (let i = 0; i < ch! * h! * w!; i++) if (a[i]! > a[best]!) best = i;
+      return { layer, channel: Math.floor(best / (h! * w!)), y: Math.floor(best / w!) % h!, x: best % w! };
+    };
+    for (const c of [await strongest('ct1'), await strongest('lrelu'), await strongest('ct2'), { layer: 'ct2', channel: 1, y: 10, x: 28 }]) {
+      // (Not past 'dil': tfjs has no gradient for dilated convolutions.)
+      const proj = await createDeconvNet(model).project(fwd, { layer: c.layer, channel: c.channel, position: { y: c.y, x: c.x }, mode: 'gradient', seed: 'one' });
+      const { data } = await proj.read();
+      proj.release();
+      const expected = gradientNchw(keras, c.layer, x, [2, 2, 6, 6], c.channel, c.y, c.x);
+      expect(expected.some((v) => v !== 0), `${c.layer}: a non-zero gradient`).toBe(true);
+      const scale = Math.max(...Array.from(expected, Math.abs));
+      expect(Math.max(...Array.from(data, (v, i) => Math.abs(v - expected[i]!))), c.layer).toBeLessThanOrEqual(1e-4 * scale);
+    }
+    // Row 11 of ct2 (kernel 2, stride 3) is only bias: nothing reaches back to the input, in either library.
+    const edge = await createDeconvNet(model).project(fwd, { layer: 'ct2', channel: 1, position: { y: 11, x: 29 }, mode: 'gradient', seed: 'one' });
+    expect((await edge.read()).data.every((v) => v === 0)).toBe(true);
+    expect(gradientNchw(keras, 'ct2', x, [2, 2, 6, 6], 1, 11, 29).every((v) => v === 0)).toBe(true);
+    edge.release();
+    fwd.release();
     model.destroy();
   });
 

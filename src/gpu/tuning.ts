@@ -21,8 +21,8 @@ export type TunableOp = 'conv2d' | 'conv2dTranspose' | 'matmul';
 
 /** The candidates of each op, by name. The first of a family is the family's default. */
 export const KERNEL_VARIANTS: Readonly<Record<TunableOp, readonly string[]>> = {
-  conv2d: ['direct', 'direct-16x8', 'tiled', 'tiled-32'],
-  conv2dTranspose: ['direct', 'direct-16x8', 'tiled', 'tiled-32'],
+  conv2d: ['direct', 'direct-16x32', 'tiled', 'tiled-32'],
+  conv2dTranspose: ['direct', 'direct-16x32', 'tiled', 'tiled-32'],
   matmul: ['tiled', 'tiled-64', 'direct'],
 };
 

@@ -62,7 +62,7 @@ function configOf(layer: Layer): Record<string, unknown> {
 }
 
 /** Builds a model from a manifest and its weight blob. `file` names the source in errors. */
-export function loadModel(runtime: Runtime, manifest: unknown, weights: Uint8Array, file = 'model'): Model {
+export function loadSavedModel(runtime: Runtime, manifest: unknown, weights: Uint8Array, file = 'model'): Model {
   const m = manifest as Partial<ModelManifest>;
   if (!m || typeof m !== 'object' || m.format !== MODEL_FORMAT) {
     throw new FormatError(`${file}: not a ${MODEL_FORMAT} manifest (format: ${JSON.stringify(m?.format)})`);

@@ -668,6 +668,12 @@ function batchShapeOf(config: Json, where: string): number[] | null {
   return s.slice(1) as number[];
 }
 
+/** Image inputs are float; an integer input (token ids for an Embedding, say) is not a ConvNet's. */
+function checkInputDtype(config: Json, where: string): void {
+  const d = config.dtype;
+  if (d !== undefined && d !== null && d !== 'float32') throw new UnsupportedError(`${where}: input dtype ${JSON.stringify(d)} is not supported (float32)`);
+}
+
 function layerEntry(raw: unknown, index: number, file: string): { className: string; name: string; config: Json; raw: Json } {
   if (!isObject(raw) || typeof raw.class_name !== 'string' || !isObject(raw.config)) {
     throw new FormatError(`${file}: layer ${index} is not a {class_name, config} entry`);
@@ -735,6 +741,7 @@ function readTopology(mj: Json, file: string): Topology {
     const first = entries[0]!;
     const inputName = first.className === 'InputLayer' ? first.name : 'input';
     const shape = batchShapeOf(first.config, `${file}: layer "${first.name}" (${first.className})`);
+    if (first.className === 'InputLayer') checkInputDtype(first.config, `${file}: layer "${first.name}" (InputLayer)`);
     if (!shape) throw new FormatError(`${file}: the Sequential model has no input shape (its first layer "${first.name}" has no batch_input_shape)`);
     const layers: KerasLayer[] = [];
     let previous = inputName;
@@ -766,6 +773,7 @@ function readTopology(mj: Json, file: string): Topology {
       if (!e || e.className !== 'InputLayer') throw new FormatError(`${file}: input_layers names "${name}", which is not an InputLayer`);
       const shape = batchShapeOf(e.config, `${file}: layer "${name}" (InputLayer)`);
       if (!shape) throw new FormatError(`${file}: layer "${name}" (InputLayer) has no batch_input_shape`);
+      checkInputDtype(e.config, `${file}: layer "${name}" (InputLayer)`);
       inputs.push({ name, shape });
     }
     for (const e of entries) {

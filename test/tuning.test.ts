@@ -1,0 +1,234 @@
+// Kernel variants chosen per adapter and layer shape (src/gpu/tuning.ts):
+// every variant of every tunable op against the float64 references, and the
+// chooser's rules (measured once and cached, pins win, same results whatever
+// the choice).
+import { describe, expect, it } from 'vitest';
+import { conv2d, type Conv2dAttrs } from '../src/ops/conv2d.js';
+import { conv2dTranspose, type Conv2dTransposeAttrs } from '../src/ops/conv2d_transpose.js';
+import { matmul, type MatmulAttrs } from '../src/ops/matmul.js';
+import { createRuntime, type Runtime } from '../src/gpu/runtime.js';
+import { KERNEL_VARIANTS, KernelTimer, tuneModel, type TunableOp, type TuningStore } from '../src/gpu/tuning.js';
+import { OutOfRangeError } from '../src/gpu/errors.js';
+import { createModel, Conv2D, MaxPool2D, Flatten, Dense } from '../src/index.js';
+import { getRuntime, expectClose } from './helpers/gpu.js';
+import { makeRandom } from './helpers/random.js';
+import { conv2dRef, conv2dTransposeRef, samePadsRef, type ConvRefAttrs } from './ref/conv.js';
+import { gemmRef } from './ref/matmul.js';
+
+type Shape4 = [number, number, number, number];
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+const pinned = new Map<string, Promise<Runtime>>();
+/** A poisoning runtime on the shared test device whose `op` always uses `variant`. */
+function pinnedRuntime(op: TunableOp, variant: string): Promise<Runtime> {
+  const key = `${op}|${variant}`;
+  let rt = pinned.get(key);
+  if (!rt) {
+    rt = getRuntime().then((base) => createRuntime({ device: base.device, poisonNewTensors: true, pinnedKernels: { [op]: variant } }));
+    pinned.set(key, rt);
+  }
+  return rt;
+}
+
+interface ConvCase { name: string; x: Shape4; w: Shape4; attrs: Conv2dAttrs; bias: boolean }
+
+const CONV_CASES: ConvCase[] = [
+  { name: "3x3 'same' relu batch 2, 70 channels (ragged channel blocks and tiles)", x: [2, 5, 13, 11], w: [70, 5, 3, 3], attrs: { padding: 'same', activation: 'relu' }, bias: true },
+  { name: 'stride 2 dilation [2,1] explicit pads', x: [1, 3, 12, 9], w: [7, 3, 3, 3], attrs: { stride: 2, dilation: [2, 1], padding: [2, 1, 1, 2] }, bias: false },
+  { name: 'groups 2, 16 channels per group', x: [1, 6, 9, 10], w: [32, 3, 3, 3], attrs: { groups: 2, padding: 'same' }, bias: true },
+  { name: 'depthwise, 300 pixels', x: [2, 4, 15, 20], w: [4, 1, 3, 3], attrs: { groups: 4, padding: 'same', activation: 'relu' }, bias: true },
+  { name: 'K = 288 (many k-steps), 1x1 output rows', x: [1, 32, 5, 7], w: [9, 32, 3, 3], attrs: { padding: [1, 1, 1, 1] }, bias: true },
+];
+
+function convRefAttrs(c: ConvCase): ConvRefAttrs {
+  const a = c.attrs;
+  const pr = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
+  const stride = pr(a.stride), dilation = pr(a.dilation);
+  const pads = a.padding === 'same' ? samePadsRef(c.x[2], c.x[3], c.w[2], c.w[3], stride, dilation)
+    : a.padding === undefined || a.padding === 'valid' ? [0, 0, 0, 0] as ConvRefAttrs['pads'] : a.padding as ConvRefAttrs['pads'];
+  return { stride, dilation, pads, groups: a.groups ?? 1, relu: a.activation === 'relu' };
+}
+
+for (const variant of KERNEL_VARIANTS.conv2d) describe(`conv2d variant ${variant}`, () => {
+  CONV_CASES.forEach((c, index) => {
+    it(c.name, async () => {
+      const rt = await pinnedRuntime('conv2d', variant);
+      const rnd = makeRandom(500 + index);
+      const xData = rnd.array(size(c.x)), wData = rnd.array(size(c.w)), bData = c.bias ? rnd.array(c.w[0]) : null;
+      const x = rt.createTensor(c.x, xData), w = rt.createTensor(c.w, wData), b = bData ? rt.createTensor([c.w[0]], bData) : null;
+      const y = await rt.run(c.name, (rec) => conv2d(rec, x, w, b, c.attrs));
+      expectClose(await y.read(), conv2dRef(xData, c.x, wData, c.w, bData, convRefAttrs(c)), `${variant} ${c.name}`);
+      for (const t of [x, w, b, y]) t?.release();
+    });
+  });
+});
+
+interface TransposeCase { name: string; x: Shape4; w: Shape4; attrs: Conv2dTransposeAttrs; bias: boolean; pad: [number, number]; out: [number, number] }
+
+// out = (in - 1) * stride - pads + (k - 1) * dilation + 1 + outputPadding
+const TRANSPOSE_CASES: TransposeCase[] = [
+  { name: 'stride 2 3x3, 40 output channels, batch 2', x: [2, 6, 7, 5], w: [6, 40, 3, 3], attrs: { stride: 2, padding: [1, 1, 1, 1], outputPadding: [1, 0] }, bias: true, pad: [1, 1], out: [14, 9] },
+  { name: 'stride 1 same-size (conv backward), dilation 2', x: [1, 9, 8, 11], w: [9, 5, 3, 3], attrs: { dilation: 2, padding: [2, 2, 2, 2] }, bias: false, pad: [2, 2], out: [8, 11] },
+  { name: 'groups 3 stride [2,3]', x: [1, 6, 5, 4], w: [6, 2, 2, 3], attrs: { groups: 3, stride: [2, 3] }, bias: true, pad: [0, 0], out: [10, 12] },
+];
+
+for (const variant of KERNEL_VARIANTS.conv2dTranspose) describe(`conv2dTranspose variant ${variant}`, () => {
+  TRANSPOSE_CASES.forEach((c, index) => {
+    it(c.name, async () => {
+      const rt = await pinnedRuntime('conv2dTranspose', variant);
+      const rnd = makeRandom(600 + index);
+      const groups = c.attrs.groups ?? 1;
+      const cout = c.w[1] * groups;
+      const xData = rnd.array(size(c.x)), wData = rnd.array(size(c.w)), bData = c.bias ? rnd.array(cout) : null;
+      const x = rt.createTensor(c.x, xData), w = rt.createTensor(c.w, wData), b = bData ? rt.createTensor([cout], bData) : null;
+      const y = await rt.run(c.name, (rec) => conv2dTranspose(rec, x, w, b, c.attrs));
+      expect(y.shape).toEqual([c.x[0], cout, ...c.out]);
+      const pr = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
+      const ref = conv2dTransposeRef(xData, c.x, wData, c.w, bData, {
+        stride: pr(c.attrs.stride), dilation: pr(c.attrs.dilation), padBegin: c.pad, groups, outH: c.out[0], outW: c.out[1],
+      });
+      expectClose(await y.read(), ref, `${variant} ${c.name}`);
+      for (const t of [x, w, b, y]) t?.release();
+    });
+  });
+});
+
+interface GemmCase { M: number; N: number; K: number; attrs: MatmulAttrs; bias: ((M: number, N: number) => number[]) | null }
+const GEMM_CASES: GemmCase[] = [
+  ...[[false, false], [true, false], [false, true], [true, true]].map(([tA, tB]) => ({ M: 37, N: 70, K: 33, attrs: { transposeA: tA, transposeB: tB }, bias: null })),
+  { M: 1, N: 130, K: 257, attrs: { transposeB: true, activation: 'relu' }, bias: (_M, N) => [N] },
+  { M: 65, N: 5, K: 9, attrs: { alpha: 0.5, beta: 2 }, bias: (M) => [M, 1] },
+  { M: 3, N: 3, K: 1, attrs: {}, bias: (M, N) => [M, N] },
+];
+
+for (const variant of KERNEL_VARIANTS.matmul) describe(`matmul variant ${variant}`, () => {
+  GEMM_CASES.forEach((c, index) => {
+    const name = `${c.M}x${c.N}x${c.K} ${JSON.stringify(c.attrs)}${c.bias ? ` bias [${c.bias(c.M, c.N)}]` : ''}`;
+    it(name, async () => {
+      const rt = await pinnedRuntime('matmul', variant);
+      const rnd = makeRandom(700 + index);
+      const aShape = c.attrs.transposeA ? [c.K, c.M] : [c.M, c.K];
+      const bShape = c.attrs.transposeB ? [c.N, c.K] : [c.K, c.N];
+      const cShape = c.bias ? c.bias(c.M, c.N) : null;
+      const aData = rnd.array(size(aShape)), bData = rnd.array(size(bShape)), cData = cShape ? rnd.array(size(cShape)) : null;
+      const A = rt.createTensor(aShape, aData), B = rt.createTensor(bShape, bData), C = cShape ? rt.createTensor(cShape, cData!) : null;
+      const Y = await rt.run(name, (rec) => matmul(rec, A, B, C, c.attrs));
+      const ref = gemmRef(aData, aShape, bData, bShape, cShape ? { data: cData!, shape: cShape } : null, { ...c.attrs, relu: c.attrs.activation === 'relu' });
+      expectClose(await Y.read(), ref.y, `${variant} ${name}`);
+      for (const t of [A, B, C, Y]) t?.release();
+    });
+  });
+});
+
+/** A small net whose forward hits conv2d and matmul, and whose projection hits conv2dTranspose and matmul. */
+function smallModel(rt: Runtime) {
+  const rnd = makeRandom(42);
+  return createModel(rt, {
+    inputShape: [3, 12, 12],
+    layers: [
+      new Conv2D({ name: 'conv1', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernel: rnd.array(8 * 27, -0.5, 0.5) }),
+      new MaxPool2D({ name: 'pool1', kernel: 2 }),
+      new Conv2D({ name: 'conv2', filters: 12, kernelSize: 3, padding: 'same', activation: 'relu', kernel: rnd.array(12 * 72, -0.3, 0.3) }),
+      new Flatten({ name: 'flat' }),
+      new Dense({ name: 'fc', units: 10, kernel: rnd.array(10 * 432, -0.1, 0.1) }),
+    ],
+  });
+}
+
+class MemoryStore implements TuningStore {
+  map = new Map<string, string>();
+  getItem(key: string) { return this.map.get(key) ?? null; }
+  setItem(key: string, value: string) { this.map.set(key, value); }
+}
+
+describe('kernel tuning', () => {
+  it('times kernels with timestamp queries where the device has them', async () => {
+    const rt = await getRuntime();
+    const timer = new KernelTimer(rt);
+    expect(timer.kind).toBe(rt.device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock');
+    const a = rt.createTensor([64, 64], new Float32Array(4096).fill(1));
+    const ms = await timer.timeRecording('matmul', (rec) => rec.temp(matmul(rec, a, a, null)));
+    expect(ms).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(ms)).toBe(true);
+    timer.destroy();
+    a.release();
+  });
+
+  it('measures every (op, shape) of a model once, picks a candidate, reuses the cached choice, and pins win', async () => {
+    const base = await getRuntime();
+    const store = new MemoryStore();
+    const rt = await createRuntime({ device: base.device, poisonNewTensors: true, tuningCache: store });
+    const model = smallModel(rt);
+    const image = makeRandom(7).array(2 * 3 * 12 * 12, 0, 1);
+    const before = await model.forward(image);
+    const reference = await before.readOutput();
+    before.release();
+
+    const results = await tuneModel(model, 2, { repeats: 1 });
+    const ops = new Set(results.map((r) => r.op));
+    expect(ops).toEqual(new Set(['conv2d', 'conv2dTranspose', 'matmul']));
+    for (const r of results) {
+      expect(r.source).toBe('measured');
+      expect(KERNEL_VARIANTS[r.op]).toContain(r.variant);
+      expect(Object.keys(r.ms).length).toBeGreaterThanOrEqual(1);
+      expect(r.ms[r.variant]).toBe(Math.min(...Object.values(r.ms)));
+      expect(rt.kernels.explain(r.op, r.shapeKey)).toEqual({ op: r.op, shapeKey: r.shapeKey, variant: r.variant, source: 'measured' });
+    }
+    // The forward now runs on the measured choices, with the same result up to rounding.
+    const measuredBefore = rt.kernels.counts.measured;
+    const after = await model.forward(image);
+    expect(rt.kernels.counts.measured).toBeGreaterThan(measuredBefore);
+    expectClose(await after.readOutput(), reference, 'forward on tuned kernels');
+    after.release();
+
+    // Again: nothing is measured, every key is answered from the cache.
+    const again = await tuneModel(model, 2, { repeats: 1 });
+    expect(again.map((r) => r.source)).toEqual(results.map(() => 'cached'));
+    expect(again.every((r) => Object.keys(r.ms).length === 0)).toBe(true);
+
+    // A second runtime on the same adapter with the same store starts with the choices.
+    const rt2 = await createRuntime({ device: base.device, tuningCache: store });
+    for (const r of results) expect(rt2.kernels.explain(r.op, r.shapeKey).source).toBe('measured');
+    rt2.destroy();
+
+    // Pins win over measurements: per shape, then per op; results unchanged.
+    const conv = results.find((r) => r.op === 'conv2d')!;
+    const other = KERNEL_VARIANTS.conv2d.find((v) => v !== conv.variant)!;
+    rt.pinKernel('conv2d', other, conv.shapeKey);
+    expect(rt.kernels.explain('conv2d', conv.shapeKey)).toMatchObject({ variant: other, source: 'pinned' });
+    rt.unpinKernel('conv2d', conv.shapeKey);
+    rt.pinKernel('conv2d', other);
+    rt.pinKernel('matmul', 'direct');
+    for (const r of results.filter((x) => x.op === 'conv2d')) expect(rt.kernels.explain('conv2d', r.shapeKey)).toMatchObject({ variant: other, source: 'pinned' });
+    const pinnedRun = await model.forward(image);
+    expectClose(await pinnedRun.readOutput(), reference, 'forward on pinned kernels');
+    pinnedRun.release();
+    const withPins = await tuneModel(model, 2, { repeats: 1, force: true });
+    expect(withPins.filter((r) => r.op !== 'conv2dTranspose').every((r) => r.source === 'pinned')).toBe(true);
+    expect(() => rt.pinKernel('matmul', 'no-such-kernel')).toThrow(OutOfRangeError);
+    model.destroy();
+    rt.destroy();
+  });
+
+  it('gives the same forward and projection whichever variants are pinned', async () => {
+    const base = await getRuntime();
+    const outputs: Float32Array[] = [];
+    const image = makeRandom(8).array(3 * 12 * 12, 0, 1);
+    const { createDeconvNet } = await import('../src/index.js');
+    for (let i = 0; i < 3; i++) {
+      const rt = await createRuntime({
+        device: base.device, poisonNewTensors: true,
+        pinnedKernels: { conv2d: KERNEL_VARIANTS.conv2d[i]!, conv2dTranspose: KERNEL_VARIANTS.conv2dTranspose[i + 1]!, matmul: KERNEL_VARIANTS.matmul[i]! },
+      });
+      const model = smallModel(rt);
+      const fwd = await model.forward(image);
+      const proj = await createDeconvNet(model).project(fwd, { layer: 'conv2', channel: 3 });
+      const out = await fwd.readOutput();
+      const pix = (await proj.read()).data;
+      outputs.push(Float32Array.from([...out, ...pix]));
+      proj.release(); fwd.release(); model.destroy(); rt.destroy();
+    }
+    expectClose(outputs[1]!, outputs[0]!, 'variants set 2 vs 1');
+    expectClose(outputs[2]!, outputs[0]!, 'variants set 3 vs 1');
+  });
+});
