@@ -32,6 +32,10 @@ import { Mul } from '../../layers/mul.js';
 import { Concat } from '../../layers/concat.js';
 import { ConstantOp } from '../../layers/constant_op.js';
 import { createModel, type Model, type ModelSpec, type GraphNode, type ModelInput } from '../model.js';
+import { conv2dOutputShape } from '../../ops/conv2d.js';
+import { conv2dTransposeOutputShape } from '../../ops/conv2d_transpose.js';
+import { poolGeometry } from '../../ops/pool_geometry.js';
+import { broadcastShapes } from '../../ops/elementwise.js';
 import { Attrs, decodeModel, tensorFromProto, toNumber, type HostTensor } from './onnx_tensor.js';
 
 export interface OnnxImportOptions {
@@ -333,14 +337,14 @@ function conv(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
     throw new FormatError(`${a.where}: kernel_shape [${kernelShape}] disagrees with weight [${w.dims}]`);
   }
   const bias = input(node, 2) ? g.floats(input(node, 2), a.where) : undefined;
-  const layer = new Conv2D({
+  const layer: Conv2D = new Conv2D({
     name, filters: w.dims[0]!, kernelSize: [w.dims[2]!, w.dims[3]!],
     stride: two(a, 'strides', a.ints('strides', [1, 1])),
     dilation: two(a, 'dilations', a.ints('dilations', [1, 1])),
     padding: windowPadding(a), groups: a.int('group', 1),
     kernel: g.floats(input(node, 1), a.where), bias, useBias: bias !== undefined,
   });
-  return g.add(layer, [x.node], []);
+  return g.add(layer, [x.node], conv2dOutputShape([1, ...x.shape], w.dims, layer.attrs).slice(1));
 }
 
 function convTranspose(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
@@ -366,7 +370,13 @@ function convTranspose(g: GraphBuilder, node: Node, a: Attrs, name: string): Val
     outputShape: outputShape ? two(a, 'output_shape', outputShape.slice(-2)) : undefined,
     kernel: g.floats(input(node, 1), a.where), bias, useBias: bias !== undefined,
   });
-  return g.add(layer, [x.node], []);
+  return g.add(layer, [x.node], conv2dTransposeOutputShape([1, ...x.shape], w.dims, layer.attrs).slice(1));
+}
+
+/** [C, outH, outW] of a pooling window over [C, H, W]. */
+function pooledShape(shape: number[], attrs: Parameters<typeof poolGeometry>[1], where: string): number[] {
+  const geo = poolGeometry([1, ...shape], attrs, where);
+  return [shape[0]!, geo.outH, geo.outW];
 }
 
 function poolAttrs(a: Attrs) {
@@ -387,8 +397,8 @@ function maxPool(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   a.int('storage_order', 0);
   const indices = node.output?.[1];
   if (indices) g.unreadable.set(indices, `the Indices output of MaxPool "${name}" (the switches stay on the GPU for unpooling)`);
-  const dilation = two(a, 'dilations', a.ints('dilations', [1, 1]));
-  return g.add(new MaxPool2D({ name, ...poolAttrs(a), dilation }), [x.node], []);
+  const attrs = { ...poolAttrs(a), dilation: two(a, 'dilations', a.ints('dilations', [1, 1])) };
+  return g.add(new MaxPool2D({ name, ...attrs }), [x.node], pooledShape(x.shape, attrs, a.where));
 }
 
 function averagePool(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
@@ -396,14 +406,15 @@ function averagePool(g: GraphBuilder, node: Node, a: Attrs, name: string): Value
   planeOf(a, x.shape);
   const dilation = two(a, 'dilations', a.ints('dilations', [1, 1]));
   if (dilation[0] !== 1 || dilation[1] !== 1) throw new UnsupportedError(`${a.where}: dilations [${dilation}] are not supported`);
-  return g.add(new AvgPool2D({ name, ...poolAttrs(a), countIncludePad: a.int('count_include_pad', 0) === 1 }), [x.node], []);
+  const attrs = { ...poolAttrs(a), countIncludePad: a.int('count_include_pad', 0) === 1 };
+  return g.add(new AvgPool2D({ name, ...attrs }), [x.node], pooledShape(x.shape, attrs, a.where));
 }
 
 function globalPool(kind: 'avg' | 'max'): Mapping {
   return (g, node, a, name) => {
     const x = g.computed(input(node, 0), a.where);
     planeOf(a, x.shape);
-    return g.add(kind === 'avg' ? new GlobalAvgPool2D({ name }) : new GlobalMaxPool2D({ name }), [x.node], []);
+    return g.add(kind === 'avg' ? new GlobalAvgPool2D({ name }) : new GlobalMaxPool2D({ name }), [x.node], [x.shape[0]!, 1, 1]);
   };
 }
 
@@ -415,12 +426,12 @@ function batchNormalization(g: GraphBuilder, node: Node, a: Attrs, name: string)
   if ((node.output ?? []).filter((o) => o).length > 1) throw new UnsupportedError(`${a.where}: the training outputs (running mean/var) are not supported`);
   const x = g.computed(input(node, 0), a.where);
   const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => g.floats(input(node, i), a.where)) as [Float32Array, Float32Array, Float32Array, Float32Array];
-  return g.add(new BatchNorm({ name, scale, bias, mean, variance, epsilon: a.float('epsilon', 1e-5) }), [x.node], []);
+  return g.add(new BatchNorm({ name, scale, bias, mean, variance, epsilon: a.float('epsilon', 1e-5) }), [x.node], x.shape);
 }
 
 function lrn(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const x = g.computed(input(node, 0), a.where);
-  return g.add(new LRN({ name, size: a.int('size'), alpha: a.float('alpha', 1e-4), beta: a.float('beta', 0.75), bias: a.float('bias', 1) }), [x.node], []);
+  return g.add(new LRN({ name, size: a.int('size'), alpha: a.float('alpha', 1e-4), beta: a.float('beta', 0.75), bias: a.float('bias', 1) }), [x.node], x.shape);
 }
 
 function pad(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
@@ -439,7 +450,8 @@ function pad(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   if (pads.length !== 8) throw new FormatError(`${a.where}: pads [${pads}] must have 8 values for a 4-D input`);
   if (pads[0] || pads[1] || pads[4] || pads[5]) throw new UnsupportedError(`${a.where}: pads [${pads}] pad the batch or channel axis`);
   if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge') throw new UnsupportedError(`${a.where}: mode ${mode} is not supported`);
-  return g.add(new Pad2D({ name, pads: [pads[2]!, pads[3]!, pads[6]!, pads[7]!], mode, value }), [x.node], []);
+  const [c, h, w] = x.shape as [number, number, number];
+  return g.add(new Pad2D({ name, pads: [pads[2]!, pads[3]!, pads[6]!, pads[7]!], mode, value }), [x.node], [c, h + pads[2]! + pads[6]!, w + pads[3]! + pads[7]!]);
 }
 
 /** Gemm / MatMul with constant weights: a Dense layer, alpha and beta folded into them. */
@@ -529,8 +541,9 @@ function softmaxOf(log: boolean): Mapping {
     const axis = imageAxis(a, a.int('axis', 1), x.shape.length);
     const rows = size(x.shape.slice(0, axis)), cols = size(x.shape.slice(axis));
     if (x.shape.length === 1 || (rows === 1 && x.shape.length === 1)) return g.add(new Softmax({ name, log }), [x.node], x.shape);
-    const flat = g.add(new Reshape({ name: g.uniqueName(`${name}/2d`), shape: rows === 1 ? [cols] : [rows, cols] }), [x.node], []);
-    const y = g.add(new Softmax({ name: g.uniqueName(`${name}/softmax`), log }), [flat.node], []);
+    const flatShape = rows === 1 ? [cols] : [rows, cols];
+    const flat = g.add(new Reshape({ name: g.uniqueName(`${name}/2d`), shape: flatShape }), [x.node], flatShape);
+    const y = g.add(new Softmax({ name: g.uniqueName(`${name}/softmax`), log }), [flat.node], flatShape);
     return g.add(new Reshape({ name, shape: x.shape }), [y.node], x.shape);
   };
 }
@@ -597,8 +610,9 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'sum'): Mapping {
     const constants = values.filter((v): v is { host: HostTensor } => 'host' in v);
     if (computed.length === 0) throw new Error('folded earlier');
     if (constants.length === 0) {
-      if (op === 'add' || op === 'sum') return g.add(new Add({ name }), computed.map((v) => v.node), computed[0]!.shape);
-      if (op === 'mul' && computed.length === 2) return g.add(new Mul({ name }), computed.map((v) => v.node), computed[0]!.shape);
+      const shape = computed.map((v) => v.shape).reduce((p, q) => broadcastShapes(p, q, a.where));
+      if (op === 'add' || op === 'sum') return g.add(new Add({ name }), computed.map((v) => v.node), shape);
+      if (op === 'mul' && computed.length === 2) return g.add(new Mul({ name }), computed.map((v) => v.node), shape);
       throw new UnsupportedError(`${a.where}: ${op} of two computed values is not supported (Add, Sum and Mul are)`);
     }
     if (computed.length !== 1 || constants.length !== 1) throw new UnsupportedError(`${a.where}: mixes several constants and computed values`);
@@ -610,7 +624,7 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'sum'): Mapping {
       name, op: layerOp, constantFirst,
       constant: c.dtype === 'float32' ? c.data : Float32Array.from(c.data),
       shape: c.dims.length ? c.dims : [1],
-    }), [x.node], x.shape);
+    }), [x.node], broadcastShapes([1, ...x.shape], c.dims, a.where).slice(1));
   };
 }
 
@@ -619,7 +633,14 @@ function concat(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const values = names.map((n) => g.computed(n, a.where));
   const rank = values[0]!.shape.length;
   const axis = imageAxis(a, a.int('axis', 1), rank);
-  return g.add(new Concat({ name, axis }), values.map((v) => v.node), []);
+  const shape = [...values[0]!.shape];
+  for (const v of values.slice(1)) {
+    if (v.shape.length !== rank || v.shape.some((d, i) => i !== axis && d !== shape[i])) {
+      throw new ShapeError(`${a.where}: inputs [N, ${values[0]!.shape}] and [N, ${v.shape}] do not concatenate on axis ${axis + 1}`);
+    }
+    shape[axis]! += v.shape[axis]!;
+  }
+  return g.add(new Concat({ name, axis }), values.map((v) => v.node), shape);
 }
 
 /** Identity and inference-mode Dropout forward their input unchanged: no node at all. */
