@@ -61,6 +61,9 @@ type Value = { node: string; shape: number[] } | { host: HostTensor };
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
+/** 1 GiB of float32 per image. */
+const MAX_VALUES_PER_IMAGE = 2 ** 28;
+
 class GraphBuilder {
   readonly values = new Map<string, Value>();
   readonly nodes: GraphNode[] = [];
@@ -69,6 +72,17 @@ class GraphBuilder {
   readonly unreadable = new Map<string, string>();
 
   constructor(readonly file: string, readonly opset: number, readonly batch: number) {}
+
+  /**
+   * Corrupt dimensions or attributes can describe activations of billions of
+   * values, which no device holds and which shape arithmetic (pooling
+   * windows) would walk for seconds: refused up front.
+   */
+  plausible(shape: readonly number[], what: string): void {
+    if (size(shape) > MAX_VALUES_PER_IMAGE) {
+      throw new UnsupportedError(`${this.file}: ${what} is [N, ${shape}], ${size(shape)} values per image; more than the importer accepts (${MAX_VALUES_PER_IMAGE})`);
+    }
+  }
 
   uniqueName(wanted: string): string {
     let name = wanted.replace(/[^\w./:-]/g, '_') || 'node';
@@ -112,6 +126,7 @@ class GraphBuilder {
   /** Adds a layer reading `inputs` (value names) and returns its node's name. */
   add(layer: AnyLayer, inputs: string[], shape: number[]): { node: string; shape: number[] } {
     if (!layer.name) throw new Error('unnamed layer');
+    this.plausible(shape, `node "${layer.name}"`);
     this.nodes.push({ layer, inputs });
     return { node: layer.name, shape };
   }
@@ -185,6 +200,14 @@ function hostOf(dtype: HostTensor['dtype'], dims: number[], data: ArrayLike<numb
   return dtype === 'float32' ? { dtype, dims, data: Float32Array.from(data) } : { dtype, dims, data: Array.from(data) };
 }
 
+/** Constants folded on the host are shape arithmetic: a bound keeps a corrupt shape from allocating gigabytes. */
+const FOLD_LIMIT = 1 << 24;
+
+function foldable(a: Attrs, dims: number[]): void {
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new FormatError(`${a.where}: shape [${dims}] must be non-negative integers`);
+  if (size(dims) > FOLD_LIMIT) throw new UnsupportedError(`${a.where}: a constant of shape [${dims}] is larger than the importer folds (${FOLD_LIMIT} elements)`);
+}
+
 function broadcastHost(a: Attrs, x: HostTensor, y: HostTensor, f: (p: number, q: number) => number): HostTensor {
   const rank = Math.max(x.dims.length, y.dims.length);
   const xd = [...Array(rank - x.dims.length).fill(1), ...x.dims], yd = [...Array(rank - y.dims.length).fill(1), ...y.dims];
@@ -193,6 +216,7 @@ function broadcastHost(a: Attrs, x: HostTensor, y: HostTensor, f: (p: number, q:
     if (d !== e && d !== 1 && e !== 1) throw new ShapeError(`${a.where}: constants [${x.dims}] and [${y.dims}] do not broadcast`);
     return Math.max(d, e);
   });
+  foldable(a, dims);
   const n = size(dims), os = strides(dims), xs = strides(xd), ys = strides(yd);
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {
@@ -244,7 +268,10 @@ function concatHost(a: Attrs, xs: HostTensor[], axis: number): HostTensor {
 function foldConstant(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null {
   const op = node.opType ?? '';
   const inputs = (node.input ?? []).filter((n) => n !== '');
-  const hosts = () => inputs.map((n) => g.host(n, a.where));
+  const hosts = (count = 1) => {
+    if (inputs.length < count) throw new FormatError(`${a.where}: takes ${count} input(s), has ${inputs.length}`);
+    return inputs.map((n) => g.host(n, a.where));
+  };
   switch (op) {
     case 'Identity': case 'Dropout': {
       a.ignore('ratio', 'is_test', 'seed', 'training_mode');
@@ -288,14 +315,18 @@ function foldConstant(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null 
     case 'Transpose': {
       const x = hosts()[0]!;
       const perm = a.ints('perm', x.dims.map((_, i) => x.dims.length - 1 - i));
+      if (perm.length !== x.dims.length || perm.some((p, i) => perm.indexOf(p) !== i || !(p >= 0 && p < perm.length))) {
+        throw new FormatError(`${a.where}: perm [${perm}] is not a permutation of the axes of constant [${x.dims}]`);
+      }
       return transposeHost(x, perm);
     }
     case 'Concat':
       return concatHost(a, hosts(), a.int('axis'));
     case 'Gather': {
-      const [x, idx] = hosts() as [HostTensor, HostTensor];
+      const [x, idx] = hosts(2) as [HostTensor, HostTensor];
       const axis = a.int('axis', 0);
       const ax = axis < 0 ? axis + x.dims.length : axis;
+      if (!(ax >= 0 && ax < x.dims.length)) throw new FormatError(`${a.where}: axis ${axis} is out of range for constant [${x.dims}]`);
       const outer = size(x.dims.slice(0, ax)), inner = size(x.dims.slice(ax + 1)), n = x.dims[ax]!;
       const out: number[] = [];
       for (let o = 0; o < outer; o++) {
@@ -308,13 +339,14 @@ function foldConstant(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null 
       return hostOf(x.dtype, [...x.dims.slice(0, ax), ...idx.dims, ...x.dims.slice(ax + 1)], out);
     }
     case 'Add': case 'Sub': case 'Mul': case 'Div': {
-      const [x, y] = hosts() as [HostTensor, HostTensor];
+      const [x, y] = hosts(2) as [HostTensor, HostTensor];
       const f = { Add: (p: number, q: number) => p + q, Sub: (p: number, q: number) => p - q, Mul: (p: number, q: number) => p * q, Div: (p: number, q: number) => p / q }[op];
       a.ignore('broadcast', 'axis');
       return broadcastHost(a, x, y, f);
     }
     case 'ConstantOfShape': {
       const dims = Array.from(hosts()[0]!.data as ArrayLike<number>, Number);
+      foldable(a, dims);
       const v = a.tensor('value') ?? { dtype: 'float32' as const, dims: [1], data: Float32Array.of(0) };
       return hostOf(v.dtype, dims, new Array<number>(size(dims)).fill(v.data[0] as number));
     }
@@ -631,6 +663,7 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'sum'): Mapping {
 function concat(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const names = (node.input ?? []).filter((n) => n !== '');
   const values = names.map((n) => g.computed(n, a.where));
+  if (values.length === 0) throw new FormatError(`${a.where}: has no inputs`);
   const rank = values[0]!.shape.length;
   const axis = imageAxis(a, a.int('axis', 1), rank);
   const shape = [...values[0]!.shape];
@@ -754,7 +787,10 @@ export function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): On
     const dims = dimsOf(info);
     if (!dims) throw new UnsupportedError(`${file}: graph input "${name}" has no shape; pass options.inputShapes`);
     const perImage = dims.slice(1);
-    if (dims.length < 2 || perImage.some((d) => typeof d !== 'number')) {
+    if (dims.length < 2) {
+      throw new UnsupportedError(`${file}: graph input "${name}" has shape [${dims}]; axis 0 is read as the batch, and nothing is left after it to be an image or a feature vector`);
+    }
+    if (perImage.some((d) => typeof d !== 'number')) {
       throw new UnsupportedError(`${file}: graph input "${name}" has shape [${dims}]; the dimensions after the batch must be fixed (pass options.inputShapes)`);
     }
     return { name, shape: perImage as number[] };
@@ -766,6 +802,7 @@ export function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): On
 
   const g = new GraphBuilder(file, opset, batch);
   for (const i of inputs) {
+    g.plausible(i.shape, `graph input "${i.name}"`);
     g.uniqueName(i.name);
     g.values.set(i.name, { node: i.name, shape: i.shape });
   }

@@ -54,14 +54,13 @@ export function tensorFromProto(t: onnx.ITensorProto, where: string): HostTensor
   switch (t.dataType) {
     case T.FLOAT:
     case T.DOUBLE: {
+      const wide = t.dataType === T.DOUBLE;
+      // The sizes are checked before allocating: corrupt dims may claim gigabytes.
+      if (view) rawSize(wide ? 8 : 4);
+      const values = view ? null : repeated(wide ? t.doubleData : t.floatData, wide ? 'double_data' : 'float_data');
       const data = new Float32Array(size);
-      if (view) {
-        const wide = t.dataType === T.DOUBLE;
-        rawSize(wide ? 8 : 4);
-        for (let i = 0; i < size; i++) data[i] = wide ? view.getFloat64(i * 8, true) : view.getFloat32(i * 4, true);
-      } else {
-        data.set(t.dataType === T.DOUBLE ? repeated(t.doubleData, 'double_data') : repeated(t.floatData, 'float_data'));
-      }
+      if (values) data.set(values);
+      else for (let i = 0; i < size; i++) data[i] = wide ? view!.getFloat64(i * 8, true) : view!.getFloat32(i * 4, true);
       for (let i = 0; i < size; i++) {
         if (!Number.isFinite(data[i]!)) throw new FormatError(`${label}: element ${i} is ${data[i]} (weights must be finite)`);
       }
