@@ -3,7 +3,7 @@
 // drains the queue inside the timed region; the data read back is also what
 // the harness compares with the other implementations (NCHW).
 import {
-  createModel, createDeconvNet, conv2d, matmul, occlusionSensitivity, train, fashionZFNetLayers,
+  createModel, createDeconvNet, conv2d, matmul, occlusionSensitivity, train, createOptimizerState, fashionZFNetLayers,
   Conv2D, MaxPool2D, Flatten, Dense, Softmax, isTrainable,
   type Runtime, type Model, type Layer,
 } from '../src/index.js';
@@ -90,27 +90,36 @@ export function occlusionRun(model: Model, image: Float32Array, layer: string, s
 
 /**
  * One training step of the default model: train() with one epoch over
- * exactly one batch. Returns the step's loss (read back by train() at the
+ * exactly one batch, its SGD-momentum state made once outside the timed
+ * region (createOptimizerState) and carried from step to step, as a training
+ * loop keeps it. Returns the step's loss (read back by train() at the
  * epoch's end, which also drains the queue).
  */
 export function trainStepRun(model: Model, images: Float32Array, labels: Uint8Array, batch: number, learningRate: number): { run: Run; dispose: () => void } {
+  const optimizer = { kind: 'sgd', learningRate, momentum: 0.9 } as const;
+  const optimizerState = createOptimizerState(model, optimizer);
   return {
     run: async () => {
       const { log } = await train(model, { images, labels, count: batch }, {
-        epochs: 1, batchSize: batch, optimizer: { kind: 'sgd', learningRate, momentum: 0.9 }, logEvery: 1000,
+        epochs: 1, batchSize: batch, optimizer, logEvery: 1000, optimizerState,
       });
       return Float32Array.of(log[log.length - 1]!.loss);
     },
-    dispose: () => {},
+    dispose: () => optimizerState.release(),
   };
 }
 
 /** The default model (fashionZFNetLayers) and its initial parameters read back once, to give TF.js the same weights. */
 export async function fashionModel(rt: Runtime): Promise<{ model: Model; params: Float32Array[] }> {
   const model = createModel(rt, { inputShape: [1, 28, 28], layers: fashionZFNetLayers() });
+  return { model, params: await modelParams(model) };
+}
+
+/** Every trainable parameter of `model`, read back, in layer order. */
+export async function modelParams(model: Model): Promise<Float32Array[]> {
   const params: Float32Array[] = [];
   for (const layer of model.layers) if (isTrainable(layer)) for (const p of layer.parameters()) params.push(await p.read());
-  return { model, params };
+  return params;
 }
 
 /** copyBufferToBuffer of `bytes` on our device, queue drained. */

@@ -28,6 +28,9 @@ export interface BenchArgs {
   copyMiB: number;
   trainBatch: number;
   ort: boolean;
+  /** Tune our kernel variants for each workload before timing it (runtime.tune, outside the timed region). */
+  tune: boolean;
+  tuneRepeats: number;
 }
 
 export interface Spread { min: number; max: number; q1: number; q3: number; samples: number[] }
@@ -47,10 +50,17 @@ export interface WorkloadResult {
   /** relative L2 distance of each peer's output from ours (first run) */
   check: Record<string, number | null>;
   errors: Record<string, string>;
+  /** Medians of extra contenders timed in the same interleaved rounds (project: our plain forward). */
+  extraMs?: Record<string, number | null>;
+  /** project only: our forward + projection time / our forward time of the same model and input (target <= 2.2). */
+  projectVsForward?: number | null;
+  /** Kernel variants runtime.tune() chose for this workload's (op, shape) keys, and how long tuning took. */
+  kernels?: Record<string, string>;
+  tuneSeconds?: number;
 }
 
 export interface BenchResult {
-  adapter: { ours: string; tfjs: string; ort?: string; kernelStyle: string; userAgent: string };
+  adapter: { ours: string; tfjs: string; ort?: string; kernelStyle: string; userAgent: string; timer?: string };
   versions: Record<string, string>;
   ceilings: {
     copy: { bytes: number; ms: number; bytesPerSecond: number };
@@ -73,14 +83,14 @@ function adapterText(info: GPUAdapterInfo | undefined): string {
 /** A contender per implementation; `canon` maps a peer's first output into our layout for the check. */
 interface Entry { name: 'ours' | 'tfjs' | 'ort'; run: () => Promise<Float32Array>; canon?: (raw: Float32Array) => Float32Array }
 
-async function measure(name: string, config: string, flops: number, entries: Entry[], warmup: number, repeats: number, ceiling: () => number): Promise<WorkloadResult> {
-  log(`${name} (${config}): ${entries.map((e) => e.name).join(' / ')}, ${warmup} warm-up + ${repeats} timed rounds`);
+async function measure(name: string, config: string, flops: number, entries: Entry[], warmup: number, repeats: number, ceiling: () => number, extra: Contender[] = []): Promise<WorkloadResult> {
+  log(`${name} (${config}): ${[...entries, ...extra].map((e) => e.name).join(' / ')}, ${warmup} warm-up + ${repeats} timed rounds`);
   // TF.js's live tensor count after each of its runs (read outside its timed run): it must stay flat.
   const tensorCounts: number[] = [];
   const contenders = entries.map((e): Contender => ({
     name: e.name, run: e.run, ...(e.name === 'tfjs' ? { after: () => { tensorCounts.push(tfb.liveTensors()); } } : {}),
   }));
-  const outcomes = await interleave(contenders, warmup, repeats, log);
+  const outcomes = await interleave([...contenders, ...extra], warmup, repeats, log);
   const get = (n: string): Outcome | undefined => outcomes.get(n);
   const ms = (n: string) => get(n)?.summary?.median ?? null;
   const result: WorkloadResult = {
@@ -106,6 +116,10 @@ async function measure(name: string, config: string, flops: number, entries: Ent
     }
   }
   if (result.oursMs && result.tfjsMs) result.ratio = result.tfjsMs / result.oursMs;
+  if (extra.length > 0) {
+    result.extraMs = Object.fromEntries(extra.map((c) => [c.name, ms(c.name)]));
+    for (const c of extra) { const e = get(c.name)?.error; if (e) result.errors[c.name] = e; }
+  }
   if (new Set(tensorCounts.slice(1)).size > 1) result.errors.tfjsLeak = `TF.js live tensors grew across runs: ${tensorCounts.join(', ')}`;
   if (entries.some((e) => e.name === 'ort')) {
     result.ortMs = ms('ort');
@@ -138,6 +152,7 @@ export async function main(args: BenchArgs): Promise<BenchResult> {
     tfjs: tfInfo.adapter,
     kernelStyle: rt.kernelStyle,
     userAgent: navigator.userAgent,
+    timer: rt.device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock',
   };
   log(`adapter: ${adapter.ours} (TF.js: ${adapter.tfjs}); our kernel style: ${adapter.kernelStyle}`);
 
@@ -170,6 +185,17 @@ export async function main(args: BenchArgs): Promise<BenchResult> {
   const ceiling = () => best;
 
   const workloads: WorkloadResult[] = [];
+  // Our kernel variants, measured once per (op, shape) on this device before a workload is timed.
+  const tune = async (name: string, run: () => Promise<unknown>): Promise<Pick<WorkloadResult, 'kernels' | 'tuneSeconds'>> => {
+    if (!args.tune) return {};
+    const start = performance.now();
+    const results = await rt.tune(async () => { await run(); }, { repeats: args.tuneRepeats });
+    const tuneSeconds = Math.round((performance.now() - start) / 100) / 10;
+    const measured = results.filter((r) => r.source === 'measured');
+    log(`  tuned ${name}: ${results.length} kernel shapes (${measured.length} measured now) in ${tuneSeconds} s` +
+      (measured.length ? `: ${measured.map((r) => `${r.op} ${r.shapeKey} -> ${r.variant} (${Object.entries(r.ms).map(([v, t]) => `${v} ${t.toFixed(1)}`).join(', ')} ms)`).join('; ')}` : ''));
+    return { kernels: Object.fromEntries(results.map((r) => [`${r.op}|${r.shapeKey}`, r.variant])), tuneSeconds };
+  };
   const withOrt = async (bytes: () => Uint8Array, input: Float32Array, dims: number[], entries: Entry[]): Promise<ortb.OrtRun | null> => {
     if (!args.ort || versions.onnxruntimeWeb === undefined) return null;  // not loaded: ortError says why
     try {
@@ -194,9 +220,11 @@ export async function main(args: BenchArgs): Promise<BenchResult> {
     const w = convWeights(name, C, C, 3, C);
     const x = uniform(C * S * S, 0, 1, 3);
     const o = ours.convRun(rt, x, w, S), t = tfb.convRun(x, w, S);
+    const tuned = await tune(name, o.run);
     const entries: Entry[] = [{ name: 'ours', run: o.run }, { name: 'tfjs', run: t.run, canon: t.canon }];
     const r = await withOrt(() => ortb.convModel(w, S), x, [1, C, S, S], entries);
     const res = await measure(name, `3x3 ${C}->${C} at ${S}x${S}, batch 1, bias`, convFlops(1, C, C, 3, S, S), entries, args.warmup, args.repeats, ceiling);
+    Object.assign(res, tuned);
     noteOrt(res);
     workloads.push(res);
     o.dispose(); t.dispose(); await r?.dispose();
@@ -208,9 +236,11 @@ export async function main(args: BenchArgs): Promise<BenchResult> {
     const x = uniform(3 * net.size * net.size, 0, 1, 5);
     const model = ours.vggModel(rt, net);
     const o = ours.vggForwardRun(model, x), t = tfb.vggForwardRun(net, x);
+    const tuned = await tune('vgg16-forward', o.run);
     const entries: Entry[] = [{ name: 'ours', run: o.run }, { name: 'tfjs', run: t.run, canon: t.canon }];
     const r = await withOrt(() => ortb.vggModel(net), x, [1, 3, net.size, net.size], entries);
     const res = await measure('vgg16-forward', `13 convs + 5 pools at ${net.size}x${net.size}, batch 1`, vggForwardFlops(net), entries, args.warmup, args.heavyRepeats, ceiling);
+    Object.assign(res, tuned);
     noteOrt(res);
     workloads.push(res);
     o.dispose(); t.dispose(); await r?.dispose(); model.destroy();
@@ -224,12 +254,20 @@ export async function main(args: BenchArgs): Promise<BenchResult> {
     const layerStep = net.steps.findIndex((s) => s.kind === 'conv' && s.w.name === 'conv5_3');
     const channel = 7;
     const o = ours.projectRun(model, x, 'conv5_3', channel), t = tfb.projectRun(net, x, layerStep, channel);
+    // Our plain forward of the same model and input, timed in the same rounds: the projection's cost over it.
+    const f = ours.vggForwardRun(model, x);
+    const tuned = await tune('project', o.run);
     // The projection runs a transposed conv (the FLOPs of its forward) through all 13 convs.
     const flops = 2 * vggForwardFlops(net);
-    const res = await measure('project', `forward + deconvnet projection of conv5_3 channel ${channel} (its max) to pixels, ${net.size}x${net.size}`, flops,
-      [{ name: 'ours', run: o.run }, { name: 'tfjs', run: t.run, canon: t.canon }], args.warmup, args.heavyRepeats, ceiling);
+    const res = await measure('project', `forward + deconvnet projection of conv5_3 channel ${channel} (its max) to pixels, ${net.size}x${net.size}; oursForward: our forward alone`, flops,
+      [{ name: 'ours', run: o.run }, { name: 'tfjs', run: t.run, canon: t.canon }], args.warmup, args.heavyRepeats, ceiling,
+      [{ name: 'oursForward', run: f.run }]);
+    Object.assign(res, tuned);
+    const fwdMs = res.extraMs?.oursForward ?? null;
+    res.projectVsForward = res.oursMs && fwdMs ? res.oursMs / fwdMs : null;
+    log(`  => ours forward ${fwdMs?.toFixed(1) ?? '-'} ms: forward + projection = ${res.projectVsForward?.toFixed(2) ?? '-'} x forward`);
     workloads.push(res);
-    o.dispose(); t.dispose(); model.destroy();
+    o.dispose(); t.dispose(); f.dispose(); model.destroy();
   }
 
   // ---- occlusion ------------------------------------------------------------
@@ -241,12 +279,14 @@ export async function main(args: BenchArgs): Promise<BenchResult> {
     const layerStep = net.steps.findIndex((s) => s.kind === 'conv' && s.w.name === 'conv5_3');
     const batch = 32;
     const o = ours.occlusionRun(model, x, 'conv5_3', grid.square, grid.stride, batch);
+    const tuned = await tune('occlusion', o.run);
     const t = tfb.occlusionRun(net, x, layerStep, grid.square, grid.stride, batch);
     const positions = grid.rows * grid.rows;
     const res = await measure('occlusion',
       `${grid.rows}x${grid.rows} positions, square ${grid.square} stride ${grid.stride}, VGG16 + dense(10) + softmax at ${net.size}x${net.size}, batches of ${batch}; maps (a) conv5_3, (b), (c); (a) and (b) compared`,
       (positions + 1) * vggForwardFlops(net),
       [{ name: 'ours', run: o.run }, { name: 'tfjs', run: t.run, canon: t.canon }], args.warmup, args.heavyRepeats, ceiling);
+    Object.assign(res, tuned);
     workloads.push(res);
     o.dispose(); t.dispose(); model.destroy();
   }
@@ -254,16 +294,22 @@ export async function main(args: BenchArgs): Promise<BenchResult> {
   // ---- training step -------------------------------------------------------
   if (wanted('train-step')) {
     const N = args.trainBatch;
-    const { model, params } = await ours.fashionModel(rt);
+    const { model } = await ours.fashionModel(rt);
     const images = uniform(N * 28 * 28, 0, 1, 9);
     const labels = Uint8Array.from(uniform(N, 0, 10, 10), (v) => Math.min(9, Math.floor(v)));
     const lr = 0.01;
+    // Tuning runs a step (it updates the weights): TF.js gets the weights as they are after it.
+    const probe = ours.trainStepRun(model, images, labels, N, lr);
+    const tuned = await tune('train-step', probe.run);
+    probe.dispose();
+    const params = await ours.modelParams(model);
     const o = ours.trainStepRun(model, images, labels, N, lr), t = tfb.trainStepRun(params, images, labels, N, lr);
     // Forward, input gradients (not for conv1) and weight gradients: about 3x the forward, minus conv1's input gradient.
     const fwd = convFlops(N, 1, 16, 5, 28, 28) + convFlops(N, 16, 32, 3, 13, 13) + 2 * N * 1152 * 64 + 2 * N * 64 * 10;
     const flops = 3 * fwd - convFlops(N, 1, 16, 5, 28, 28);
     const res = await measure('train-step', `fashionZFNetLayers, batch ${N} of 1x28x28, SGD momentum 0.9 (loss compared)`, flops,
       [{ name: 'ours', run: o.run }, { name: 'tfjs', run: t.run }], args.warmup, args.repeats, ceiling);
+    Object.assign(res, tuned);
     workloads.push(res);
     o.dispose(); t.dispose(); model.destroy();
   }

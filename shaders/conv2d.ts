@@ -95,7 +95,8 @@ export type ConvKernel = { direct: DirectConvBlock; tiling?: undefined } | { til
 export function convKernelFor(variant: string, coutG: number): ConvKernel {
   switch (variant) {
     case 'direct': return { direct: chooseDirectBlock(coutG) };
-    case 'direct-16x8': return { direct: { rP: 16, rM: Math.min(coutG, 8) } };
+    // Fewer loads per multiply-add than 'direct' (24 per 256 vs 24 per 128); on SwiftShader 64->64 at 112x112 it ran about 1.3x faster.
+    case 'direct-16x32': return { direct: { rP: 16, rM: Math.min(coutG, 32) } };
     case 'tiled': return { tiling: chooseTiling(coutG) };
     case 'tiled-32': return { tiling: smallTiling(coutG) };
     default: throw new Error(`conv kernel: unknown variant "${variant}"`);

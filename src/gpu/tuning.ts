@@ -241,12 +241,17 @@ export async function tuneKernels(rt: TunerRuntime, work: () => Promise<void>, o
       let best = '', bestMs = Infinity;
       try {
         for (const variant of candidates) {
-          await timer.time(probe, variant);  // warm-up: compiles the pipeline
+          const warm = await timer.time(probe, variant);  // warm-up: compiles the pipeline
           const samples: number[] = [];
-          for (let r = 0; r < repeats; r++) {
-            samples.push(await timer.time(probe, variant));
-            // Clearly slower than the best so far: one sample is enough to rule it out.
-            if (r === 0 && samples[0]! > 1.5 * bestMs) break;
+          if (timer.kind === 'timestamp-query' && warm > 2 * bestMs) {
+            // Over twice the best even on its warm-up (GPU time, so compiling is not in it): ruled out without more runs.
+            samples.push(warm);
+          } else {
+            for (let r = 0; r < repeats; r++) {
+              samples.push(await timer.time(probe, variant));
+              // Clearly slower than the best so far: one sample is enough to rule it out.
+              if (r === 0 && samples[0]! > 1.5 * bestMs) break;
+            }
           }
           samples.sort((a, b) => a - b);
           const median = samples[Math.floor(samples.length / 2)]!;

@@ -53,6 +53,12 @@ export interface TrainOptions extends RunOptions {
    * its DeconvNet projection.
    */
   snapshots?: { epochs: number[]; probe: ImageDataset; features: Array<{ layer: number | string; channel: number }>; mode?: ProjectionMode };
+  /**
+   * Optimizer state from createOptimizerState() to continue from (momentum /
+   * Adam moments carry over between train() calls, and nothing is
+   * allocated per call); the caller releases it. Default: fresh zeros, released at the end.
+   */
+  optimizerState?: OptimizerState;
 }
 
 export interface FeatureSnapshot extends TopActivation {
@@ -107,6 +113,42 @@ function shuffled(count: number, seed: number): Uint32Array {
   return order;
 }
 
+function trainableParameters(model: Model): Tensor[] {
+  return model.layers.slice(0, logitsEnd(model)).flatMap((l) => (isTrainable(l) ? l.parameters() : []));
+}
+
+/** Optimizer state of one model: per parameter, SGD's velocity or Adam's two moments. */
+export interface OptimizerState {
+  readonly kind: 'sgd' | 'adam';
+  readonly tensors: Tensor[][];
+  /** @internal throws unless the state fits these parameters and optimizer. */
+  checked(params: readonly Tensor[], optimizer: OptimizerConfig): OptimizerState;
+  release(): void;
+}
+
+/**
+ * Zeroed optimizer state for `model`, to pass as TrainOptions.optimizerState
+ * to several train() calls (e.g. one step at a time, as a benchmark or an
+ * interactive page does) so momentum carries over and nothing is allocated per call.
+ */
+export function createOptimizerState(model: Model, optimizer: OptimizerConfig): OptimizerState {
+  const rt = model.runtime;
+  const zeros = (p: Tensor) => rt.createTensor(p.shape, new Float32Array(p.size), 'f32', 'optimizer state');
+  const tensors = trainableParameters(model).map((p) => (optimizer.kind === 'sgd' ? [zeros(p)] : [zeros(p), zeros(p)]));
+  const state: OptimizerState = {
+    kind: optimizer.kind,
+    tensors,
+    checked(params, opt) {
+      if (opt.kind !== state.kind || params.length !== tensors.length || params.some((p, i) => p.size !== tensors[i]![0]!.size)) {
+        throw new ShapeError(`train: optimizerState was made for another model or optimizer (${state.kind}, ${tensors.length} parameters; given ${opt.kind}, ${params.length})`);
+      }
+      return state;
+    },
+    release() { for (const t of tensors.flat()) t.release(); },
+  };
+  return state;
+}
+
 /** Trains `model` in place. */
 export async function train(model: Model, data: LabelledImages, options: TrainOptions): Promise<TrainResult> {
   const rt = model.runtime;
@@ -119,13 +161,11 @@ export async function train(model: Model, data: LabelledImages, options: TrainOp
   const progress = makeProgress(options, options.epochs * stepsPerEpoch, 'train');
 
   // Optimizer state: one zeroed tensor (SGD velocity) or two (Adam moments) per parameter.
-  const params = model.layers.slice(0, end).flatMap((l) => (isTrainable(l) ? l.parameters() : []));
-  const state = params.map((p) => (options.optimizer.kind === 'sgd' ? [zeros(p)] : [zeros(p), zeros(p)]));
+  const params = trainableParameters(model);
+  const ownState = options.optimizerState ? null : createOptimizerState(model, options.optimizer);
+  const state = (options.optimizerState ?? ownState!).checked(params, options.optimizer).tensors;
   const hyper = rt.createTensor([4], new Float32Array(4), 'f32', 'optimizer hyper-parameters');
   const stats = rt.createTensor([2], new Float32Array(2), 'f32', 'loss and correct count');
-  function zeros(p: Tensor): Tensor {
-    return rt.createTensor(p.shape, new Float32Array(p.size), 'f32', 'optimizer state');
-  }
 
   const log: TrainLogEntry[] = [];
   const snapshots: FeatureSnapshot[] = [];
@@ -184,7 +224,8 @@ export async function train(model: Model, data: LabelledImages, options: TrainOp
       await options.onEpoch?.(epoch + 1);
     }
   } finally {
-    for (const t of [hyper, stats, ...state.flat()]) t.release();
+    for (const t of [hyper, stats]) t.release();
+    ownState?.release();
   }
   return { log, snapshots };
 
