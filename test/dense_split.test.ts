@@ -7,7 +7,7 @@ import { createRuntime, type Runtime } from '../src/gpu/runtime.js';
 import { DeviceLimitError } from '../src/gpu/errors.js';
 import { Dense } from '../src/layers/dense.js';
 import { denseChunkRows } from '../src/ops/dense.js';
-import { createModel, Flatten, train } from '../src/index.js';
+import { createModel, Flatten, train, saveModel, loadSavedModel } from '../src/index.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
@@ -103,6 +103,28 @@ describe('Dense weights split across bindings', () => {
     }
     expectClose(weights[1]!, weights[0]!, 'weights after 4 SGD steps, split vs unsplit');
     whole.destroy(); split.destroy();
+  });
+
+  it('saves a split kernel whole; the file loads unsplit (or split again) with the same output', async () => {
+    const { whole, split } = await runtimes();
+    const rnd = makeRandom(17);
+    const kernel = rnd.array(UNITS * IN, -0.05, 0.05);
+    const model = createModel(split, { inputShape: [IN], layers: [new Dense({ name: 'fc', units: UNITS, kernel, bias: rnd.array(UNITS) })] });
+    const x = rnd.array(BATCH * IN);
+    const fwd = await model.forward(x);
+    const want = await fwd.readOutput();
+    fwd.release();
+    const { manifest, weights } = await saveModel(model);
+    expect(manifest.layers[0]!.weights.map((w) => [w.name, w.shape])).toEqual([['kernel', [UNITS, IN]], ['bias', [UNITS]]]);
+    expect(new Float32Array(weights.slice(0, UNITS * IN * 4).buffer)).toEqual(kernel);
+    for (const rt of [whole, split]) {
+      const loaded = loadSavedModel(rt, JSON.parse(JSON.stringify(manifest)), weights, 'fc.json');
+      const again = await loaded.forward(x);
+      expectClose(await again.readOutput(), want, 'reloaded output');
+      again.release();
+      loaded.destroy();
+    }
+    model.destroy(); whole.destroy(); split.destroy();
   });
 
   it('throws a DeviceLimitError when a single kernel row does not fit one binding', async () => {

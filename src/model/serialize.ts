@@ -35,7 +35,15 @@ export async function saveModel(model: Model, metadata: Record<string, unknown> 
       chunks.push(data);
       offset += data.byteLength;
     };
-    if (isTrainable(layer)) {
+    if (layer instanceof Dense) {
+      // A kernel over one binding lives in row chunks on the GPU; the file holds it whole.
+      const chunks = await Promise.all(layer.kernelChunks.map((t) => t.read()));
+      const kernel = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+      chunks.reduce((at, c) => { kernel.set(c, at); return at + c.length; }, 0);
+      add('kernel', [...layer.kernelShape], kernel);
+      const bias = layer.parameters()[layer.kernelChunks.length];
+      if (bias) add('bias', [...bias.shape], await bias.read());
+    } else if (isTrainable(layer)) {
       const [kernel, bias] = layer.parameters();
       add('kernel', [...kernel!.shape], await kernel!.read());
       if (bias) add('bias', [...bias.shape], await bias.read());
