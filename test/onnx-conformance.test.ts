@@ -47,15 +47,15 @@ const CASES: Record<string, Coverage> = {
   'pytorch-converted/test_ZeroPad2d': 'run',
   'pytorch-converted/test_log_softmax_lastdim': 'run',
   'pytorch-converted/test_softmax_lastdim': 'run',
-  'pytorch-operator/test_operator_addmm': { notCovered: 'a product of two graph inputs plus a rank-1 graph input: nothing in it is a per-image tensor with weights (the importer reads axis 0 as the batch and imports matrix products with constant weights)' },
+  'pytorch-operator/test_operator_addmm': 'run',
   'pytorch-operator/test_operator_clip': 'run',
   'pytorch-operator/test_operator_concat2': 'run',
   'pytorch-operator/test_operator_conv': 'run',
   'pytorch-operator/test_operator_convtranspose': 'run',
   'pytorch-operator/test_operator_flatten': 'run',
-  'pytorch-operator/test_operator_mm': { notCovered: 'a product of two graph inputs [2,3]x[3,4]: no weights, and no batch axis the two share (the importer reads axis 0 as the batch)' },
+  'pytorch-operator/test_operator_mm': 'run',
   'pytorch-operator/test_operator_pad': 'run',
-  'pytorch-operator/test_operator_view': { notCovered: 'a rank-1 graph input [1]: after the batch axis nothing is left to be an image' },
+  'pytorch-operator/test_operator_view': 'run',
 };
 
 if (typeof commands.onnxListCases !== 'function') {

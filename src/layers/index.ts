@@ -20,3 +20,4 @@ export { Reshape } from './reshape.js';
 export { GlobalAvgPool2D } from './global_avgpool2d.js';
 export { GlobalMaxPool2D } from './global_maxpool2d.js';
 export { Identity } from './identity.js';
+export { MatMul, type MatMulOptions } from './matmul.js';

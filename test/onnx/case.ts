@@ -23,7 +23,9 @@ export async function runOnnxCase(rt: Runtime, model: Uint8Array, inputs: HostTe
     const fwd = await imported.model.forward(feeds);
     try {
       const out: OutputTensor[] = [];
-      for (const [i, t] of fwd.outputs.entries()) out.push({ name: imported.outputNames[i]!, dims: [...t.shape], data: await t.read() });
+      // Without a batch axis the model ran one item: ONNX has no leading 1.
+      const dims = (t: { shape: readonly number[] }) => (imported.batchAxis ? [...t.shape] : t.shape.slice(1));
+      for (const [i, t] of fwd.outputs.entries()) out.push({ name: imported.outputNames[i]!, dims: dims(t), data: await t.read() });
       return out;
     } finally {
       fwd.release();

@@ -30,6 +30,7 @@ import { Pad2D } from '../../layers/pad2d.js';
 import { Add } from '../../layers/add.js';
 import { Mul } from '../../layers/mul.js';
 import { Concat } from '../../layers/concat.js';
+import { MatMul } from '../../layers/matmul.js';
 import { ConstantOp } from '../../layers/constant_op.js';
 import { createModel, type Model, type ModelSpec, type GraphNode, type ModelInput } from '../model.js';
 import { conv2dOutputShape } from '../../ops/conv2d.js';
@@ -43,6 +44,12 @@ export interface OnnxImportOptions {
   fileName?: string;
   /** Per-image shapes for graph inputs whose dimensions are symbolic (e.g. { input: [3, 224, 224] }). */
   inputShapes?: Record<string, number[]>;
+  /**
+   * Whether ONNX axis 0 is the batch (true, every image model) or the graph
+   * has none (false: e.g. a product of two matrices fed as inputs). Default:
+   * decided from the graph (see hasNoBatchAxis).
+   */
+  batchAxis?: boolean;
 }
 
 export interface OnnxImport {
@@ -51,6 +58,12 @@ export interface OnnxImport {
   inputNames: string[];
   outputNames: string[];
   opset: number;
+  /**
+   * false when the graph was read without a batch axis: each model input is
+   * one whole ONNX tensor (run it with batch 1), and the model's outputs
+   * carry an extra leading 1 that ONNX does not have.
+   */
+  batchAxis: boolean;
 }
 
 type Node = onnx.INodeProto;
@@ -71,7 +84,35 @@ class GraphBuilder {
   /** Outputs no node may read (a max pool's Indices, a dropout's mask). */
   readonly unreadable = new Map<string, string>();
 
-  constructor(readonly file: string, readonly opset: number, readonly batch: number) {}
+  /**
+   * `whole`: the graph has no batch axis (see `batchAxis`): every ONNX tensor
+   * is one per-image value, and the model runs with batch 1.
+   */
+  constructor(readonly file: string, readonly opset: number, readonly batch: number, readonly whole = false) {}
+
+  /** The dims ONNX sees for a per-image shape. */
+  visible(shape: readonly number[]): number[] {
+    return this.whole ? [...shape] : [this.batch, ...shape];
+  }
+
+  /** ONNX `axis` of a value with per-image `shape`, as a per-image axis; the batch axis is refused. */
+  axis(a: Attrs, axis: number, shape: readonly number[], what = 'axis'): number {
+    const rank = this.visible(shape).length;
+    const full = axis < 0 ? axis + rank : axis;
+    if (!Number.isInteger(full) || full < 0 || full >= rank) throw new FormatError(`${a.where}: ${what} ${axis} is out of range for a rank-${rank} tensor`);
+    if (this.whole) return full;
+    if (full === 0) throw new UnsupportedError(`${a.where}: ${what} 0 is the batch axis, which the library keeps separate`);
+    return full - 1;
+  }
+
+  /** Per-image shape of ONNX-visible dims whose batch axis must stay the batch. */
+  hidden(a: Attrs, dims: number[], what: string): number[] {
+    if (this.whole) return dims;
+    if (dims[0] !== this.batch) {
+      throw new UnsupportedError(`${a.where}: ${what} [${dims}] changes the batch axis (N=${this.batch}); only per-image changes are supported`);
+    }
+    return dims.slice(1);
+  }
 
   /**
    * Corrupt dimensions or attributes can describe activations of billions of
@@ -160,32 +201,20 @@ function planeOf(a: Attrs, shape: number[]): [number, number, number] {
   return shape as [number, number, number];
 }
 
-/** Axis of the full tensor (rank = per-image rank + 1) as a per-image axis; the batch axis is refused. */
-function imageAxis(a: Attrs, axis: number, perImageRank: number, what = 'axis'): number {
-  const rank = perImageRank + 1;
-  const full = axis < 0 ? axis + rank : axis;
-  if (full < 0 || full >= rank) throw new FormatError(`${a.where}: ${what} ${axis} is out of range for a rank-${rank} tensor`);
-  if (full === 0) throw new UnsupportedError(`${a.where}: ${what} 0 is the batch axis, which the library keeps separate`);
-  return full - 1;
-}
-
-/** Shape after the output of op built from per-image `shape` (0 copies, -1 infers), checking the batch stays put. */
-function reshapeTarget(a: Attrs, target: number[], shape: number[], allowZero: boolean, batch: number): number[] {
-  const fullIn = [batch, ...shape];
+/** Per-image shape after a Reshape to `target` (0 copies, -1 infers), the batch axis kept. */
+function reshapeTarget(g: GraphBuilder, a: Attrs, target: number[], shape: number[], allowZero: boolean): number[] {
+  const fullIn = g.visible(shape);
   const dims = target.map((d, i) => (d === 0 && !allowZero ? fullIn[i] ?? NaN : d));
   if (dims.some((d) => Number.isNaN(d) || d < -1) || dims.filter((d) => d === -1).length > 1) {
-    throw new FormatError(`${a.where}: shape [${target}] is not a valid target for [N, ${shape}]`);
+    throw new FormatError(`${a.where}: shape [${target}] is not a valid target for [${fullIn}]`);
   }
-  const total = size(shape) * batch;
+  const total = size(fullIn);
   const known = size(dims.filter((d) => d !== -1));
   const resolved = dims.map((d) => (d === -1 ? total / known : d));
   if (resolved.some((d) => !Number.isInteger(d)) || size(resolved) !== total) {
-    throw new ShapeError(`${a.where}: cannot reshape [N=${batch}, ${shape}] (${total} values) to [${target}]`);
+    throw new ShapeError(`${a.where}: cannot reshape [${fullIn}] (${total} values) to [${target}]`);
   }
-  if (resolved[0] !== batch) {
-    throw new UnsupportedError(`${a.where}: reshape to [${target}] changes the batch axis (N=${batch}); only per-image reshapes are supported`);
-  }
-  return resolved.slice(1);
+  return g.hidden(a, resolved, 'reshape to');
 }
 
 // ---- constant folding (shape arithmetic) -------------------------------------------
@@ -510,13 +539,33 @@ function denseFrom(g: GraphBuilder, a: Attrs, name: string, xName: string, b: Ho
 
 function gemm(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   a.ignore('broadcast'); // opset < 7: lets C broadcast, which the folded bias does anyway
-  if (a.int('transA', 0) !== 0) throw new UnsupportedError(`${a.where}: transA=1 would transpose the batch; not supported`);
+  const transA = a.int('transA', 0) === 1, transB = a.int('transB', 0) === 1;
+  const alpha = a.float('alpha', 1), beta = a.float('beta', 1);
+  if (g.whole) return matrixProduct(g, a, name, [input(node, 0), input(node, 1), beta !== 0 ? input(node, 2) : ''], { transA, transB, alpha, beta });
+  if (transA) throw new UnsupportedError(`${a.where}: transA=1 would transpose the batch; not supported`);
   const c = input(node, 2) ? g.host(input(node, 2), a.where) : null;
-  return denseFrom(g, a, name, input(node, 0), g.host(input(node, 1), a.where), a.int('transB', 0) === 1, a.float('alpha', 1), c, a.float('beta', 1));
+  return denseFrom(g, a, name, input(node, 0), g.host(input(node, 1), a.where), transB, alpha, c, beta);
 }
 
 function matMul(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  if (g.whole) return matrixProduct(g, a, name, [input(node, 0), input(node, 1), ''], { transA: false, transB: false, alpha: 1, beta: 0 });
   return denseFrom(g, a, name, input(node, 0), g.host(input(node, 1), a.where), false, 1, null, 0);
+}
+
+/**
+ * A product whose operands are whole tensors (a graph without a batch axis):
+ * computed operands meet in a MatMul node; a constant operand is not
+ * supported there (batched graphs fold constant weights into Dense instead).
+ */
+function matrixProduct(g: GraphBuilder, a: Attrs, name: string, names: string[], o: { transA: boolean; transB: boolean; alpha: number; beta: number }): Value {
+  const values = names.filter((n) => n !== '').map((n) => g.computed(n, a.where));
+  const [m, k] = o.transA ? [values[0]!.shape[1], values[0]!.shape[0]] : values[0]!.shape;
+  const n = o.transB ? values[1]!.shape[0] : values[1]!.shape[1];
+  if (values[0]!.shape.length !== 2 || values[1]!.shape.length !== 2 || m === undefined || k === undefined || n === undefined) {
+    throw new UnsupportedError(`${a.where}: a product of [${values[0]!.shape}] and [${values[1]!.shape}]: only 2-D matrices are supported`);
+  }
+  const layer = new MatMul({ name, transposeA: o.transA, transposeB: o.transB, alpha: o.alpha, beta: o.beta });
+  return g.add(layer, values.map((v) => v.node), [m, n]);
 }
 
 function activationOf(kind: 'relu' | 'sigmoid' | 'tanh' | 'leaky_relu' | 'elu', alphaDefault?: number): Mapping {
@@ -567,10 +616,10 @@ function softmaxOf(log: boolean): Mapping {
   return (g, node, a, name) => {
     const x = g.computed(input(node, 0), a.where);
     if (g.opset >= 13) {
-      const axis = imageAxis(a, a.int('axis', -1), x.shape.length);
+      const axis = g.axis(a, a.int('axis', -1), x.shape);
       return g.add(new Softmax({ name, log, axis: axis + 1 }), [x.node], x.shape);
     }
-    const axis = imageAxis(a, a.int('axis', 1), x.shape.length);
+    const axis = g.axis(a, a.int('axis', 1), x.shape);
     const rows = size(x.shape.slice(0, axis)), cols = size(x.shape.slice(axis));
     if (x.shape.length === 1 || (rows === 1 && x.shape.length === 1)) return g.add(new Softmax({ name, log }), [x.node], x.shape);
     const flatShape = rows === 1 ? [cols] : [rows, cols];
@@ -582,11 +631,12 @@ function softmaxOf(log: boolean): Mapping {
 
 function flatten(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const x = g.computed(input(node, 0), a.where);
+  const dims = g.visible(x.shape);
   const axis = a.int('axis', 1);
-  const full = axis < 0 ? axis + x.shape.length + 1 : axis;
-  if (full === 0) throw new UnsupportedError(`${a.where}: axis 0 folds the batch into the features; not supported`);
-  if (full === 1) return g.add(new Flatten({ name }), [x.node], [size(x.shape)]);
-  const shape = [size(x.shape.slice(0, full - 1)), size(x.shape.slice(full - 1))];
+  const at = axis < 0 ? axis + dims.length : axis;
+  if (at < 0 || at > dims.length) throw new FormatError(`${a.where}: axis ${axis} is out of range for a rank-${dims.length} tensor`);
+  const shape = g.hidden(a, [size(dims.slice(0, at)), size(dims.slice(at))], 'flatten to');
+  if (!g.whole && at === 1) return g.add(new Flatten({ name }), [x.node], shape);
   return g.add(new Reshape({ name, shape }), [x.node], shape);
 }
 
@@ -594,7 +644,7 @@ function reshape(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const x = g.computed(input(node, 0), a.where);
   const allowZero = a.int('allowzero', 0) === 1;
   const target = g.opset < 5 ? a.ints('shape') : g.ints(input(node, 1), a.where);
-  const shape = reshapeTarget(a, target, x.shape, allowZero, g.batch);
+  const shape = reshapeTarget(g, a, target, x.shape, allowZero);
   return g.add(new Reshape({ name, shape }), [x.node], shape);
 }
 
@@ -602,31 +652,33 @@ function squeeze(unsqueeze: boolean): Mapping {
   return (g, node, a, name) => {
     const x = g.computed(input(node, 0), a.where);
     const axes = g.opset >= 13 && input(node, 1) ? g.ints(input(node, 1), a.where) : a.ints('axes', unsqueeze ? undefined : []);
-    const full = [g.batch, ...x.shape];
+    const full = g.visible(x.shape);
     let dims: number[];
     if (unsqueeze) {
       const rank = full.length + axes.length;
       dims = [...full];
       for (const ax of axes.map((d) => (d < 0 ? d + rank : d)).sort((p, q) => p - q)) {
-        if (ax <= 0 || ax > dims.length) throw new UnsupportedError(`${a.where}: axis ${ax} is not a per-image axis`);
+        if (ax < 0 || ax > dims.length) throw new FormatError(`${a.where}: axis ${ax} is out of range`);
         dims.splice(ax, 0, 1);
       }
     } else {
       const norm = axes.map((d) => (d < 0 ? d + full.length : d));
-      if (norm.includes(0)) throw new UnsupportedError(`${a.where}: squeezing axis 0 removes the batch; not supported`);
-      if (norm.some((ax) => full[ax] !== 1)) throw new ShapeError(`${a.where}: axes [${axes}] of [N, ${x.shape}] are not all 1`);
-      dims = axes.length ? full.filter((_, i) => !norm.includes(i)) : [full[0]!, ...x.shape.filter((d) => d !== 1)];
+      if (norm.some((ax) => full[ax] !== 1)) throw new ShapeError(`${a.where}: axes [${axes}] of [${full}] are not all 1`);
+      dims = axes.length ? full.filter((_, i) => !norm.includes(i)) : g.whole ? full.filter((d) => d !== 1) : [full[0]!, ...x.shape.filter((d) => d !== 1)];
     }
-    const shape = dims.slice(1);
-    return g.add(new Reshape({ name, shape: shape.length ? shape : [1] }), [x.node], shape);
+    const shape = g.hidden(a, dims, unsqueeze ? 'unsqueeze to' : 'squeeze to');
+    return g.add(new Reshape({ name, shape: shape.length ? shape : [1] }), [x.node], shape.length ? shape : [1]);
   };
 }
 
 function transpose(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const x = g.computed(input(node, 0), a.where);
-  const rank = x.shape.length + 1;
+  const rank = g.visible(x.shape).length;
   const perm = a.ints('perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
-  if (perm.length !== rank) throw new FormatError(`${a.where}: perm [${perm}] has ${perm.length} entries for a rank-${rank} tensor`);
+  if (perm.length !== rank || [...perm].sort((p, q) => p - q).some((p, i) => p !== i)) {
+    throw new FormatError(`${a.where}: perm [${perm}] is not a permutation of ${rank} axes`);
+  }
+  if (g.whole) return g.add(new Transpose({ name, perm }), [x.node], perm.map((p) => x.shape[p]!));
   if (perm[0] !== 0) throw new UnsupportedError(`${a.where}: perm [${perm}] moves the batch axis; not supported`);
   return g.add(new Transpose({ name, perm: perm.slice(1).map((p) => p - 1) }), [x.node], perm.slice(1).map((p) => x.shape[p - 1]!));
 }
@@ -665,7 +717,7 @@ function concat(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const values = names.map((n) => g.computed(n, a.where));
   if (values.length === 0) throw new FormatError(`${a.where}: has no inputs`);
   const rank = values[0]!.shape.length;
-  const axis = imageAxis(a, a.int('axis', 1), rank);
+  const axis = g.axis(a, a.int('axis', 1), values[0]!.shape);
   const shape = [...values[0]!.shape];
   for (const v of values.slice(1)) {
     if (v.shape.length !== rank || v.shape.some((d, i) => i !== axis && d !== shape[i])) {
@@ -734,7 +786,7 @@ function constantNode(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null 
   }
   if (op === 'Shape') {
     const x = g.value(input(node, 0), a.where);
-    const dims = 'host' in x ? x.host.dims : [g.batch, ...x.shape];
+    const dims = 'host' in x ? x.host.dims : g.visible(x.shape);
     const start = a.int('start', 0), end = a.int('end', dims.length);
     return { dtype: 'int64', dims: [], data: dims.slice(start, end) } as HostTensor & { dims: number[] };
   }
@@ -742,6 +794,20 @@ function constantNode(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null 
   if (inputs.length > 0 && inputs.every((n) => 'host' in g.value(n, a.where))) return foldConstant(g, node, a);
   if (op === 'ConstantOfShape') return foldConstant(g, node, a);
   return null;
+}
+
+/**
+ * A graph has no batch axis when its inputs cannot all be batches of one
+ * size: an input of rank 0 or 1, inputs whose first dimensions differ, or a
+ * matrix product of a graph input by another graph input (no weights).
+ */
+function hasNoBatchAxis(graph: onnx.IGraphProto, fed: onnx.IValueInfoProto[]): boolean {
+  const dims = fed.map(dimsOf);
+  if (dims.some((d) => d !== null && d.length < 2)) return true;
+  const firsts = new Set(dims.map((d) => d?.[0]).filter((d) => typeof d === 'number'));
+  if (firsts.size > 1) return true;
+  const fedNames = new Set(fed.map((i) => i.name ?? ''));
+  return (graph.node ?? []).some((n) => (n.opType === 'MatMul' || n.opType === 'Gemm') && fedNames.has(n.input?.[1] ?? ''));
 }
 
 function defaultOpset(model: onnx.IModelProto, file: string): number {
@@ -777,6 +843,7 @@ export function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): On
   }
   const fed = (graph.input ?? []).filter((i) => !initializers.has(i.name ?? ''));
   if (fed.length === 0) throw new FormatError(`${file}: the graph has no inputs to feed`);
+  const whole = options.batchAxis === false || (options.batchAxis !== true && hasNoBatchAxis(graph, fed));
   const inputs: ModelInput[] = fed.map((info) => {
     const name = info.name ?? '';
     if (!name) throw new FormatError(`${file}: a graph input has no name`);
@@ -786,6 +853,10 @@ export function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): On
     if (given) return { name, shape: [...given] };
     const dims = dimsOf(info);
     if (!dims) throw new UnsupportedError(`${file}: graph input "${name}" has no shape; pass options.inputShapes`);
+    if (whole) {
+      if (dims.some((d) => typeof d !== 'number')) throw new UnsupportedError(`${file}: graph input "${name}" has shape [${dims}]; without a batch axis every dimension must be fixed`);
+      return { name, shape: dims as number[] };
+    }
     const perImage = dims.slice(1);
     if (dims.length < 2) {
       throw new UnsupportedError(`${file}: graph input "${name}" has shape [${dims}]; axis 0 is read as the batch, and nothing is left after it to be an image or a feature vector`);
@@ -800,7 +871,7 @@ export function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): On
   const firstDims = dimsOf(fed[0]!);
   const batch = typeof firstDims?.[0] === 'number' ? firstDims[0] : 1;
 
-  const g = new GraphBuilder(file, opset, batch);
+  const g = new GraphBuilder(file, opset, whole ? 1 : batch, whole);
   for (const i of inputs) {
     g.plausible(i.shape, `graph input "${i.name}"`);
     g.uniqueName(i.name);
@@ -841,11 +912,11 @@ export function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): On
     return v.node;
   });
   if (g.nodes.length === 0) throw new FormatError(`${file}: the graph computes nothing`);
-  return { spec: { inputs, nodes: g.nodes, outputs }, inputNames: inputs.map((i) => i.name), outputNames, opset };
+  return { spec: { inputs, nodes: g.nodes, outputs }, inputNames: inputs.map((i) => i.name), outputNames, opset, batchAxis: !whole };
 }
 
 /** Imports an ONNX model and builds it on the runtime's device. */
-export function importOnnx(rt: Runtime, bytes: Uint8Array, options: OnnxImportOptions = {}): { model: Model; format: 'onnx'; inputNames: string[]; outputNames: string[] } {
+export function importOnnx(rt: Runtime, bytes: Uint8Array, options: OnnxImportOptions = {}): { model: Model; format: 'onnx'; inputNames: string[]; outputNames: string[]; batchAxis: boolean } {
   const parsed = onnxSpec(bytes, options);
   let model: Model;
   try {
@@ -854,5 +925,5 @@ export function importOnnx(rt: Runtime, bytes: Uint8Array, options: OnnxImportOp
     if (e instanceof ShapeError) throw new ShapeError(`${options.fileName ?? 'model.onnx'}: ${e.message}`);
     throw e;
   }
-  return { model, format: 'onnx', inputNames: parsed.inputNames, outputNames: parsed.outputNames };
+  return { model, format: 'onnx', inputNames: parsed.inputNames, outputNames: parsed.outputNames, batchAxis: parsed.batchAxis };
 }
