@@ -29,8 +29,8 @@ const num = (name: string, fallback: number) => {
 // 'quick' (--quick): a smoke run of every workload at small sizes.
 export const profile = flag('quick') ? 'quick' : flag('full') || process.env.WEBGPU_ADAPTER === 'gpu' ? 'full' : 'cpu';
 const P = {
-  quick: { conv64: 56, conv256: 14, size: 32, project: 32, occlusion: 32, grid: 2, matmul: 512, copy: 16, warmup: 1, repeats: 2, heavy: 1, tuneRepeats: 1 },
-  cpu: { conv64: 112, conv256: 28, size: 112, project: 32, occlusion: 32, grid: 3, matmul: 512, copy: 64, warmup: 1, repeats: 3, heavy: 1, tuneRepeats: 1 },
+  quick: { conv64: 56, conv256: 14, size: 32, project: 32, occlusion: 32, grid: 2, matmul: 512, copy: 16, warmup: 1, repeats: 2, heavy: 1, tuneRepeats: 3 },
+  cpu: { conv64: 112, conv256: 28, size: 112, project: 32, occlusion: 32, grid: 3, matmul: 512, copy: 64, warmup: 1, repeats: 3, heavy: 1, tuneRepeats: 3 },
   full: { conv64: 112, conv256: 28, size: 112, project: 112, occlusion: 112, grid: 7, matmul: 1024, copy: 64, warmup: 2, repeats: 10, heavy: 5, tuneRepeats: 3 },
 }[profile];
 export const args: BenchArgs = {

@@ -90,15 +90,30 @@ export function smallTiling(coutG: number): ConvTiling {
 }
 
 /** The kernel of a convolution variant name (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
-export type ConvKernel = { direct: DirectConvBlock; tiling?: undefined } | { tiling: ConvTiling; direct?: undefined };
+export type ConvKernel =
+  | { direct: DirectConvBlock; tiling?: undefined; weightLayout: ConvWeightLayout }
+  | { tiling: ConvTiling; direct?: undefined; weightLayout: 'oihw' };
+
+/**
+ * How a direct kernel reads the forward weight: 'oihw' the ONNX layout
+ * [M, C/g, kH, kW] as given; 'ihwo' [C/g, kH, kW, M] (the op transposes it
+ * first, see src/ops/conv2d.ts), where the R_M channels of a block sit next
+ * to each other for every (input channel, tap): one base address per step
+ * instead of R_M index computations.
+ */
+export type ConvWeightLayout = 'oihw' | 'ihwo';
 
 export function convKernelFor(variant: string, coutG: number): ConvKernel {
   switch (variant) {
-    case 'direct': return { direct: chooseDirectBlock(coutG) };
-    // Fewer loads per multiply-add than 'direct' (24 per 256 vs 24 per 128); on SwiftShader 64->64 at 112x112 it ran about 1.3x faster.
-    case 'direct-16x32': return { direct: { rP: 16, rM: Math.min(coutG, 32) } };
-    case 'tiled': return { tiling: chooseTiling(coutG) };
-    case 'tiled-32': return { tiling: smallTiling(coutG) };
+    case 'direct': return { direct: chooseDirectBlock(coutG), weightLayout: 'oihw' };
+    // Fewer loads per multiply-add than 'direct' (48 per 512 vs 24 per 128); on SwiftShader 64->64 at 112x112 it ran about 1.3x faster.
+    case 'direct-16x32': return { direct: { rP: 16, rM: Math.min(coutG, 32) }, weightLayout: 'oihw' };
+    // Forward convolution only (conv2dTranspose does not list it): weights read as [C/g, kH, kW, M]
+    // (src/ops/conv2d.ts transposes them in the same submit). On SwiftShader 64->64 at 112x112 it ran
+    // within the noise of 'direct-16x32' (faster in 3 of 4 profiles by the median); the tuner decides.
+    case 'direct-wt-16x32': return { direct: { rP: 16, rM: Math.min(coutG, 32) }, weightLayout: 'ihwo' };
+    case 'tiled': return { tiling: chooseTiling(coutG), weightLayout: 'oihw' };
+    case 'tiled-32': return { tiling: smallTiling(coutG), weightLayout: 'oihw' };
     default: throw new Error(`conv kernel: unknown variant "${variant}"`);
   }
 }
@@ -339,6 +354,13 @@ export interface DirectConvSpec {
    * `fn wIndex(g: u32, c: u32, m: u32, tap: u32) -> u32`.
    */
   taps: string;
+  /**
+   * With 'ihwo', `wIndex` is called once per (c, tap) with m = the block's
+   * first channel, and the R_M channels are read at consecutive indices
+   * after it (the weight has a channel stride of 1). Default 'oihw': one
+   * wIndex per channel.
+   */
+  weightLayout?: ConvWeightLayout;
 }
 
 export function directConvShader(spec: DirectConvSpec): string {
@@ -372,6 +394,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let xBase = (n * p.inC + g * p.cinG) * planeIn;
   // Channels past coutG (ragged last block) read channel coutG - 1 and are not stored.
 ${ch.map((j) => `  let mc${j} = min(mBase + ${j}u, p.coutG - 1u);`).join('\n')}
+${spec.weightLayout === 'ihwo' ? ch.map((j) => `  let mo${j} = mc${j} - mBase;`).join('\n') : ''}
 ${px.map((j) => `  let pix${j} = min(pb * ${rP}u + ${j}u, p.pixels - 1u);
   let oy${j} = pix${j} / p.outW;
   let ox${j} = pix${j} - oy${j} * p.outW;`).join('\n')}
@@ -386,7 +409,9 @@ ${px.map((j) => `    let s${j} = source(oy${j}, ox${j}, ky, kx);
     for (var c = 0u; c < p.cinG; c++) {
       let xc = xBase + c * planeIn;
 ${px.map((j) => `      let v${j} = select(0.0, x[xc + o${j}], ok${j});`).join('\n')}
-${ch.map((k) => `      let w${k} = w[wIndex(g, c, mc${k}, tap)];`).join('\n')}
+${spec.weightLayout === 'ihwo'
+    ? `      let wb = wIndex(g, c, mBase, tap);\n${ch.map((k) => `      let w${k} = w[wb + mo${k}];`).join('\n')}`
+    : ch.map((k) => `      let w${k} = w[wIndex(g, c, mc${k}, tap)];`).join('\n')}
 ${px.map((j) => ch.map((k) => `a${j}_${k} += v${j} * w${k};`).join(' ')).join('\n')}
     }
   }
@@ -425,23 +450,33 @@ export function directConvLaunch(problem: ConvProblem, block?: DirectConvBlock):
   return { block: b, params, dispatch: linearDispatch(Math.ceil(invocations / DIRECT_WORKGROUP)) };
 }
 
-/** Direct forward convolution (see directConvShader). */
-export function conv2dDirectShader(variant: { block: DirectConvBlock; bias: boolean; relu: boolean }): string {
-  return directConvShader({ ...variant, taps: CONV_DIRECT_TAPS });
+/** Direct forward convolution (see directConvShader); 'ihwo': the weight comes as [C/g, kH, kW, M]. */
+export function conv2dDirectShader(variant: { block: DirectConvBlock; bias: boolean; relu: boolean; weightLayout?: ConvWeightLayout }): string {
+  const ihwo = variant.weightLayout === 'ihwo';
+  return directConvShader({ ...variant, taps: CONV_DIRECT_SOURCE + (ihwo ? CONV_DIRECT_W_IHWO : CONV_DIRECT_W_OIHW) });
 }
 
 // Branch-free (select, non-short-circuit &): SwiftShader's compile time grows
 // steeply with the control flow of the R_P inlined copies.
-const CONV_DIRECT_TAPS = /* wgsl */ `
+const CONV_DIRECT_SOURCE = /* wgsl */ `
 fn source(oy: u32, ox: u32, ky: u32, kx: u32) -> i32 {
   let iy = i32(oy * p.strideH + ky * p.dilH) - p.padT;
   let ix = i32(ox * p.strideW + kx * p.dilW) - p.padL;
   let ok = (iy >= 0) & (ix >= 0) & (iy < i32(p.inH)) & (ix < i32(p.inW));
   return select(-1, iy * i32(p.inW) + ix, ok);
 }
+`;
 
+const CONV_DIRECT_W_OIHW = /* wgsl */ `
 fn wIndex(g: u32, c: u32, m: u32, tap: u32) -> u32 {
   return ((g * p.coutG + m) * p.cinG + c) * p.kH * p.kW + tap;
+}
+`;
+
+// [C/g, kH, kW, M]: output channel g * coutG + m of input channel c (of its group), tap.
+const CONV_DIRECT_W_IHWO = /* wgsl */ `
+fn wIndex(g: u32, c: u32, m: u32, tap: u32) -> u32 {
+  return (c * p.kH * p.kW + tap) * p.outC + g * p.coutG + m;
 }
 `;
 

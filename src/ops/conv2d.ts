@@ -10,6 +10,7 @@ import {
   checkIntPair, effectiveKernel, pair, resolvePadding, windowOutputSize, type Padding2d, type Pair,
 } from './conv_geometry.js';
 import { conv2dTranspose } from './conv2d_transpose.js';
+import { transpose } from './transpose.js';
 
 export type { Padding2d, Pair };
 
@@ -100,12 +101,16 @@ function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | n
   const kernel = convKernelFor(variant, problem.outC / problem.groups);
   if (kernel.direct) {
     const { block, params, dispatch } = directConvLaunch(problem, kernel.direct);
+    const layout = kernel.weightLayout;
+    // 'ihwo' kernels read [C/g, kH, kW, M]: one small transpose per call (M*C/g*kH*kW values), so a
+    // weight updated in place (training) is always read as it is now.
+    const w = layout === 'ihwo' ? rec.temp(transpose(rec, weight, [1, 2, 3, 0])) : weight;
     rec.dispatch({
       name: 'conv2d',
-      key: `conv2d:${directBlockKey(block)}:${epilogue}`,
-      shader: () => conv2dDirectShader({ block, bias: bias !== null, relu }),
+      key: `conv2d:${directBlockKey(block)}:${layout}:${epilogue}`,
+      shader: () => conv2dDirectShader({ block, bias: bias !== null, relu, weightLayout: layout }),
       params,
-      buffers: bias ? [x, weight, y, bias] : [x, weight, y],
+      buffers: bias ? [x, w, y, bias] : [x, w, y],
       dispatch,
     });
     return y;
