@@ -38,6 +38,7 @@ const CONV_CASES: ConvCase[] = [
   { name: 'groups 2, 16 channels per group', x: [1, 6, 9, 10], w: [32, 3, 3, 3], attrs: { groups: 2, padding: 'same' }, bias: true },
   { name: 'depthwise, 300 pixels', x: [2, 4, 15, 20], w: [4, 1, 3, 3], attrs: { groups: 4, padding: 'same', activation: 'relu' }, bias: true },
   { name: 'K = 288 (many k-steps), 1x1 output rows', x: [1, 32, 5, 7], w: [9, 32, 3, 3], attrs: { padding: [1, 1, 1, 1] }, bias: true },
+  { name: '64 channels, 8463 pixels (ragged 64-pixel tiles, vec4 weight rows), K = 36', x: [1, 4, 91, 93], w: [64, 4, 3, 3], attrs: { padding: 'same', activation: 'relu' }, bias: true },
 ];
 
 function convRefAttrs(c: ConvCase): ConvRefAttrs {

@@ -21,13 +21,13 @@ export type TunableOp = 'conv2d' | 'conv2dTranspose' | 'matmul';
 
 /** The candidates of each op, by name. The first of a family is the family's default. */
 export const KERNEL_VARIANTS: Readonly<Record<TunableOp, readonly string[]>> = {
-  conv2d: ['direct', 'direct-16x32', 'direct-wt-16x32', 'tiled', 'tiled-32'],
+  conv2d: ['direct', 'direct-16x32', 'direct-wt-16x32', 'tiled', 'tiled-32', 'tiled-vec4'],
   conv2dTranspose: ['direct', 'direct-16x32', 'tiled', 'tiled-32'],
   matmul: ['tiled', 'tiled-64', 'direct'],
 };
 
 /** Bump when a variant's kernel changes, so stored choices measured on the old kernels are dropped. */
-export const TUNING_VERSION = 2;
+export const TUNING_VERSION = 3;
 
 /** What the adapter default is for an op, given the runtime's kernel family. */
 export function defaultVariant(op: TunableOp, style: 'direct' | 'tiled'): string {

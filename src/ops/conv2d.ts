@@ -1,5 +1,5 @@
 import {
-  conv2dDirectShader, conv2dShader, convKernelFor, convLaunch, convShapeKey, directBlockKey, directConvLaunch, tilingKey, type ConvProblem,
+  conv2dDirectShader, conv2dShader, conv2dVec4Shader, convKernelFor, convLaunch, convShapeKey, directBlockKey, directConvLaunch, tilingKey, vec4ConvLaunch, vec4TilingKey, type ConvProblem,
 } from '../../shaders/conv2d.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { KernelProbe } from '../gpu/tuning.js';
@@ -98,6 +98,20 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
 function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: string): Tensor {
   const y = rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2d');
   const epilogue = `${bias ? 'bias' : 'nobias'}:${relu ? 'relu' : 'linear'}`;
+  if (variant === 'tiled-vec4') {
+    // Weights read as [C/g, kH, kW, M], transposed in the same submit as for 'direct-wt-16x32'.
+    const { tiling, params, dispatch } = vec4ConvLaunch(problem);
+    const w = rec.temp(transpose(rec, weight, [1, 2, 3, 0]));
+    rec.dispatch({
+      name: 'conv2d',
+      key: `conv2d:${vec4TilingKey(tiling)}:${epilogue}`,
+      shader: () => conv2dVec4Shader({ tiling, bias: bias !== null, relu }),
+      params,
+      buffers: bias ? [x, w, y, bias] : [x, w, y],
+      dispatch,
+    });
+    return y;
+  }
   const kernel = convKernelFor(variant, problem.outC / problem.groups);
   if (kernel.direct) {
     const { block, params, dispatch } = directConvLaunch(problem, kernel.direct);
