@@ -42,6 +42,26 @@ export const CONV_GEOMETRY_FIELDS = {
 } as const;
 
 /** Values of CONV_GEOMETRY_FIELDS; `cinG`/`coutG`: channels per group of the input/output. */
+
+/** Every conv kernel's epilogue: bias, the optional fused ReLU and the NCHW store of one output (out-of-range outputs skipped). */
+function storeFn(spec: { bias: boolean; relu: boolean }): string {
+  return wgsl`
+fn store(n: u32, g: u32, m: u32, pixel: u32, acc: f32) {
+  if (m >= p.coutG || pixel >= p.pixels) { return; }
+  let oc = g * p.coutG + m;
+#if ${spec.bias}
+  let v = acc + bias[oc];
+#else
+  let v = acc;
+#endif
+#if ${spec.relu}
+  y[(n * p.outC + oc) * p.pixels + pixel] = max(v, 0.0);
+#else
+  y[(n * p.outC + oc) * p.pixels + pixel] = v;
+#endif
+}`;
+}
+
 export function convGeometry(p: {
   inC: number; inH: number; inW: number; outC: number; outH: number; outW: number; kH: number; kW: number;
   stride: [number, number]; dilation: [number, number]; padT: number; padL: number; groups: number;
@@ -230,20 +250,7 @@ ${rows.map((i) => cols.map((j) => `      acc${i}_${j} += a${i} * b${j};`).join('
 ${rows.map((i) => cols.map((j) => `  store(n, g, m0 + lid.y + ${j * wgM}u, p0 + lid.x + ${i * wgP}u, acc${i}_${j});`).join('\n')).join('\n')}
 }
 
-fn store(n: u32, g: u32, m: u32, pixel: u32, acc: f32) {
-  if (m >= p.coutG || pixel >= p.pixels) { return; }
-  let oc = g * p.coutG + m;
-#if ${spec.bias}
-  let v = acc + bias[oc];
-#else
-  let v = acc;
-#endif
-#if ${spec.relu}
-  y[(n * p.outC + oc) * p.pixels + pixel] = max(v, 0.0);
-#else
-  y[(n * p.outC + oc) * p.pixels + pixel] = v;
-#endif
-}
+${storeFn(spec)}
 `;
 }
 
@@ -426,20 +433,7 @@ ${px.map((j) => ch.map((k) => `a${j}_${k} += v${j} * w${k};`).join(' ')).join('\
 ${px.map((j) => ch.map((k) => `  store(n, g, mBase + ${k}u, pb * ${rP}u + ${j}u, a${j}_${k});`).join('\n')).join('\n')}
 }
 
-fn store(n: u32, g: u32, m: u32, pixel: u32, acc: f32) {
-  if (m >= p.coutG || pixel >= p.pixels) { return; }
-  let oc = g * p.coutG + m;
-#if ${spec.bias}
-  let v = acc + bias[oc];
-#else
-  let v = acc;
-#endif
-#if ${spec.relu}
-  y[(n * p.outC + oc) * p.pixels + pixel] = max(v, 0.0);
-#else
-  y[(n * p.outC + oc) * p.pixels + pixel] = v;
-#endif
-}
+${storeFn(spec)}
 `;
 }
 
@@ -665,22 +659,10 @@ ${px.map((i) => `      acc${i} = fma(vec4f(a${i < 4 ? 0 : 1}[${i % 4}]), b, acc$
 ${px.map((i) => `  storeQuad(n, g, mBase, p0 + (lid.x + ${i < 4 ? 0 : wgP}u) * 4u + ${i % 4}u, acc${i});`).join('\n')}
 }
 
+${storeFn(spec)}
+
 fn storeQuad(n: u32, g: u32, m: u32, pixel: u32, acc: vec4f) {
-  if (pixel >= p.pixels) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    if (m + j >= p.coutG) { return; }
-    let oc = g * p.coutG + m + j;
-#if ${spec.bias}
-    let v = acc[j] + bias[oc];
-#else
-    let v = acc[j];
-#endif
-#if ${spec.relu}
-    y[(n * p.outC + oc) * p.pixels + pixel] = max(v, 0.0);
-#else
-    y[(n * p.outC + oc) * p.pixels + pixel] = v;
-#endif
-  }
+  for (var j = 0u; j < 4u; j++) { store(n, g, m + j, pixel, acc[j]); }
 }
 `;
 }

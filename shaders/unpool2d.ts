@@ -12,6 +12,15 @@ export { WORKGROUP };
 
 export const unpoolParams = defineParams(POOL_FIELDS);
 
+/** The uniforms and buffers both unpooling variants bind: the signal, the switches, the output. */
+function unpoolBindings(): string {
+  return `${unpoolParams.struct}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> g: array<f32>;
+@group(0) @binding(2) var<storage, read> switches: array<u32>;
+@group(0) @binding(3) var<storage, read_write> dx: array<f32>;`;
+}
+
 /**
  * 'element' (GPUs): the gather above, one invocation per input element.
  * 'row' (CPU adapters such as SwiftShader, which pay per invocation): one
@@ -24,11 +33,7 @@ export const unpoolParams = defineParams(POOL_FIELDS);
 export function unpool2dShader(variant: PoolVariant = 'element'): string {
   if (variant === 'row') return unpoolRowShader();
   return `
-${unpoolParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> switches: array<u32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+${unpoolBindings()}
 ${flatIndexFn(WORKGROUP)}
 
 @compute @workgroup_size(${WORKGROUP})
@@ -62,11 +67,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 function unpoolRowShader(): string {
   return `
-${unpoolParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> switches: array<u32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
+${unpoolBindings()}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

@@ -15,7 +15,7 @@ export { train, evaluate, learningRateAt, type LabelledImages, type TrainOptions
 export { saveModel, loadSavedModel, MODEL_FORMAT, type ModelManifest } from './model/serialize.js';
 export { loadModel, type ModelSource, type LoadedModel, type LoadModelOptions } from './model/load.js';
 export { importOnnx, onnxSpec, type OnnxImportOptions } from './model/import/onnx.js';
-export { importTfjsLayers, importTfjsLayersFromUrl, importTfjsLayersFromFiles, tfjsLayersSpec, type TfjsLayersSource } from './model/import/tfjs_layers.js';
+export { importTfjsLayers, tfjsLayersSpec, type TfjsLayersSource } from './model/import/tfjs_layers.js';
 export { fashionZFNetLayers } from './model/architectures.js';
 export { occlusionSensitivity, type OcclusionOptions, type OcclusionResult } from './analysis/occlusion.js';
 export { invarianceCurves, transformSeries, inverseMatrix, type Transform, type InvarianceOptions, type InvarianceResult } from './analysis/invariance.js';

@@ -7,8 +7,9 @@ import {
   DeconvNetError, FormatError, ShapeError, UnsupportedError, type Model,
 } from '../src/index.js';
 import {
-  importTfjsLayers, importTfjsLayersFromFiles, importTfjsLayersFromUrl, tfjsLayersSpec, tfjsWeightPaths, isTfjsLayersModelJson,
+  importTfjsLayers, tfjsLayersSpec, tfjsWeightPaths, isTfjsLayersModelJson,
 } from '../src/model/import/tfjs_layers.js';
+import { loadModel } from '../src/model/load.js';
 import { getRuntime } from './helpers/gpu.js';
 import {
   tfl, initTf, randomizeWeights, saveTfjs, predictNchw, gradientNchw, randomArray, type SavedTfjs,
@@ -220,7 +221,8 @@ describe('TF.js Layers loaders', () => {
     const expected = predictNchw(keras, x, [3, 2, 6, 6]);
 
     const files = [new File([saved.json], 'model.json'), ...saved.paths.map((p) => new File([saved.shards.get(p)!], p))];
-    const fromFiles = await importTfjsLayersFromFiles(rt, files);
+    const fromFiles = await loadModel(rt, files);
+    expect(fromFiles.format).toBe('tfjs-layers');
     const f1 = await fromFiles.model.forward(x);
     expectNear(await f1.readOutput(), expected, 'from files');
     f1.release();
@@ -232,18 +234,19 @@ describe('TF.js Layers loaders', () => {
       const body = served.get(String(url));
       return body === undefined ? new Response('not found', { status: 404, statusText: 'Not Found' }) : new Response(body);
     }) as typeof fetch;
-    const fromUrl = await importTfjsLayersFromUrl(rt, 'https://models.test/b/model.json', fakeFetch);
+    const fromUrl = await loadModel(rt, 'https://models.test/b/model.json', { fetch: fakeFetch });
+    expect(fromUrl.format).toBe('tfjs-layers');
     const f2 = await fromUrl.model.forward(x);
     expectNear(await f2.readOutput(), expected, 'from url');
     f2.release();
     fromUrl.model.destroy();
 
     // A shard missing from the picked files / the server.
-    await expect(importTfjsLayersFromFiles(rt, files.slice(0, 2))).rejects.toThrow(/model\.json: weight shard "group1-shard2of2\.bin" is not among the picked files/);
+    await expect(loadModel(rt, files.slice(0, 2))).rejects.toThrow(/model\.json: weight shard "group1-shard2of2\.bin" is not among the picked files/);
     served.delete(`https://models.test/b/${saved.paths[0]}`);
-    const err = await importTfjsLayersFromUrl(rt, 'https://models.test/b/model.json', fakeFetch).catch((e) => e);
+    const err = await loadModel(rt, 'https://models.test/b/model.json', { fetch: fakeFetch }).then(() => null, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(FormatError);
-    expect(err.message).toMatch(/model\.json: weight shard "group1-shard1of2\.bin".*HTTP 404/);
+    expect(err!.message).toMatch(/model\.json: weight shard "group1-shard1of2\.bin".*HTTP 404/);
   });
 
   it('reads the tensorflowjs_converter (model_config) and Keras 3 topologies like the tfjs one', async () => {

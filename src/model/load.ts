@@ -38,7 +38,8 @@ export interface LoadedModel {
 interface Files {
   name: string;
   main: Uint8Array;
-  sibling(path: string): Promise<Uint8Array>;
+  /** A file beside the main one; `what` names it in errors ('weight shard', 'weights'). */
+  sibling(path: string, what: string): Promise<Uint8Array>;
 }
 
 const bytesOf = (v: ArrayBuffer | ArrayBufferView) => (v instanceof ArrayBuffer ? new Uint8Array(v) : new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
@@ -75,7 +76,7 @@ async function fromUrl(source: string | URL, fetchImpl: typeof fetch): Promise<F
   return {
     name: base.href,
     main: await get(base, base.href),
-    sibling: (path) => get(new URL(path, base), `${base.href}: "${path}" (${new URL(path, base).href})`),
+    sibling: (path, what) => get(new URL(path, base), `${base.href}: ${what} "${path}" (${new URL(path, base).href})`),
   };
 }
 
@@ -93,9 +94,9 @@ async function fromFiles(list: File[]): Promise<Files> {
   return {
     name: main.name,
     main: new Uint8Array(await main.arrayBuffer()),
-    sibling: async (path) => {
+    sibling: async (path, what) => {
       const f = byName.get(path) ?? byName.get(path.split('/').pop()!);
-      if (!f) throw new FormatError(`${main.name}: "${path}" is not among the picked files (${list.map((x) => x.name).join(', ')})`);
+      if (!f) throw new FormatError(`${main.name}: ${what} "${path}" is not among the picked files (${list.map((x) => x.name).join(', ')})`);
       return new Uint8Array(await f.arrayBuffer());
     },
   };
@@ -106,8 +107,8 @@ async function fromBlob(blob: Blob): Promise<Files> {
   return {
     name,
     main: new Uint8Array(await blob.arrayBuffer()),
-    sibling: async (path) => {
-      throw new FormatError(`${name}: needs "${path}" beside it; pick it together with ${name}`);
+    sibling: async (path, what) => {
+      throw new FormatError(`${name}: needs its ${what} "${path}" beside it; pick them together with ${name}`);
     },
   };
 }
@@ -129,7 +130,7 @@ export async function loadModel(runtime: Runtime, source: ModelSource, options: 
     files = await fromUrl(source, options.fetch ?? fetch);
   } else if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     const main = bytesOf(source);
-    files = { name: 'model', main, sibling: async (path) => { throw new FormatError(`model: needs "${path}" beside it; pass a URL or the files picked together`); } };
+    files = { name: 'model', main, sibling: async (path, what) => { throw new FormatError(`model: needs its ${what} "${path}" beside it; pass a URL or the files picked together`); } };
   } else if (typeof Blob !== 'undefined' && source instanceof Blob) {
     files = await fromBlob(source);
   } else if (isFileList(source)) {
@@ -148,7 +149,7 @@ export async function loadModel(runtime: Runtime, source: ModelSource, options: 
     const { model } = await importTfjsLayers(runtime, {
       modelJson: json as object,
       fileName: files.name,
-      loadWeights: (path) => files.sibling(path),
+      loadWeights: (path) => files.sibling(path, 'weight shard'),
     });
     return { model, format: 'tfjs-layers', source: files.name };
   }
@@ -157,7 +158,7 @@ export async function loadModel(runtime: Runtime, source: ModelSource, options: 
     const weightsName = (files.name.split('/').pop() ?? 'model.json').replace(/\.json$/i, '') + '.bin';
     let weights: Uint8Array;
     try {
-      weights = await files.sibling(weightsName);
+      weights = await files.sibling(weightsName, 'weights');
     } catch (e) {
       if (e instanceof DeconvNetError) throw e;
       throw new FormatError(`${files.name}: its weights "${weightsName}" could not be read (${(e as Error).message})`);
