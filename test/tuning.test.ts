@@ -39,6 +39,7 @@ const CONV_CASES: ConvCase[] = [
   { name: 'depthwise, 300 pixels', x: [2, 4, 15, 20], w: [4, 1, 3, 3], attrs: { groups: 4, padding: 'same', activation: 'relu' }, bias: true },
   { name: 'K = 288 (many k-steps), 1x1 output rows', x: [1, 32, 5, 7], w: [9, 32, 3, 3], attrs: { padding: [1, 1, 1, 1] }, bias: true },
   { name: '64 channels, 8463 pixels (ragged 64-pixel tiles, vec4 weight rows), K = 36', x: [1, 4, 91, 93], w: [64, 4, 3, 3], attrs: { padding: 'same', activation: 'relu' }, bias: true },
+  { name: "3x3 stride 1, 40 -> 33 channels, asymmetric explicit pads (ragged Winograd tiles)", x: [1, 40, 10, 9], w: [33, 40, 3, 3], attrs: { padding: [0, 2, 1, 0] }, bias: true },
 ];
 
 function convRefAttrs(c: ConvCase): ConvRefAttrs {
@@ -71,6 +72,9 @@ const TRANSPOSE_CASES: TransposeCase[] = [
   { name: 'stride 2 3x3, 40 output channels, batch 2', x: [2, 6, 7, 5], w: [6, 40, 3, 3], attrs: { stride: 2, padding: [1, 1, 1, 1], outputPadding: [1, 0] }, bias: true, pad: [1, 1], out: [14, 9] },
   { name: 'stride 1 same-size (conv backward), dilation 2', x: [1, 9, 8, 11], w: [9, 5, 3, 3], attrs: { dilation: 2, padding: [2, 2, 2, 2] }, bias: false, pad: [2, 2], out: [8, 11] },
   { name: 'groups 3 stride [2,3]', x: [1, 6, 5, 4], w: [6, 2, 2, 3], attrs: { groups: 3, stride: [2, 3] }, bias: true, pad: [0, 0], out: [10, 12] },
+  { name: 'stride 1 3x3 pads 1 (the input gradient of a same conv), 24 -> 37 channels, batch 2', x: [2, 24, 9, 10], w: [24, 37, 3, 3], attrs: { padding: [1, 1, 1, 1] }, bias: true, pad: [1, 1], out: [9, 10] },
+  { name: "stride 1 3x3 'valid' (the full output)", x: [1, 5, 6, 7], w: [5, 6, 3, 3], attrs: {}, bias: false, pad: [0, 0], out: [8, 9] },
+  { name: 'stride 1 3x3 outputShape past the full output (rows no input reaches)', x: [1, 3, 4, 5], w: [3, 4, 3, 3], attrs: { outputShape: [8, 7] }, bias: true, pad: [0, 0], out: [8, 7] },
 ];
 
 for (const variant of KERNEL_VARIANTS.conv2dTranspose) describe(`conv2dTranspose variant ${variant}`, () => {

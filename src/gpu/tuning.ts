@@ -21,13 +21,13 @@ export type TunableOp = 'conv2d' | 'conv2dTranspose' | 'matmul';
 
 /** The candidates of each op, by name. The first of a family is the family's default. */
 export const KERNEL_VARIANTS: Readonly<Record<TunableOp, readonly string[]>> = {
-  conv2d: ['direct', 'direct-16x32', 'direct-wt-16x32', 'tiled', 'tiled-32', 'tiled-vec4'],
-  conv2dTranspose: ['direct', 'direct-16x32', 'tiled', 'tiled-32'],
+  conv2d: ['direct', 'direct-16x32', 'direct-wt-16x32', 'tiled', 'tiled-32', 'tiled-vec4', 'winograd-2x2', 'winograd-4x4'],
+  conv2dTranspose: ['direct', 'direct-16x32', 'tiled', 'tiled-32', 'winograd-2x2', 'winograd-4x4'],
   matmul: ['tiled', 'tiled-64', 'direct'],
 };
 
 /** Bump when a variant's kernel changes, so stored choices measured on the old kernels are dropped. */
-export const TUNING_VERSION = 3;
+export const TUNING_VERSION = 4;
 
 /** What the adapter default is for an op, given the runtime's kernel family. */
 export function defaultVariant(op: TunableOp, style: 'direct' | 'tiled'): string {
@@ -43,6 +43,8 @@ export function defaultVariant(op: TunableOp, style: 'direct' | 'tiled'): string
 export interface KernelProbe {
   /** Records the op once with `variant`; returns outputs the tuner releases after the submit. */
   run(rec: Recorder, variant: string): Tensor[];
+  /** Whether `variant` computes this shape (default: every variant does); the tuner times only those. */
+  supports?(variant: string): boolean;
   dispose(): void;
 }
 
@@ -241,9 +243,11 @@ export async function tuneKernels(rt: TunerRuntime, work: () => Promise<void>, o
       const candidates = options.candidates?.[op] ?? KERNEL_VARIANTS[op];
       candidates.forEach((v) => checkVariant(op, v));
       const probe = makeProbe();
+      const usable = candidates.filter((v) => probe.supports?.(v) ?? true);
       let picked: { best: string; ms: Record<string, number> };
       try {
-        picked = await pickFastest(candidates, (variant) => timer.time(probe, variant), repeats, timer.kind === 'timestamp-query');
+        if (usable.length === 0) throw new OutOfRangeError(`kernel tuning: none of the candidates [${candidates.join(', ')}] computes ${op} ${shapeKey}`);
+        picked = await pickFastest(usable, (variant) => timer.time(probe, variant), repeats, timer.kind === 'timestamp-query');
       } finally {
         probe.dispose();
       }

@@ -11,6 +11,8 @@ import {
 } from './conv_geometry.js';
 import { conv2dTranspose } from './conv2d_transpose.js';
 import { transpose } from './transpose.js';
+import { recordWinogradConv, winogradSupports, winogradTileOf } from './conv2d_winograd.js';
+import { defaultVariant } from '../gpu/tuning.js';
 
 export type { Padding2d, Pair };
 
@@ -96,6 +98,15 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
 
 /** Records one forward convolution with the kernel `variant` (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
 function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: string): Tensor {
+  const tile = winogradTileOf(variant);
+  if (tile) {
+    // A Winograd variant pinned for the whole op also reaches shapes it does not compute (not 3x3 stride 1,
+    // or too large to transform in one binding): those take the adapter's default kernel.
+    if (winogradSupports(problem, tile, rec.runtime.maxBindingSize)) {
+      return recordWinogradConv(rec, x, weight, bias, problem, relu, tile, 'forward');
+    }
+    return recordConv2d(rec, x, weight, bias, problem, relu, defaultVariant('conv2d', rec.runtime.kernelStyle));
+  }
   const y = rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2d');
   const epilogue = `${bias ? 'bias' : 'nobias'}:${relu ? 'relu' : 'linear'}`;
   if (variant === 'tiled-vec4') {
@@ -148,6 +159,10 @@ function conv2dProbe(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | nu
   const xs = zeros(x), ws = zeros(weight), bs = bias ? zeros(bias) : null;
   return {
     run: (r, variant) => [recordConv2d(r, xs, ws, bs, problem, relu, variant)],
+    supports: (variant) => {
+      const tile = winogradTileOf(variant);
+      return tile === null || winogradSupports(problem, tile, rt.maxBindingSize);
+    },
     dispose: () => { for (const t of [xs, ws, bs]) t?.release(); },
   };
 }

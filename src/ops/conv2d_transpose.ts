@@ -7,6 +7,8 @@ import type { KernelProbe } from '../gpu/tuning.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { checkIntPair, effectiveKernel, pair, type Padding2d, type Pair } from './conv_geometry.js';
+import { recordWinogradConv, winogradSupports, winogradTileOf } from './conv2d_winograd.js';
+import { defaultVariant } from '../gpu/tuning.js';
 
 export type { Padding2d, Pair };
 
@@ -138,6 +140,16 @@ export function conv2dTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: 
 
 /** Records one transposed convolution with the kernel `variant` (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
 function recordTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, variant: string): Tensor {
+  const tile = winogradTileOf(variant);
+  if (tile) {
+    // At stride 1 the transposed convolution is the forward one with the filter flipped, its channel
+    // axes swapped and pads k - 1 - pad; other shapes take the adapter's default kernel.
+    const forward = equivalentForward(problem);
+    if (winogradSupports(forward, tile, rec.runtime.maxBindingSize)) {
+      return recordWinogradConv(rec, x, weight, bias, forward, false, tile, 'transposed');
+    }
+    return recordTranspose(rec, x, weight, bias, problem, defaultVariant('conv2dTranspose', rec.runtime.kernelStyle));
+  }
   const y = rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2dTranspose');
   const kernel = convKernelFor(variant, problem.outC / problem.groups);
   if (kernel.direct) {
@@ -164,6 +176,11 @@ function recordTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor 
   return y;
 }
 
+/** The forward convolution a stride-1 transposed one equals (filter flipped): pads k - 1 - pad (negative where the output is cropped past the kernel). */
+function equivalentForward(problem: ConvProblem): ConvProblem {
+  return { ...problem, padT: problem.kH - 1 - problem.padT, padL: problem.kW - 1 - problem.padL };
+}
+
 /** Scratch tensors of the same shapes, for timing the variants of this transposed convolution alone. */
 function transposeProbe(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem): KernelProbe {
   const rt = rec.runtime;
@@ -171,6 +188,10 @@ function transposeProbe(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor |
   const xs = zeros(x), ws = zeros(weight), bs = bias ? zeros(bias) : null;
   return {
     run: (r, variant) => [recordTranspose(r, xs, ws, bs, problem, variant)],
+    supports: (variant) => {
+      const tile = winogradTileOf(variant);
+      return tile === null || winogradSupports(equivalentForward(problem), tile, rt.maxBindingSize);
+    },
     dispose: () => { for (const t of [xs, ws, bs]) t?.release(); },
   };
 }
