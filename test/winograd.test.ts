@@ -88,6 +88,27 @@ describe('Winograd convolution on the GPU', () => {
     });
   }
 
+  it("on the 'tiled' kernel family the products run on the vec4 tiled kernel (forward and transposed)", async () => {
+    const base = await getRuntime();
+    const rt = await createRuntime({ device: base.device, poisonNewTensors: true, kernelStyle: 'tiled', pinnedKernels: { conv2d: 'winograd-4x4', conv2dTranspose: 'winograd-2x2' } });
+    const rnd = makeRandom(950);
+    // 36 output channels (channel quads), 10 (scalar weight rows): both B paths of the vec4 kernel.
+    for (const m of [36, 10]) {
+      const xs: Shape4 = [2, 12, 13, 9], ws: Shape4 = [m, 12, 3, 3];
+      const xd = rnd.array(size(xs)), wd = rnd.array(size(ws), -0.3, 0.3), bd = rnd.array(m);
+      const x = rt.createTensor(xs, xd), w = rt.createTensor(ws, wd), b = rt.createTensor([m], bd);
+      const { result: y, passes } = await counted(rt, 'tiled family', (rec) => conv2d(rec, x, w, b, { padding: 'same', activation: 'relu' }));
+      expect(passes).toBe(4);
+      expectClose(await y.read(), conv2dRef(xd, xs, wd, ws, bd, { stride: [1, 1], dilation: [1, 1], pads: [1, 1, 1, 1], groups: 1, relu: true }), `tiled family forward, ${m} channels`);
+      const { result: dx, passes: back } = await counted(rt, 'tiled family backward', (rec) => conv2dBackwardInput(rec, y, w, xs, { padding: 'same' }));
+      expect(back).toBe(4);
+      const yd = await y.read();
+      expectClose(await dx.read(), conv2dTransposeRef(yd, [2, m, 13, 9], wd, ws, null, { stride: [1, 1], dilation: [1, 1], padBegin: [1, 1], groups: 1, outH: 13, outW: 9 }), `tiled family backward, ${m} channels`);
+      for (const t of [x, w, b, y, dx]) t.release();
+    }
+    rt.destroy();
+  });
+
   it('falls back to the adapter default for shapes it does not compute (stride 2, 5x5, groups, a binding too small)', async () => {
     const rnd = makeRandom(920);
     const cases = [

@@ -33,7 +33,7 @@ export class Recorder {
    * When set, each pass writes a begin and an end timestamp at the next two
    * indices of the query set (while capacity lasts): kernel timing (tuning, profiling).
    */
-  timestamps: { querySet: GPUQuerySet; next: number; capacity: number } | null = null;
+  timestamps: { querySet: GPUQuerySet; next: number; capacity: number; labels?: string[] } | null = null;
   #temps: Tensor[] = [];
   #done = false;
 
@@ -73,6 +73,7 @@ export class Recorder {
     if (ts && ts.next + 2 <= ts.capacity) {
       timestampWrites = { querySet: ts.querySet, beginningOfPassWriteIndex: ts.next, endOfPassWriteIndex: ts.next + 1 };
       ts.next += 2;
+      ts.labels?.push(label);
     }
     const pass = this.encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
     pass.setPipeline(pipeline);

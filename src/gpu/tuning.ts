@@ -321,6 +321,8 @@ export class KernelTimer {
   #querySet: GPUQuerySet | null = null;
   #resolve: GPUBuffer | null = null;
   #readback: GPUBuffer | null = null;
+  /** GPU time of each pass of the last timed recording, in recording order (timestamp queries only; empty otherwise). */
+  lastPasses: Array<{ label: string; ms: number }> = [];
 
   constructor(readonly rt: { readonly device: GPUDevice; record(operation: string): Recorder }) {
     const device = rt.device;
@@ -344,7 +346,8 @@ export class KernelTimer {
     let outputs: Tensor[] = [];
     const start = performance.now();
     try {
-      if (this.#querySet) rec.timestamps = { querySet: this.#querySet, next: 0, capacity: KernelTimer.CAPACITY };
+      this.lastPasses = [];
+      if (this.#querySet) rec.timestamps = { querySet: this.#querySet, next: 0, capacity: KernelTimer.CAPACITY, labels: [] };
       const out = record(rec);
       outputs = out ? (Array.isArray(out) ? out : [out]) : [];
     } catch (e) {
@@ -366,7 +369,12 @@ export class KernelTimer {
     const stamps = new BigInt64Array(this.#readback!.getMappedRange(0, used * 8).slice(0));
     this.#readback!.unmap();
     let ns = 0n;
-    for (let i = 0; i + 1 < used; i += 2) ns += stamps[i + 1]! - stamps[i]!;
+    const labels = rec.timestamps?.labels ?? [];
+    for (let i = 0; i + 1 < used; i += 2) {
+      const pass = stamps[i + 1]! - stamps[i]!;
+      ns += pass;
+      this.lastPasses.push({ label: labels[i / 2] ?? `pass ${i / 2}`, ms: Number(pass) / 1e6 });
+    }
     return Number(ns) / 1e6;
   }
 

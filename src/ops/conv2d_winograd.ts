@@ -9,7 +9,9 @@ import {
   WINOGRAD_WORKGROUP, winogradAlpha, winogradInputParams, winogradInputShader, winogradOutputParams, winogradOutputShader,
   winogradWeightParams, winogradWeightShader, type WinogradTile,
 } from '../../shaders/winograd.js';
-import { conv2dDirectShader, directBlockKey, directConvLaunch, type ConvProblem, type DirectConvBlock } from '../../shaders/conv2d.js';
+import {
+  conv2dDirectShader, conv2dVec4Shader, directBlockKey, directConvLaunch, vec4ConvLaunch, vec4TilingKey, type ConvProblem, type DirectConvBlock,
+} from '../../shaders/conv2d.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 
@@ -45,8 +47,10 @@ export function winogradSupports(problem: ConvProblem, tile: WinogradTile, maxBi
 }
 
 /**
- * The matrix products' register block: 16 tiles x 32 channels, the block of
- * the 'direct-16x32' forward kernel (R_M = all channels below 32).
+ * The matrix products' register block on CPU adapters: 16 tiles x 32
+ * channels, the block of the 'direct-16x32' forward kernel (R_M = all
+ * channels below 32). On SwiftShader (64 -> 64 at 112x112, F(4x4)) 32x32 and
+ * 32x16 ran within 4% of it, 8x64 20% slower.
  */
 function gemmBlock(outC: number): DirectConvBlock { return { rP: 16, rM: Math.min(outC, 32) }; }
 
@@ -93,17 +97,31 @@ export function recordWinogradConv(
     batch: n, groups: a2, inC: a2 * c, inH: 1, inW: tiles, outC: a2 * m, outH: 1, outW: tiles,
     kH: 1, kW: 1, stride: [1, 1], dilation: [1, 1], padT: 0, padL: 0, cinG: c,
   };
-  const block = gemmBlock(m);
+  // On the kernel family of the adapter: register blocks for CPU adapters, workgroup tiles with vec4
+  // loads for GPUs (both read U as their [C/g, kH, kW, M] weight).
   const products = rec.temp(rec.tensor([n, a2 * m, 1, tiles], 'winograd products'));
-  const launch = directConvLaunch(gemm, block);
-  rec.dispatch({
-    name: 'winograd products',
-    key: `conv2d:${directBlockKey(block)}:ihwo:nobias:linear`,
-    shader: () => conv2dDirectShader({ block, bias: false, relu: false, weightLayout: 'ihwo' }),
-    params: launch.params,
-    buffers: [v, u, products],
-    dispatch: launch.dispatch,
-  });
+  if (rec.runtime.kernelStyle === 'tiled') {
+    const { tiling, params, dispatch } = vec4ConvLaunch(gemm);
+    rec.dispatch({
+      name: 'winograd products',
+      key: `conv2d:${vec4TilingKey(tiling)}:nobias:linear`,
+      shader: () => conv2dVec4Shader({ tiling, bias: false, relu: false }),
+      params,
+      buffers: [v, u, products],
+      dispatch,
+    });
+  } else {
+    const block = gemmBlock(m);
+    const { params, dispatch } = directConvLaunch(gemm, block);
+    rec.dispatch({
+      name: 'winograd products',
+      key: `conv2d:${directBlockKey(block)}:ihwo:nobias:linear`,
+      shader: () => conv2dDirectShader({ block, bias: false, relu: false, weightLayout: 'ihwo' }),
+      params,
+      buffers: [v, u, products],
+      dispatch,
+    });
+  }
 
   const y = rec.tensor([n, m, problem.outH, problem.outW], 'conv2d');
   rec.dispatch({
