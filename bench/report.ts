@@ -126,6 +126,7 @@ export async function runAndReport(host: string, bench: (args: BenchArgs) => Pro
   console.log(`ceilings: copy ${(c.copy.bytesPerSecond / 1e9).toFixed(2)} GB/s (${(c.copy.bytes / 2 ** 20).toFixed(0)} MiB copyBufferToBuffer, ${ms(c.copy.ms)} ms); ` +
     `matmul ${c.matmul.n}^3: ours ${((c.matmul.oursFlops ?? 0) / 1e9).toFixed(2)} GFLOP/s (${ms(c.matmul.oursMs)} ms), tfjs ${((c.matmul.tfjsFlops ?? 0) / 1e9).toFixed(2)} GFLOP/s (${ms(c.matmul.tfjsMs)} ms); ` +
     `"of ceiling" = workload FLOP/s / best matmul FLOP/s (${c.matmul.bestBy})`);
+  console.log('FLOP/s count the multiply-adds of the direct convolution (2 per tap), whichever algorithm ran: a Winograd variant does 2.25-4x fewer, so its rate can pass the matmul ceiling');
   for (const w of result.workloads) {
     if (w.projectVsForward !== undefined) console.log(`${w.name}: ours forward + projection = ${w.projectVsForward == null ? '-' : w.projectVsForward.toFixed(2)} x ours forward alone (${ms(w.extraMs?.oursForward)} ms)`);
   }

@@ -49,10 +49,13 @@ export function winogradSupports(problem: ConvProblem, tile: WinogradTile, maxBi
 /**
  * The matrix products' register block on CPU adapters: 16 tiles x 32
  * channels, the block of the 'direct-16x32' forward kernel (R_M = all
- * channels below 32). On SwiftShader (64 -> 64 at 112x112, F(4x4)) 32x32 and
+ * channels below 32; R_P = all tiles below 16). On SwiftShader (64 -> 64 at 112x112, F(4x4)) 32x32 and
  * 32x16 ran within 4% of it, 8x64 20% slower.
  */
-function gemmBlock(outC: number): DirectConvBlock { return { rP: 16, rM: Math.min(outC, 32) }; }
+function gemmBlock(outC: number, tiles: number): DirectConvBlock {
+  // Maps of fewer than 16 tiles (7x7 and smaller) take a block of exactly their tiles instead of computing clamped copies.
+  return { rP: Math.min(16, tiles), rM: Math.min(outC, 32) };
+}
 
 /**
  * Records y = conv(x, w) + bias (ReLU) for a problem winogradSupports accepts.
@@ -111,7 +114,7 @@ export function recordWinogradConv(
       dispatch,
     });
   } else {
-    const block = gemmBlock(m);
+    const block = gemmBlock(m, tiles);
     const { params, dispatch } = directConvLaunch(gemm, block);
     rec.dispatch({
       name: 'winograd products',
