@@ -44,8 +44,8 @@ export async function main(a: { c: number; size: number; repeats: number; blocks
   for (const spec of a.blocks.split(',').filter(Boolean)) {
     const ihwo = spec.endsWith('t');
     const [rP, rM] = spec.replace(/t$/, '').split('x').map(Number) as [number, number];
-    const block: DirectConvBlock = { rP, rM };
     const layout = ihwo ? 'ihwo' : 'oihw';
+    const { block } = directConvLaunch(problem, { rP, rM } satisfies DirectConvBlock);
     await report(`direct ${directBlockKey(block)} ${layout}`, (rec) => {
       const y = rec.temp(rec.tensor([1, C, S, S], 'y'));
       const { params, dispatch } = directConvLaunch(problem, block);

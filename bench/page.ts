@@ -17,6 +17,8 @@ export interface BenchArgs {
   repeats: number;
   /** Timed rounds of the heavy VGG-stack workloads (vgg16-forward, project, occlusion). */
   heavyRepeats: number;
+  /** Timed rounds of the project workload. */
+  projectRepeats: number;
   conv64Size: number;
   conv256Size: number;
   vggSize: number;
@@ -54,6 +56,12 @@ export interface WorkloadResult {
   extraMs?: Record<string, number | null>;
   /** project only: our forward + projection time / our forward time of the same model and input (target <= 2.2). */
   projectVsForward?: number | null;
+  /**
+   * The same ratio in GPU time (runtime.profile: the sum of every pass's timestamp-query time, median of
+   * alternating profiled runs): the kernels' work without what the wall clock adds between them; null without timestamps.
+   */
+  projectVsForwardGpu?: number | null;
+  gpuMs?: { project: number; forward: number } | null;
   /** Kernel variants runtime.tune() chose for this workload's (op, shape) keys, and how long tuning took. */
   kernels?: Record<string, string>;
   tuneSeconds?: number;
@@ -75,6 +83,19 @@ export interface BenchResult {
 }
 
 const log = (line: string) => console.log(line);
+
+/** Median over `rounds` of each run's GPU time (sum of its passes, runtime.profile), the runs alternating; null without timestamp queries. */
+async function profiledMedians(rt: Runtime, runs: Array<() => Promise<unknown>>, rounds: number): Promise<number[] | null> {
+  const times: number[][] = runs.map(() => []);
+  for (let r = 0; r < Math.max(1, rounds); r++) {
+    for (const [i, run] of runs.entries()) {
+      const passes = await rt.profile(async () => { await run(); });
+      if (!passes) return null;
+      times[i]!.push(passes.reduce((sum, p) => sum + p.ms, 0));
+    }
+  }
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
+}
 
 function spreadOf(s: Summary): Spread {
   return { min: s.min, max: s.max, q1: s.q1, q3: s.q3, samples: s.samples.map((x) => Math.round(x * 10) / 10) };
@@ -268,12 +289,16 @@ export async function main(args: BenchArgs): Promise<BenchResult> {
     // The projection runs a transposed conv (the FLOPs of its forward) through all 13 convs.
     const flops = 2 * vggForwardFlops(net);
     const res = await measure('project', `forward + deconvnet projection of conv5_3 channel ${channel} (its max) to pixels, ${net.size}x${net.size}; oursForward: our forward alone`, flops,
-      [{ name: 'ours', run: o.run }, { name: 'tfjs', run: t.run, canon: t.canon }], args.warmup, args.heavyRepeats, ceiling,
+      [{ name: 'ours', run: o.run }, { name: 'tfjs', run: t.run, canon: t.canon }], args.warmup, args.projectRepeats, ceiling,
       [{ name: 'oursForward', run: f.run }]);
     Object.assign(res, tuned);
     const fwdMs = res.extraMs?.oursForward ?? null;
     res.projectVsForward = res.oursMs && fwdMs ? res.oursMs / fwdMs : null;
     log(`  => ours forward ${fwdMs?.toFixed(1) ?? '-'} ms: forward + projection = ${res.projectVsForward?.toFixed(2) ?? '-'} x forward`);
+    const gpu = await profiledMedians(rt, [o.run, f.run], args.projectRepeats);
+    res.gpuMs = gpu ? { project: gpu[0]!, forward: gpu[1]! } : null;
+    res.projectVsForwardGpu = gpu ? gpu[0]! / gpu[1]! : null;
+    if (gpu) log(`  => GPU time (runtime.profile, median of ${args.projectRepeats}): forward + projection ${gpu[0]!.toFixed(1)} ms, forward ${gpu[1]!.toFixed(1)} ms = ${res.projectVsForwardGpu!.toFixed(2)} x`);
     workloads.push(res);
     o.dispose(); t.dispose(); f.dispose(); model.destroy();
   }

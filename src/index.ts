@@ -1,6 +1,6 @@
 // deconvnet-webgpu: the public API. Everything here needs only a GPUDevice;
 // drawing on canvases lives in ./render (export "deconvnet-webgpu/dom").
-export { createRuntime, Runtime, type RuntimeOptions } from './gpu/runtime.js';
+export { createRuntime, Runtime, type RuntimeOptions, type ProfiledPass } from './gpu/runtime.js';
 export { Tensor, shapeSize, type DType } from './gpu/tensor.js';
 export { Recorder, type Program } from './gpu/recorder.js';
 export * from './gpu/errors.js';

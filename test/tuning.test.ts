@@ -159,6 +159,27 @@ describe('kernel tuning', () => {
     a.release();
   });
 
+  it('runtime.profile times every pass of every submit a piece of work makes, in order, with its label', async () => {
+    const rt = await getRuntime();
+    const x = rt.createTensor([1, 4, 9, 9], new Float32Array(324).fill(0.5));
+    const w = rt.createTensor([6, 4, 3, 3], new Float32Array(216).fill(0.1));
+    const passes = await rt.profile(async () => {
+      const y = await rt.run('conv', (rec) => conv2d(rec, x, w, null, { padding: 'same' }));
+      const z = await rt.run('matmul', (rec) => matmul(rec, y.reshape([6, 81]), y.reshape([6, 81]), null, { transposeB: true }));
+      y.release();
+      z.release();
+    });
+    if (!rt.device.features.has('timestamp-query')) { expect(passes).toBeNull(); return; }
+    expect(passes!.map((p) => p.operation)).toEqual(['conv', 'matmul']);
+    expect(passes![0]!.label).toBe('conv2d');
+    expect(passes![1]!.label).toMatch(/^matmul/);
+    for (const p of passes!) expect(p.ms).toBeGreaterThanOrEqual(0);
+    // Outside profile() nothing is timed, and a second profile starts empty.
+    expect(await rt.profile(async () => undefined)).toEqual([]);
+    x.release();
+    w.release();
+  });
+
   it('judges each candidate by its fastest of at least 3 timed runs, dropping clearly slower ones early', async () => {
     expect(tuneRepeats(undefined)).toBe(MIN_TUNE_REPEATS);
     expect(MIN_TUNE_REPEATS).toBeGreaterThanOrEqual(3);

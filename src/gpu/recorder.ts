@@ -33,7 +33,13 @@ export class Recorder {
    * When set, each pass writes a begin and an end timestamp at the next two
    * indices of the query set (while capacity lasts): kernel timing (tuning, profiling).
    */
-  timestamps: { querySet: GPUQuerySet; next: number; capacity: number; labels?: string[] } | null = null;
+  timestamps: {
+    querySet: GPUQuerySet; next: number; capacity: number; labels?: string[];
+    /** Called just before the encoder is finished (to resolve the queries); what it returns runs after the submit. */
+    beforeFinish?: (encoder: GPUCommandEncoder, used: number) => (() => void);
+    /** Called when the recording is dropped instead (frees what the timing holds). */
+    onAbandon?: () => void;
+  } | null = null;
   #temps: Tensor[] = [];
   #done = false;
 
@@ -86,7 +92,9 @@ export class Recorder {
   async submit(): Promise<void> {
     if (this.#done) throw new Error(`${this.operation}: already submitted`);
     this.#done = true;
+    const afterSubmit = this.timestamps?.beforeFinish?.(this.encoder, this.timestamps.next);
     this.runtime.device.queue.submit([this.encoder.finish()]);
+    afterSubmit?.();
     this.runtime.stats.submits++;
     this.runtime.destroyRetiredUniforms();
     const errors = this.runtime.popScopes(this.operation);
@@ -98,6 +106,7 @@ export class Recorder {
   abandon(): void {
     if (this.#done) return;
     this.#done = true;
+    this.timestamps?.onAbandon?.();
     for (const t of this.#temps) t.release();
     void this.runtime.popScopes(this.operation).catch(() => undefined);
   }

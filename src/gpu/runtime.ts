@@ -5,6 +5,12 @@ import {
 import { Recorder } from './recorder.js';
 import { KernelChooser, tuneKernels, type KernelProbe, type TunableOp, type TuneOptions, type TuneResult, type TuningStore } from './tuning.js';
 
+/** One timed pass of runtime.profile(). */
+export interface ProfiledPass { operation: string; label: string; ms: number }
+
+/** Timestamp queries per profiled submit (two per pass); passes past it are not timed. */
+const PROFILE_QUERIES = 4096;
+
 export interface RuntimeOptions {
   /** Borrow a host application's device. It is never destroyed by `destroy()`. */
   device?: GPUDevice;
@@ -302,7 +308,59 @@ export class Runtime {
   /** Starts recording passes for one submit; see Recorder. */
   record(operation: string): Recorder {
     this.assertUsable(operation);
-    return new Recorder(this, operation);
+    const rec = new Recorder(this, operation);
+    if (this.#profiling) this.#profilePasses(rec, this.#profiling);
+    return rec;
+  }
+
+  #profiling: Array<Promise<ProfiledPass[]>> | null = null;
+
+  /**
+   * Runs `work` with every pass of every submit it makes timed by timestamp
+   * queries: the GPU time of each kernel, in submit order, labelled with its
+   * operation and pass name. Where a target is missed, this says which kernels
+   * the time goes to. Null where the device lacks 'timestamp-query'.
+   */
+  async profile(work: () => Promise<void>): Promise<ProfiledPass[] | null> {
+    this.assertUsable('profile');
+    if (!this.device.features.has('timestamp-query')) return null;
+    if (this.#profiling) throw new Error('profile: already profiling (one profile at a time per runtime)');
+    const submits: Array<Promise<ProfiledPass[]>> = [];
+    this.#profiling = submits;
+    try {
+      await work();
+    } finally {
+      this.#profiling = null;
+    }
+    return (await Promise.all(submits)).flat();
+  }
+
+  /** Gives `rec` its own query set; its passes' times join `into` once its submit is done. */
+  #profilePasses(rec: Recorder, into: Array<Promise<ProfiledPass[]>>): void {
+    const capacity = PROFILE_QUERIES;
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: capacity, label: `profile ${rec.operation}` });
+    const labels: string[] = [];
+    rec.timestamps = {
+      querySet, next: 0, capacity, labels,
+      beforeFinish: (encoder, used) => {
+        if (used === 0) { querySet.destroy(); return () => undefined; }
+        const resolve = this.device.createBuffer({ size: used * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+        const readback = this.device.createBuffer({ size: used * 8, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+        encoder.resolveQuerySet(querySet, 0, used, resolve, 0);
+        encoder.copyBufferToBuffer(resolve, 0, readback, 0, used * 8);
+        return () => {
+          into.push(readback.mapAsync(GPUMapMode.READ).then(() => {
+            const stamps = new BigInt64Array(readback.getMappedRange().slice(0));
+            const passes: ProfiledPass[] = [];
+            for (let i = 0; i + 1 < used; i += 2) {
+              passes.push({ operation: rec.operation, label: labels[i / 2] ?? `pass ${i / 2}`, ms: Number(stamps[i + 1]! - stamps[i]!) / 1e6 });
+            }
+            return passes;
+          }).finally(() => { readback.destroy(); resolve.destroy(); querySet.destroy(); }));
+        };
+      },
+      onAbandon: () => querySet.destroy(),
+    };
   }
 
   /** Records with `fn`, submits once, and surfaces GPU errors as typed errors. */

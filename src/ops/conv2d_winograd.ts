@@ -114,8 +114,7 @@ export function recordWinogradConv(
       dispatch,
     });
   } else {
-    const block = gemmBlock(m, tiles);
-    const { params, dispatch } = directConvLaunch(gemm, block);
+    const { block, params, dispatch } = directConvLaunch(gemm, gemmBlock(m, tiles));
     rec.dispatch({
       name: 'winograd products',
       key: `conv2d:${directBlockKey(block)}:ihwo:nobias:linear`,
