@@ -1,6 +1,6 @@
 // The demo page: only UI. Everything it computes comes from the library.
 import {
-  createRuntime, createDefaultModel, createDeconvNet, featureMapGrid, projectionToImage, loadSavedModel, loadModel,
+  createRuntime, createDefaultModel, createDeconvNet, featureMapGrid, projectionToImage, loadSavedModel, loadModel, tuneModel,
   type ForwardResult, type ProjectionMode, type DefaultModel, type Runtime, type Model, type DeconvNet,
 } from '../src/index.js';
 import { drawImage, imageToTensorData } from '../src/render/canvas.js';
@@ -20,7 +20,8 @@ async function main() {
     status.className = 'error';
     return;
   }
-  const runtime = await createRuntime();
+  // Kernel choices measured by "Tune" persist in localStorage under the adapter's name.
+  const runtime = await createRuntime({ tuningCache: true });
   runtime.device.addEventListener('uncapturederror', (e) => gpuErrors.push((e as GPUUncapturedErrorEvent).error.message));
   const best = await loadBestModel(runtime);
   // What is on show: the built-in model, or one the user loaded.
@@ -156,6 +157,29 @@ async function main() {
       note.textContent = `Could not load the model: ${err instanceof Error ? err.message : String(err)}`;
     }
     document.body.dataset.modelLoads = String(Number(document.body.dataset.modelLoads ?? 0) + 1);
+  });
+
+  // Kernel tuning for the model on show (forward and projection shapes at batch 1).
+  $('tune').addEventListener('click', async () => {
+    const button = $<HTMLButtonElement>('tune');
+    const note = $('tune-note');
+    button.disabled = true;
+    note.textContent = 'Timing each kernel variant on this GPU…';
+    const start = performance.now();
+    try {
+      const results = await tuneModel(net.model, 1);
+      const seconds = ((performance.now() - start) / 1000).toFixed(1);
+      const picks = new Map<string, number>();
+      for (const r of results) picks.set(`${r.op} ${r.variant}`, (picks.get(`${r.op} ${r.variant}`) ?? 0) + 1);
+      note.textContent = `Tuned ${results.length} kernel shapes in ${seconds} s (${results.filter((r) => r.source === 'measured').length} measured now): `
+        + [...picks].map(([pick, n]) => `${pick} x${n}`).join(', ');
+      await showImage();
+    } catch (err) {
+      note.textContent = `Tuning failed: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      button.disabled = false;
+      document.body.dataset.tuned = String(Number(document.body.dataset.tuned ?? 0) + 1);
+    }
   });
 
   useModel(best, 'conv2');

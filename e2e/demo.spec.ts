@@ -47,6 +47,29 @@ test('pick a channel and see its projection', async ({ page }) => {
   expect(errors).toEqual([]);
 });
 
+test('tune the kernels for this GPU, then project on the tuned kernels', async ({ page }) => {
+  test.setTimeout(300_000);
+  const errors = collectErrors(page);
+  await page.goto('/');
+  await expect(page.locator('body[data-ready=true]')).toBeVisible({ timeout: 120_000 });
+  await page.getByTestId('tune-button').click();
+  await expect(page.locator('body[data-tuned="1"]')).toBeAttached({ timeout: 240_000 });
+  const note = await page.getByTestId('tune-note').textContent();
+  expect(note).toMatch(/^Tuned \d+ kernel shapes in [\d.]+ s \(\d+ measured now\): /);
+  expect(note).toContain('conv2d ');
+  // The choices persist for this adapter.
+  const stored = await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('deconvnet-webgpu/kernels@')));
+  expect(stored.length).toBe(1);
+
+  const grid = page.getByTestId('feature-grid');
+  await grid.click({ position: { x: (1 + 15 + 7) * 4, y: (1 + 7) * 4 } });
+  await expect(page.getByTestId('projection-label')).toContainText('channel 1', { timeout: 60_000 });
+  expect((await canvasStats(page, 'projection-canvas')).levels, 'projection is not blank').toBeGreaterThan(10);
+  const gpuErrors = await page.evaluate(() => (window as unknown as { __gpuErrors: string[] }).__gpuErrors);
+  expect(gpuErrors).toEqual([]);
+  expect(errors).toEqual([]);
+});
+
 test('without WebGPU the page says so and how to enable it', async ({ page }) => {
   await page.addInitScript(() => Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined }));
   await page.goto('/');
