@@ -10,13 +10,22 @@
 // ONNX Runtime Web is browser-only and is left out there.
 // Prints a table and writes bench/results/latest.json (--quick: a smoke run
 // at small sizes, written to bench/results/quick.tmp.json).
-import { runAndReport } from './report.js';
 import type { BenchResult } from './page.js';
 
 if (process.argv.includes('--node')) {
-  const { runOnDawn } = await import('./node.js');
-  await runAndReport('node + Dawn (webgpu package)', runOnDawn);
+  // TF.js's ES modules import directories, which Node's own loader refuses: run bench/node.ts as one
+  // esbuild bundle (as scripts/device-bundle.sh does for GPU machines), in a child Node process.
+  const { build } = await import('esbuild');
+  const { spawnSync } = await import('node:child_process');
+  const outfile = 'node_modules/.cache/deconvnet-webgpu/bench-node.mjs';
+  await build({
+    entryPoints: ['bench/node.ts'], bundle: true, platform: 'node', format: 'esm', target: 'node20', external: ['webgpu'], outfile, logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  const run = spawnSync(process.execPath, [outfile, '--run-node-bench', ...process.argv.slice(2)], { stdio: 'inherit' });
+  process.exit(run.status ?? 1);
 } else {
+  const { runAndReport } = await import('./report.js');
   const { runInChromium } = await import('../scripts/chromium-runner.js');
   await runAndReport('headless Chromium', async (args) => (await runInChromium('bench/page.ts', args as unknown as Record<string, unknown>)) as BenchResult);
 }
