@@ -73,6 +73,19 @@ describe('Winograd convolution on the GPU', () => {
       for (const t of [x, w, b, y]) t.release();
     });
 
+    it(`${variant}: a deep layer (256 -> 64 channels, K = 2304) at 12x12 stays within the accuracy bar`, async () => {
+      const rt = await pinned({ conv2d: variant });
+      const xs: Shape4 = [1, 256, 12, 12], ws: Shape4 = [64, 256, 3, 3];
+      const rnd = makeRandom(960 + tile);
+      // He-style weight scale, as in a trained net: the sums stay O(1) while the terms cancel.
+      const xd = rnd.array(size(xs), 0, 1), wd = rnd.array(size(ws), -0.06, 0.06), bd = rnd.array(64, -0.1, 0.1);
+      const x = rt.createTensor(xs, xd), w = rt.createTensor(ws, wd), b = rt.createTensor([64], bd);
+      const y = await rt.run(variant, (rec) => conv2d(rec, x, w, b, { padding: 'same' }));
+      const ref = conv2dRef(xd, xs, wd, ws, bd, { stride: [1, 1], dilation: [1, 1], pads: [1, 1, 1, 1], groups: 1, relu: false });
+      expectClose(await y.read(), ref, `${variant} deep layer`);
+      for (const t of [x, w, b, y]) t.release();
+    });
+
     it(`${variant}: the DeconvNet filter step (conv2d backward = stride-1 transposed conv) with the flipped filter`, async () => {
       const rt = await pinned({ conv2dTranspose: variant });
       const xShape: Shape4 = [1, 20, 15, 17], ws: Shape4 = [28, 20, 3, 3], gs: Shape4 = [1, 28, 15, 17];
