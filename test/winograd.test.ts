@@ -11,7 +11,7 @@ import { conv2dTranspose } from '../src/ops/conv2d_transpose.js';
 import { createRuntime, type Runtime } from '../src/gpu/runtime.js';
 import { tuneModel } from '../src/gpu/tuning.js';
 import { OutOfRangeError } from '../src/gpu/errors.js';
-import { createModel, Conv2D, MaxPool2D, Flatten, Dense } from '../src/index.js';
+import { createModel, createDeconvNet, Conv2D, MaxPool2D, Flatten, Dense } from '../src/index.js';
 import { getRuntime, expectClose, counted } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { conv2dRef, conv2dTransposeRef } from './ref/conv.js';
@@ -160,6 +160,33 @@ describe('Winograd convolution on the GPU', () => {
     expect(passes).toBe(1);
     expectClose(await y.read(), conv2dTransposeRef(xd, xs, wd, ws, null, { stride: [2, 2], dilation: [1, 1], padBegin: [0, 0], groups: 1, outH: 11, outW: 9 }), 'stride 2');
     for (const t of [x, w, y]) t.release();
+  });
+
+  it('holds no more GPU memory after 30 forward + projection calls than after 2 (the transforms\' scratch goes back to the pool)', async () => {
+    const base = await getRuntime();
+    const rt = await createRuntime({ device: base.device, pinnedKernels: { conv2d: 'winograd-4x4', conv2dTranspose: 'winograd-2x2' } });
+    const rnd = makeRandom(970);
+    const model = createModel(rt, {
+      inputShape: [3, 16, 16],
+      layers: [
+        new Conv2D({ name: 'conv1', filters: 8, kernelSize: 3, padding: 'same', activation: 'relu', kernel: rnd.array(8 * 27, -0.5, 0.5) }),
+        new MaxPool2D({ name: 'pool1', kernel: 2 }),
+        new Conv2D({ name: 'conv2', filters: 12, kernelSize: 3, padding: 'same', activation: 'relu', kernel: rnd.array(12 * 72, -0.3, 0.3) }),
+      ],
+    });
+    const deconv = createDeconvNet(model);
+    const image = rnd.array(3 * 16 * 16, 0, 1);
+    let held = 0;
+    for (let i = 0; i < 30; i++) {
+      const fwd = await model.forward(image);
+      // One channel throughout: other channels would add their (bounded, content-keyed) uniform buffers.
+      const proj = await deconv.project(fwd, { layer: 'conv2', channel: 3 });
+      proj.release();
+      fwd.release();
+      if (i === 1) held = rt.bytesHeld;
+    }
+    expect(rt.bytesHeld).toBe(held);
+    rt.destroy();
   });
 
   it('the tuner times Winograd only on the shapes it computes, and refuses a candidate list with nothing usable', async () => {
