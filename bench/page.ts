@@ -8,7 +8,7 @@ import * as ours from './ours.js';
 import * as tfb from './tfjs.js';
 import * as ortb from './ort.js';
 import { convFlops, convWeights, occlusionGrid, relL2, uniform, vgg16, vggForwardFlops } from './nets.js';
-import { interleave, type Contender, type Outcome, type Summary } from './stats.js';
+import { interleave, summarize, type Contender, type Outcome, type Summary } from './stats.js';
 
 export interface BenchArgs {
   /** Which workloads (names), or all. */
@@ -94,7 +94,7 @@ async function profiledMedians(rt: Runtime, runs: Array<() => Promise<unknown>>,
       times[i]!.push(passes.reduce((sum, p) => sum + p.ms, 0));
     }
   }
-  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(t.length / 2)]!);
+  return times.map((t) => summarize(t).median);
 }
 
 function spreadOf(s: Summary): Spread {

@@ -276,17 +276,22 @@ export interface ConvProblem {
  * folded path without dispatching 65536 workgroups.
  */
 export function convLaunch(problem: ConvProblem, maxWorkgroups = 65535, tilingChoice?: ConvTiling): { tiling: ConvTiling; params: ArrayBuffer; dispatch: [number, number, number] } {
+  const tiling = tilingChoice ?? chooseTiling(problem.outC / problem.groups);
+  return { tiling, ...gemmLaunch(problem, tileP(tiling), tileM(tiling), maxWorkgroups) };
+}
+
+/** Packed convParams and workgroup counts of a tiled kernel whose workgroups compute tileP pixels x tileM channels. */
+function gemmLaunch(problem: ConvProblem, tilePixels: number, tileChannels: number, maxWorkgroups: number): { params: ArrayBuffer; dispatch: [number, number, number] } {
   const coutG = problem.outC / problem.groups;
-  const tiling = tilingChoice ?? chooseTiling(coutG);
   const pixels = problem.outH * problem.outW;
-  const pixelTiles = Math.ceil(pixels / tileP(tiling));
+  const pixelTiles = Math.ceil(pixels / tilePixels);
   const batchGroups = problem.batch * problem.groups;
   const params = convParams.pack({
     ...convGeometry(problem, problem.cinG, coutG),
     kSize: problem.cinG * problem.kH * problem.kW,
     pixels, pixelTiles, batchGroups,
   });
-  return { tiling, params, dispatch: gemmDispatch(pixelTiles, Math.ceil(coutG / tileM(tiling)), batchGroups, maxWorkgroups) };
+  return { params, dispatch: gemmDispatch(pixelTiles, Math.ceil(coutG / tileChannels), batchGroups, maxWorkgroups) };
 }
 
 /** x = pixel tiles, y = channel tiles, z = batch * groups; x and z fold together past 65535 (the shader unfolds them). */
@@ -535,17 +540,8 @@ export function vec4TilingKey(t: Vec4ConvTiling): string { return `vec4/${t.wgP}
 
 /** Uniforms as convParams (same struct), workgroup counts as convLaunch. */
 export function vec4ConvLaunch(problem: ConvProblem, tiling?: Vec4ConvTiling, maxWorkgroups = 65535): { tiling: Vec4ConvTiling; params: ArrayBuffer; dispatch: [number, number, number] } {
-  const coutG = problem.outC / problem.groups;
-  const pixels = problem.outH * problem.outW;
-  const t = tiling ?? chooseVec4Tiling(coutG, pixels * problem.batch);
-  const pixelTiles = Math.ceil(pixels / (8 * t.wgP));
-  const batchGroups = problem.batch * problem.groups;
-  const params = convParams.pack({
-    ...convGeometry(problem, problem.cinG, coutG),
-    kSize: problem.cinG * problem.kH * problem.kW,
-    pixels, pixelTiles, batchGroups,
-  });
-  return { tiling: t, params, dispatch: gemmDispatch(pixelTiles, Math.ceil(coutG / (4 * t.wgM)), batchGroups, maxWorkgroups) };
+  const t = tiling ?? chooseVec4Tiling(problem.outC / problem.groups, problem.outH * problem.outW * problem.batch);
+  return { tiling: t, ...gemmLaunch(problem, 8 * t.wgP, 4 * t.wgM, maxWorkgroups) };
 }
 
 /** Forward convolution, weight as [C/g, kH, kW, M]; launched with vec4ConvLaunch. */

@@ -2,7 +2,7 @@
 // drawing on canvases lives in ./render (export "deconvnet-webgpu/dom").
 export { createRuntime, Runtime, type RuntimeOptions, type ProfiledPass } from './gpu/runtime.js';
 export { Tensor, shapeSize, type DType } from './gpu/tensor.js';
-export { Recorder, type Program } from './gpu/recorder.js';
+export { Recorder, type Program, type PassTime } from './gpu/recorder.js';
 export * from './gpu/errors.js';
 export * from './ops/index.js';
 export * from './layers/index.js';

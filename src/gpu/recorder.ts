@@ -34,11 +34,13 @@ export class Recorder {
    * indices of the query set (while capacity lasts): kernel timing (tuning, profiling).
    */
   timestamps: {
-    querySet: GPUQuerySet; next: number; capacity: number; labels?: string[];
+    querySet: GPUQuerySet; next: number; capacity: number;
+    /** The label of each timed pass, in order. */
+    labels: string[];
     /** Called just before the encoder is finished (to resolve the queries); what it returns runs after the submit. */
-    beforeFinish?: (encoder: GPUCommandEncoder, used: number) => (() => void);
-    /** Called when the recording is dropped instead (frees what the timing holds). */
-    onAbandon?: () => void;
+    beforeFinish: (encoder: GPUCommandEncoder, used: number) => (() => void);
+    /** Called when the recording is dropped instead. */
+    onAbandon: () => void;
   } | null = null;
   #temps: Tensor[] = [];
   #done = false;
@@ -79,7 +81,7 @@ export class Recorder {
     if (ts && ts.next + 2 <= ts.capacity) {
       timestampWrites = { querySet: ts.querySet, beginningOfPassWriteIndex: ts.next, endOfPassWriteIndex: ts.next + 1 };
       ts.next += 2;
-      ts.labels?.push(label);
+      ts.labels.push(label);
     }
     const pass = this.encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
     pass.setPipeline(pipeline);
@@ -92,7 +94,7 @@ export class Recorder {
   async submit(): Promise<void> {
     if (this.#done) throw new Error(`${this.operation}: already submitted`);
     this.#done = true;
-    const afterSubmit = this.timestamps?.beforeFinish?.(this.encoder, this.timestamps.next);
+    const afterSubmit = this.timestamps?.beforeFinish(this.encoder, this.timestamps.next);
     this.runtime.device.queue.submit([this.encoder.finish()]);
     afterSubmit?.();
     this.runtime.stats.submits++;
@@ -106,10 +108,47 @@ export class Recorder {
   abandon(): void {
     if (this.#done) return;
     this.#done = true;
-    this.timestamps?.onAbandon?.();
+    this.timestamps?.onAbandon();
     for (const t of this.#temps) t.release();
     void this.runtime.popScopes(this.operation).catch(() => undefined);
   }
+}
+
+/** GPU time of one pass. */
+export interface PassTime { label: string; ms: number }
+
+/**
+ * Times every pass `rec` records (two queries of `querySet` a pass, while
+ * `capacity` lasts). The queries are resolved in the same command buffer; the
+ * promise settles after the submit with each pass's GPU time in recording
+ * order (empty if nothing was timed or the recording was abandoned).
+ */
+export function timePasses(rec: Recorder, querySet: GPUQuerySet, capacity: number): Promise<PassTime[]> {
+  // Timing attached before (a tuner run inside runtime.profile) gives way: its promise settles empty.
+  rec.timestamps?.onAbandon();
+  return new Promise((settle, fail) => {
+    const labels: string[] = [];
+    rec.timestamps = {
+      querySet, next: 0, capacity, labels,
+      beforeFinish: (encoder, used) => {
+        if (used === 0) return () => settle([]);
+        const device = rec.runtime.device;
+        const resolved = device.createBuffer({ size: used * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+        const readback = device.createBuffer({ size: used * 8, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+        encoder.resolveQuerySet(querySet, 0, used, resolved, 0);
+        encoder.copyBufferToBuffer(resolved, 0, readback, 0, used * 8);
+        return () => {
+          readback.mapAsync(GPUMapMode.READ).then(() => {
+            const stamps = new BigInt64Array(readback.getMappedRange().slice(0));
+            const passes: PassTime[] = [];
+            for (let i = 0; i + 1 < used; i += 2) passes.push({ label: labels[i / 2]!, ms: Number(stamps[i + 1]! - stamps[i]!) / 1e6 });
+            settle(passes);
+          }, fail).finally(() => { readback.destroy(); resolved.destroy(); });
+        };
+      },
+      onAbandon: () => settle([]),
+    };
+  });
 }
 
 /** Workgroup counts for a 1-D element-wise kernel, folded into y past 65535 (see flatIndexFn). */

@@ -2,7 +2,7 @@ import { Tensor, shapeSize, type DType } from './tensor.js';
 import {
   DeviceLimitError, DeviceLostError, DestroyedError, GpuOutOfMemoryError, GpuValidationError,
 } from './errors.js';
-import { Recorder } from './recorder.js';
+import { Recorder, timePasses } from './recorder.js';
 import { KernelChooser, tuneKernels, type KernelProbe, type TunableOp, type TuneOptions, type TuneResult, type TuningStore } from './tuning.js';
 
 /** One timed pass of runtime.profile(). */
@@ -278,10 +278,12 @@ export class Runtime {
   /**
    * The kernel variant `op` uses for one shape signature: pinned, else
    * measured by tune(), else this adapter's default. `probe` lets tune() time
-   * the op alone on this shape (ops pass it; only called while tuning).
+   * the op alone on this shape (ops pass it; only called while tuning);
+   * `supports` says which variants compute this shape (default: all): the
+   * tuner times only those, and a pin that cannot take the shape is passed over.
    */
-  kernelVariant(op: TunableOp, shapeKey: string, probe?: () => KernelProbe): string {
-    return this.kernels.choose(op, shapeKey, probe);
+  kernelVariant(op: TunableOp, shapeKey: string, probe?: () => KernelProbe, supports?: (variant: string) => boolean): string {
+    return this.kernels.choose(op, shapeKey, probe, supports);
   }
 
   /** Uses `variant` for `op` on one shape (or every shape), whatever tuning measured. */
@@ -337,30 +339,10 @@ export class Runtime {
 
   /** Gives `rec` its own query set; its passes' times join `into` once its submit is done. */
   #profilePasses(rec: Recorder, into: Array<Promise<ProfiledPass[]>>): void {
-    const capacity = PROFILE_QUERIES;
-    const querySet = this.device.createQuerySet({ type: 'timestamp', count: capacity, label: `profile ${rec.operation}` });
-    const labels: string[] = [];
-    rec.timestamps = {
-      querySet, next: 0, capacity, labels,
-      beforeFinish: (encoder, used) => {
-        if (used === 0) { querySet.destroy(); return () => undefined; }
-        const resolve = this.device.createBuffer({ size: used * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-        const readback = this.device.createBuffer({ size: used * 8, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-        encoder.resolveQuerySet(querySet, 0, used, resolve, 0);
-        encoder.copyBufferToBuffer(resolve, 0, readback, 0, used * 8);
-        return () => {
-          into.push(readback.mapAsync(GPUMapMode.READ).then(() => {
-            const stamps = new BigInt64Array(readback.getMappedRange().slice(0));
-            const passes: ProfiledPass[] = [];
-            for (let i = 0; i + 1 < used; i += 2) {
-              passes.push({ operation: rec.operation, label: labels[i / 2] ?? `pass ${i / 2}`, ms: Number(stamps[i + 1]! - stamps[i]!) / 1e6 });
-            }
-            return passes;
-          }).finally(() => { readback.destroy(); resolve.destroy(); querySet.destroy(); }));
-        };
-      },
-      onAbandon: () => querySet.destroy(),
-    };
+    const querySet = this.device.createQuerySet({ type: 'timestamp', count: PROFILE_QUERIES, label: `profile ${rec.operation}` });
+    into.push(timePasses(rec, querySet, PROFILE_QUERIES)
+      .then((passes) => passes.map((p) => ({ operation: rec.operation, ...p })))
+      .finally(() => querySet.destroy()));
   }
 
   /** Records with `fn`, submits once, and surfaces GPU errors as typed errors. */

@@ -13,7 +13,7 @@
 //      (RuntimeOptions.tuningCache), in localStorage under the adapter's name;
 //   3. the adapter default: the runtime's kernelStyle family.
 // Every variant gives the same result up to float rounding (test/tuning.test.ts).
-import type { Recorder } from './recorder.js';
+import { timePasses, type PassTime, type Recorder } from './recorder.js';
 import type { Tensor } from './tensor.js';
 import { OutOfRangeError } from './errors.js';
 
@@ -43,8 +43,6 @@ export function defaultVariant(op: TunableOp, style: 'direct' | 'tiled'): string
 export interface KernelProbe {
   /** Records the op once with `variant`; returns outputs the tuner releases after the submit. */
   run(rec: Recorder, variant: string): Tensor[];
-  /** Whether `variant` computes this shape (default: every variant does); the tuner times only those. */
-  supports?(variant: string): boolean;
   dispose(): void;
 }
 
@@ -103,7 +101,7 @@ export function checkVariant(op: TunableOp, variant: string): void {
 export class KernelChooser {
   #pins = new Map<string, string>();
   #measured = new Map<string, string>();
-  #capture: Map<string, { op: TunableOp; shapeKey: string; probe: () => KernelProbe }> | null = null;
+  #capture: Map<string, CapturedShape> | null = null;
   #storageKey: string;
   /** How many times choose() was answered by each source, for tests and diagnostics. */
   readonly counts = { pinned: 0, measured: 0, default: 0 };
@@ -133,21 +131,18 @@ export class KernelChooser {
   }
 
   /** The variant `op` uses for `shapeKey` (see the file comment for the order). */
-  choose(op: TunableOp, shapeKey: string, probe?: () => KernelProbe): string {
+  choose(op: TunableOp, shapeKey: string, probe?: () => KernelProbe, supports?: (variant: string) => boolean): string {
     const key = keyOf(op, shapeKey);
-    if (this.#capture && probe && !this.#capture.has(key)) this.#capture.set(key, { op, shapeKey, probe });
-    const pinned = this.#pins.get(key) ?? this.#pins.get(op);
-    if (pinned) { this.counts.pinned++; return pinned; }
-    const measured = this.#measured.get(key);
-    if (measured) { this.counts.measured++; return measured; }
-    this.counts.default++;
-    return defaultVariant(op, this.style);
+    if (this.#capture && probe && !this.#capture.has(key)) this.#capture.set(key, { op, shapeKey, probe, supports });
+    const choice = this.explain(op, shapeKey, supports);
+    this.counts[choice.source]++;
+    return choice.variant;
   }
 
-  /** Where choose() would get its answer from, without counting it. */
-  explain(op: TunableOp, shapeKey: string): KernelChoice {
+  /** Where choose() gets its answer from (see the file comment for the order). */
+  explain(op: TunableOp, shapeKey: string, supports?: (variant: string) => boolean): KernelChoice {
     const key = keyOf(op, shapeKey);
-    const pinned = this.#pins.get(key) ?? this.#pins.get(op);
+    const pinned = this.#pinFor(op, shapeKey, supports);
     if (pinned) return { op, shapeKey, variant: pinned, source: 'pinned' };
     const measured = this.#measured.get(key);
     if (measured) return { op, shapeKey, variant: measured, source: 'measured' };
@@ -164,8 +159,16 @@ export class KernelChooser {
     this.#pins.delete(shapeKey === undefined ? op : keyOf(op, shapeKey));
   }
 
-  isPinned(op: TunableOp, shapeKey: string): boolean {
-    return this.#pins.has(keyOf(op, shapeKey)) || this.#pins.has(op);
+  isPinned(op: TunableOp, shapeKey: string, supports?: (variant: string) => boolean): boolean {
+    return this.#pinFor(op, shapeKey, supports) !== undefined;
+  }
+
+  /**
+   * The pin for this shape, else for the whole op; a pin the shape cannot take
+   * (`supports`: a Winograd variant pinned for the op, on a strided conv) is passed over.
+   */
+  #pinFor(op: TunableOp, shapeKey: string, supports?: (variant: string) => boolean): string | undefined {
+    return [this.#pins.get(keyOf(op, shapeKey)), this.#pins.get(op)].find((v) => v !== undefined && (supports?.(v) ?? true));
   }
 
   measuredChoice(op: TunableOp, shapeKey: string): string | undefined {
@@ -191,7 +194,7 @@ export class KernelChooser {
   }
 
   /** @internal collects the (op, shape) keys, with their probes, that choose() sees while `fn` runs. */
-  async collect(fn: () => Promise<void>): Promise<Array<{ op: TunableOp; shapeKey: string; probe: () => KernelProbe }>> {
+  async collect(fn: () => Promise<void>): Promise<CapturedShape[]> {
     if (this.#capture) throw new Error('kernel tuning: already collecting shapes (one tune at a time per runtime)');
     this.#capture = new Map();
     try {
@@ -212,6 +215,9 @@ export class KernelChooser {
   }
 }
 
+/** One (op, shape) a piece of work hit: how to time it alone, and which variants compute it (default: all). */
+interface CapturedShape { op: TunableOp; shapeKey: string; probe: () => KernelProbe; supports?: ((variant: string) => boolean) | undefined }
+
 /** The part of a Runtime the tuner uses (kept structural: runtime.ts imports this file). */
 interface TunerRuntime {
   readonly device: GPUDevice;
@@ -230,9 +236,9 @@ export async function tuneKernels(rt: TunerRuntime, work: () => Promise<void>, o
   const repeats = tuneRepeats(options.repeats);
   const timer = new KernelTimer(rt);
   try {
-    for (const { op, shapeKey, probe: makeProbe } of keys) {
-      if (rt.kernels.isPinned(op, shapeKey)) {
-        results.push({ op, shapeKey, variant: rt.kernels.explain(op, shapeKey).variant, source: 'pinned', ms: {} });
+    for (const { op, shapeKey, probe: makeProbe, supports } of keys) {
+      if (rt.kernels.isPinned(op, shapeKey, supports)) {
+        results.push({ op, shapeKey, variant: rt.kernels.explain(op, shapeKey, supports).variant, source: 'pinned', ms: {} });
         continue;
       }
       const known = rt.kernels.measuredChoice(op, shapeKey);
@@ -242,11 +248,11 @@ export async function tuneKernels(rt: TunerRuntime, work: () => Promise<void>, o
       }
       const candidates = options.candidates?.[op] ?? KERNEL_VARIANTS[op];
       candidates.forEach((v) => checkVariant(op, v));
+      const usable = candidates.filter((v) => supports?.(v) ?? true);
+      if (usable.length === 0) throw new OutOfRangeError(`kernel tuning: none of the candidates [${candidates.join(', ')}] computes ${op} ${shapeKey}`);
       const probe = makeProbe();
-      const usable = candidates.filter((v) => probe.supports?.(v) ?? true);
       let picked: { best: string; ms: Record<string, number> };
       try {
-        if (usable.length === 0) throw new OutOfRangeError(`kernel tuning: none of the candidates [${candidates.join(', ')}] computes ${op} ${shapeKey}`);
         picked = await pickFastest(usable, (variant) => timer.time(probe, variant), repeats, timer.kind === 'timestamp-query');
       } finally {
         probe.dispose();
@@ -319,20 +325,12 @@ export class KernelTimer {
   static readonly CAPACITY = 64;
   readonly kind: 'timestamp-query' | 'wall-clock';
   #querySet: GPUQuerySet | null = null;
-  #resolve: GPUBuffer | null = null;
-  #readback: GPUBuffer | null = null;
   /** GPU time of each pass of the last timed recording, in recording order (timestamp queries only; empty otherwise). */
-  lastPasses: Array<{ label: string; ms: number }> = [];
+  lastPasses: PassTime[] = [];
 
   constructor(readonly rt: { readonly device: GPUDevice; record(operation: string): Recorder }) {
-    const device = rt.device;
-    this.kind = device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock';
-    if (this.kind === 'timestamp-query') {
-      const count = KernelTimer.CAPACITY;
-      this.#querySet = device.createQuerySet({ type: 'timestamp', count });
-      this.#resolve = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-      this.#readback = device.createBuffer({ size: count * 8, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-    }
+    this.kind = rt.device.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock';
+    if (this.kind === 'timestamp-query') this.#querySet = rt.device.createQuerySet({ type: 'timestamp', count: KernelTimer.CAPACITY });
   }
 
   /** Milliseconds of one run of `record` (its outputs are released afterwards). */
@@ -343,45 +341,30 @@ export class KernelTimer {
   /** Milliseconds of the passes `record` records in one submit. */
   async timeRecording(label: string, record: (rec: Recorder) => Tensor[] | Tensor | void): Promise<number> {
     const rec = this.rt.record(label);
+    this.lastPasses = [];
+    const passes = this.#querySet ? timePasses(rec, this.#querySet, KernelTimer.CAPACITY) : null;
     let outputs: Tensor[] = [];
     const start = performance.now();
     try {
-      this.lastPasses = [];
-      if (this.#querySet) rec.timestamps = { querySet: this.#querySet, next: 0, capacity: KernelTimer.CAPACITY, labels: [] };
       const out = record(rec);
       outputs = out ? (Array.isArray(out) ? out : [out]) : [];
     } catch (e) {
       rec.abandon();
       throw e;
     }
-    const used = rec.timestamps?.next ?? 0;
-    if (this.#querySet && used > 0) {
-      rec.encoder.resolveQuerySet(this.#querySet, 0, used, this.#resolve!, 0);
-      rec.encoder.copyBufferToBuffer(this.#resolve!, 0, this.#readback!, 0, used * 8);
-    }
     await rec.submit();
     for (const t of outputs) t.release();
-    if (!this.#querySet || used === 0) {
+    const timed = passes ? await passes : [];
+    if (timed.length === 0) {
       await this.rt.device.queue.onSubmittedWorkDone();
       return performance.now() - start;
     }
-    await this.#readback!.mapAsync(GPUMapMode.READ, 0, used * 8);
-    const stamps = new BigInt64Array(this.#readback!.getMappedRange(0, used * 8).slice(0));
-    this.#readback!.unmap();
-    let ns = 0n;
-    const labels = rec.timestamps?.labels ?? [];
-    for (let i = 0; i + 1 < used; i += 2) {
-      const pass = stamps[i + 1]! - stamps[i]!;
-      ns += pass;
-      this.lastPasses.push({ label: labels[i / 2] ?? `pass ${i / 2}`, ms: Number(pass) / 1e6 });
-    }
-    return Number(ns) / 1e6;
+    this.lastPasses = timed;
+    return timed.reduce((sum, p) => sum + p.ms, 0);
   }
 
   destroy(): void {
     this.#querySet?.destroy();
-    this.#resolve?.destroy();
-    this.#readback?.destroy();
   }
 }
 

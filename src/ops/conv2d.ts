@@ -11,8 +11,7 @@ import {
 } from './conv_geometry.js';
 import { conv2dTranspose } from './conv2d_transpose.js';
 import { transpose } from './transpose.js';
-import { recordWinogradConv, winogradSupports, winogradTileOf } from './conv2d_winograd.js';
-import { defaultVariant } from '../gpu/tuning.js';
+import { convVariantSupports, recordWinogradConv, winogradTileOf } from './conv2d_winograd.js';
 
 export type { Padding2d, Pair };
 
@@ -92,27 +91,20 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
     padT: g.pads[0], padL: g.pads[1],
     cinG: g.c / g.groups,
   };
-  const variant = rec.runtime.kernelVariant('conv2d', convShapeKey(problem), () => conv2dProbe(rec, x, weight, bias, problem, relu));
+  const variant = rec.runtime.kernelVariant('conv2d', convShapeKey(problem), () => conv2dProbe(rec, x, weight, bias, problem, relu),
+    convVariantSupports(problem, rec.runtime.maxBindingSize));
   return recordConv2d(rec, x, weight, bias, problem, relu, variant);
 }
 
 /** Records one forward convolution with the kernel `variant` (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
 function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: string): Tensor {
   const tile = winogradTileOf(variant);
-  if (tile) {
-    // A Winograd variant pinned for the whole op also reaches shapes it does not compute (not 3x3 stride 1,
-    // or too large to transform in one binding): those take the adapter's default kernel.
-    if (winogradSupports(problem, tile, rec.runtime.maxBindingSize)) {
-      return recordWinogradConv(rec, x, weight, bias, problem, relu, tile, 'forward');
-    }
-    return recordConv2d(rec, x, weight, bias, problem, relu, defaultVariant('conv2d', rec.runtime.kernelStyle));
-  }
+  if (tile) return recordWinogradConv(rec, x, weight, bias, problem, relu, tile, 'forward');
   const y = rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2d');
   const epilogue = `${bias ? 'bias' : 'nobias'}:${relu ? 'relu' : 'linear'}`;
   if (variant === 'tiled-vec4') {
-    // Weights read as [C/g, kH, kW, M], transposed in the same submit as for 'direct-wt-16x32'.
     const { tiling, params, dispatch } = vec4ConvLaunch(problem);
-    const w = rec.temp(transpose(rec, weight, [1, 2, 3, 0]));
+    const w = weightIhwo(rec, weight);
     rec.dispatch({
       name: 'conv2d',
       key: `conv2d:${vec4TilingKey(tiling)}:${epilogue}`,
@@ -127,9 +119,7 @@ function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | n
   if (kernel.direct) {
     const { block, params, dispatch } = directConvLaunch(problem, kernel.direct);
     const layout = kernel.weightLayout;
-    // 'ihwo' kernels read [C/g, kH, kW, M]: one small transpose per call (M*C/g*kH*kW values), so a
-    // weight updated in place (training) is always read as it is now.
-    const w = layout === 'ihwo' ? rec.temp(transpose(rec, weight, [1, 2, 3, 0])) : weight;
+    const w = layout === 'ihwo' ? weightIhwo(rec, weight) : weight;
     rec.dispatch({
       name: 'conv2d',
       key: `conv2d:${directBlockKey(block)}:${layout}:${epilogue}`,
@@ -152,6 +142,15 @@ function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | n
   return y;
 }
 
+/**
+ * The weight as [C/g, kH, kW, M], for the kernels that read it so ('tiled-vec4', 'direct-wt-16x32'):
+ * one small transpose in the same submit (M*C/g*kH*kW values), so a weight updated in place
+ * (training) is always read as it is now.
+ */
+function weightIhwo(rec: Recorder, weight: Tensor): Tensor {
+  return rec.temp(transpose(rec, weight, [1, 2, 3, 0]));
+}
+
 /** Scratch tensors of the same shapes, for timing the variants of this convolution alone. */
 function conv2dProbe(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean): KernelProbe {
   const rt = rec.runtime;
@@ -159,10 +158,6 @@ function conv2dProbe(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | nu
   const xs = zeros(x), ws = zeros(weight), bs = bias ? zeros(bias) : null;
   return {
     run: (r, variant) => [recordConv2d(r, xs, ws, bs, problem, relu, variant)],
-    supports: (variant) => {
-      const tile = winogradTileOf(variant);
-      return tile === null || winogradSupports(problem, tile, rt.maxBindingSize);
-    },
     dispose: () => { for (const t of [xs, ws, bs]) t?.release(); },
   };
 }

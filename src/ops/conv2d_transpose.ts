@@ -7,8 +7,7 @@ import type { KernelProbe } from '../gpu/tuning.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { checkIntPair, effectiveKernel, pair, type Padding2d, type Pair } from './conv_geometry.js';
-import { recordWinogradConv, winogradSupports, winogradTileOf } from './conv2d_winograd.js';
-import { defaultVariant } from '../gpu/tuning.js';
+import { convVariantSupports, recordWinogradConv, winogradTileOf } from './conv2d_winograd.js';
 
 export type { Padding2d, Pair };
 
@@ -134,22 +133,16 @@ export function conv2dTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: 
     padT: g.padT, padL: g.padL,
     cinG: g.cin / g.groups,
   };
-  const variant = rec.runtime.kernelVariant('conv2dTranspose', convShapeKey(problem), () => transposeProbe(rec, x, weight, bias, problem));
+  const variant = rec.runtime.kernelVariant('conv2dTranspose', convShapeKey(problem), () => transposeProbe(rec, x, weight, bias, problem),
+    convVariantSupports(equivalentForward(problem), rec.runtime.maxBindingSize));
   return recordTranspose(rec, x, weight, bias, problem, variant);
 }
 
 /** Records one transposed convolution with the kernel `variant` (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
 function recordTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, variant: string): Tensor {
   const tile = winogradTileOf(variant);
-  if (tile) {
-    // At stride 1 the transposed convolution is the forward one with the filter flipped, its channel
-    // axes swapped and pads k - 1 - pad; other shapes take the adapter's default kernel.
-    const forward = equivalentForward(problem);
-    if (winogradSupports(forward, tile, rec.runtime.maxBindingSize)) {
-      return recordWinogradConv(rec, x, weight, bias, forward, false, tile, 'transposed');
-    }
-    return recordTranspose(rec, x, weight, bias, problem, defaultVariant('conv2dTranspose', rec.runtime.kernelStyle));
-  }
+  // At stride 1 the transposed convolution is the forward one with the filter flipped, its channel axes swapped.
+  if (tile) return recordWinogradConv(rec, x, weight, bias, equivalentForward(problem), false, tile, 'transposed');
   const y = rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2dTranspose');
   const kernel = convKernelFor(variant, problem.outC / problem.groups);
   if (kernel.direct) {
@@ -188,10 +181,6 @@ function transposeProbe(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor |
   const xs = zeros(x), ws = zeros(weight), bs = bias ? zeros(bias) : null;
   return {
     run: (r, variant) => [recordTranspose(r, xs, ws, bs, problem, variant)],
-    supports: (variant) => {
-      const tile = winogradTileOf(variant);
-      return tile === null || winogradSupports(equivalentForward(problem), tile, rt.maxBindingSize);
-    },
     dispose: () => { for (const t of [xs, ws, bs]) t?.release(); },
   };
 }

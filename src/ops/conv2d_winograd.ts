@@ -10,10 +10,11 @@ import {
   winogradWeightParams, winogradWeightShader, type WinogradTile,
 } from '../../shaders/winograd.js';
 import {
-  conv2dDirectShader, conv2dVec4Shader, directBlockKey, directConvLaunch, vec4ConvLaunch, vec4TilingKey, type ConvProblem, type DirectConvBlock,
+  conv2dDirectShader, conv2dVec4Shader, convShapeKey, directBlockKey, directConvLaunch, vec4ConvLaunch, vec4TilingKey, type ConvProblem, type DirectConvBlock,
 } from '../../shaders/conv2d.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
+import { UnsupportedError } from '../gpu/errors.js';
 
 export type { WinogradTile };
 
@@ -47,6 +48,17 @@ export function winogradSupports(problem: ConvProblem, tile: WinogradTile, maxBi
 }
 
 /**
+ * For runtime.kernelVariant: whether a variant computes this forward-convolution
+ * problem (the Winograd ones only where winogradSupports; every other variant always).
+ */
+export function convVariantSupports(problem: ConvProblem, maxBindingSize: number): (variant: string) => boolean {
+  return (variant) => {
+    const tile = winogradTileOf(variant);
+    return tile === null || winogradSupports(problem, tile, maxBindingSize);
+  };
+}
+
+/**
  * The matrix products' register block on CPU adapters: 16 tiles x 32
  * channels, the block of the 'direct-16x32' forward kernel (R_M = all
  * channels below 32; R_P = all tiles below 16). On SwiftShader (64 -> 64 at 112x112, F(4x4)) 32x32 and
@@ -67,6 +79,9 @@ export function recordWinogradConv(
   rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean,
   tile: WinogradTile, weightLayout: 'forward' | 'transposed',
 ): Tensor {
+  if (!winogradSupports(problem, tile, rec.runtime.maxBindingSize)) {
+    throw new UnsupportedError(`conv2d winograd-${tile}x${tile}: ${convShapeKey(problem)} is not a one-group 3x3 stride-1 convolution whose transforms fit one binding`);
+  }
   const a = winogradAlpha(tile), a2 = a * a;
   const { batch: n, inC: c, outC: m } = problem;
   const { tilesW, tiles } = tilesOf(problem, tile);
