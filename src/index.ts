@@ -29,3 +29,4 @@ export { kernelStyleFor, type KernelStyle } from './gpu/runtime.js';
 export { denseBackwardWeight, denseChunkRows, splitDenseKernel, type DenseWeight } from './ops/dense.js';
 export { tuneModel, KERNEL_VARIANTS, KernelChooser, KernelTimer, type TunableOp, type KernelProbe, type TuneOptions, type TuneResult, type TuneModelOptions, type TuningStore, type KernelChoice } from './gpu/tuning.js';
 export { createOptimizerState, type OptimizerState } from './train/trainer.js';
+export { preprocessRgba, channelStats, UNIT_RANGE, IMAGENET_PREPROCESSING, CAFFE_PREPROCESSING, type Preprocessing } from './model/preprocessing.js';
