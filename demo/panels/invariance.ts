@@ -1,0 +1,4 @@
+// Placeholder until the panel is built: it mounts an empty section.
+import type { Panel } from '../app.js';
+
+export const invariancePanel: Panel = { id: 'invariance', title: 'Invariance', mount() {} };
