@@ -53,6 +53,14 @@ export interface TrainOptions extends RunOptions {
    * its DeconvNet projection.
    */
   snapshots?: { epochs: number[]; probe: ImageDataset; features: Array<{ layer: number | string; channel: number }>; mode?: ProjectionMode };
+  /** Called with each listed epoch's snapshots as soon as they are taken (before onEpoch), e.g. to show them while training goes on. */
+  onSnapshot?: (snapshots: FeatureSnapshot[]) => void;
+  /**
+   * Awaited before every step: while the promise it returns is pending, the
+   * run waits with nothing submitted (a page's pause button). Aborting
+   * `signal` ends a paused run at once, whether or not the promise settles.
+   */
+  pause?: () => void | Promise<void>;
   /**
    * Optimizer state from createOptimizerState() to continue from (momentum /
    * Adam moments carry over between train() calls, and nothing is
@@ -176,13 +184,16 @@ export async function train(model: Model, data: LabelledImages, options: TrainOp
       const name = model.layers[model.layerIndex(f.layer)]!.name;
       byLayer.set(name, [...(byLayer.get(name) ?? []), f.channel]);
     }
+    const taken: FeatureSnapshot[] = [];
     for (const [layer, channels] of byLayer) {
       const [result] = await topActivations(model, spec.probe, { layers: [layer], channels, k: 1, mode: spec.mode, signal: options.signal });
       for (const channel of channels) {
         const best = result!.top[channel]![0];
-        if (best) snapshots.push({ epoch, layer, channel, ...best });
+        if (best) taken.push({ epoch, layer, channel, ...best });
       }
     }
+    snapshots.push(...taken);
+    options.onSnapshot?.(taken);
   }
   let step = 0, sinceLog = 0, examplesSinceLog = 0;
   async function readLog(epoch: number, learningRate: number): Promise<void> {
@@ -201,6 +212,7 @@ export async function train(model: Model, data: LabelledImages, options: TrainOp
       const order = shuffled(data.count, (options.seed ?? 1) + epoch * 7919);
       let learningRate = 0;
       for (let b = 0; b < stepsPerEpoch; b++) {
+        await whilePaused(options.pause, options.signal);
         throwIfAborted(options.signal);
         const count = Math.min(batchSize, data.count - b * batchSize);
         const images = new Float32Array(count * perImage);
@@ -265,6 +277,21 @@ export async function train(model: Model, data: LabelledImages, options: TrainOp
       throw e;
     }
     await rec.submit();
+  }
+}
+
+/** Waits for `pause()` to settle, or for `signal` to abort, whichever comes first. */
+async function whilePaused(pause: TrainOptions['pause'], signal: AbortSignal | undefined): Promise<void> {
+  const waiting = pause?.();
+  if (!waiting) return;
+  if (!signal) return waiting;
+  if (signal.aborted) return;
+  let onAbort = () => {};
+  const aborted = new Promise<void>((resolve) => { onAbort = resolve; signal.addEventListener('abort', onAbort, { once: true }); });
+  try {
+    await Promise.race([waiting, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }
 
