@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { onnx } from 'onnx-proto';
 import { importOnnx, onnxSpec, createDeconvNet, UnsupportedError, ShapeError, FormatError } from '../src/index.js';
+import { ONNX_ATTRIBUTE_TYPES, ONNX_DATA_TYPES } from '../src/model/import/onnx_tensor.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { conv2dRef, conv2dInputGradRef, type ConvRefAttrs } from './ref/conv.js';
@@ -104,7 +105,7 @@ describe('ONNX importer on a residual + Inception-style graph', () => {
 
   it('lists the nodes, runs forward and projects like the float64 graph', async () => {
     const rt = await getRuntime();
-    const { model, outputNames } = importOnnx(rt, model_bytes(), { fileName: 'blocks.onnx' });
+    const { model, outputNames } = await importOnnx(rt, model_bytes(), { fileName: 'blocks.onnx' });
     expect(outputNames).toEqual(['y']);
     expect(model.info.map((n) => `${n.name}:${n.kind}:${n.outputShape.join('x')}`)).toEqual([
       'conv1:Conv2D:4x8x8', 'relu1:ReLU:4x8x8', 'conv2:Conv2D:4x8x8', 'relu2:ReLU:4x8x8', 'residual:Add:4x8x8',
@@ -121,7 +122,7 @@ describe('ONNX importer on a residual + Inception-style graph', () => {
     model.destroy();
   });
 
-  it('names the op, the node and the file when it cannot import', () => {
+  it('names the op, the node and the file when it cannot import', async () => {
     const bytes = model_bytes();
     const decoded = onnx.ModelProto.decode(bytes);
     const swap = (mutate: (m: onnx.ModelProto) => void) => {
@@ -137,13 +138,25 @@ describe('ONNX importer on a residual + Inception-style graph', () => {
       [swap((m) => { m.graph!.initializer![0]!.floatData![7] = NaN; }), FormatError, /initializer "w1": tensor "w1" \[4,2,3,3\]: element 7 is NaN/],
       [swap((m) => { m.graph!.node![8]!.input = ['cat', 'missing']; }), FormatError, /node 8 "flat" \(Reshape\): input "missing" is not produced/],
       [bytes.subarray(0, bytes.length / 2), FormatError, /blocks.onnx: not a readable ONNX model/],
+      // The importer reads these enums by their ONNX numbers (the decoder is loaded lazily).
+      [swap((m) => { m.graph!.node![0]!.attribute![0]!.type = onnx.AttributeProto.AttributeType.FLOATS; }), FormatError, /node 0 "conv1" \(Conv\): attribute pads has type FLOATS, expected INTS/],
+      [swap((m) => { m.graph!.initializer![1]!.dataType = onnx.TensorProto.DataType.INT16; }), UnsupportedError, /initializer "b1": tensor "b1" \[4\]: element type INT16 is not supported/],
+      [swap((m) => { m.graph!.initializer![1]!.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL; }), UnsupportedError, /tensor "b1" \[4\]: weights in external data files are not supported/],
     ];
     for (const [file, type, message] of cases) {
       let error: unknown;
-      try { onnxSpec(file, { fileName: 'blocks.onnx' }); } catch (e) { error = e; }
+      try { await onnxSpec(file, { fileName: 'blocks.onnx' }); } catch (e) { error = e; }
       expect(error, String(message)).toBeInstanceOf(type);
       expect((error as Error).message).toMatch(message);
     }
+  });
+});
+
+describe('ONNX enum numbers written out in the importer', () => {
+  it('match the onnx.proto schema onnx-proto was generated from', () => {
+    const names = (e: Record<string, string | number>) => Object.fromEntries(Object.entries(e).filter(([, v]) => typeof v === 'number').map(([k, v]) => [v, k]));
+    expect(Object.fromEntries(ONNX_DATA_TYPES.map((n, i) => [i, n]))).toEqual(names(onnx.TensorProto.DataType));
+    expect(Object.fromEntries(ONNX_ATTRIBUTE_TYPES.map((n, i) => [i, n]))).toEqual(names(onnx.AttributeProto.AttributeType));
   });
 });
 

@@ -141,7 +141,7 @@ export async function loadModel(runtime: Runtime, source: ModelSource, options: 
   if (files.main.byteLength === 0) throw new FormatError(`${files.name}: the file is empty`);
 
   if (!looksLikeJson(files.main)) {
-    const { model } = importOnnx(runtime, files.main, { fileName: files.name, inputShapes: options.inputShapes });
+    const { model } = await importOnnx(runtime, files.main, { fileName: files.name, inputShapes: options.inputShapes });
     return { model, format: 'onnx', source: files.name };
   }
   const json = parseJson(files);

@@ -14,7 +14,7 @@ export interface OutputTensor { name: string; dims: number[]; data: Float32Array
 
 /** Imports and runs the model; every GPU buffer is released before returning. */
 export async function runOnnxCase(rt: Runtime, model: Uint8Array, inputs: HostTensor[], name: string): Promise<OutputTensor[]> {
-  const imported = importOnnx(rt, model, { fileName: `${name}/model.onnx` });
+  const imported = await importOnnx(rt, model, { fileName: `${name}/model.onnx` });
   try {
     const feeds = inputs.map((h, i) => {
       if (h.dtype !== 'float32') throw new UnsupportedError(`${name}: input ${i} is ${h.dtype}`);

@@ -827,10 +827,11 @@ function dimsOf(info: onnx.IValueInfoProto): Array<number | string> | null {
 /**
  * Parses and validates an ONNX model into a model spec (layers hold their
  * weights on the host; nothing touches the GPU until createModel builds it).
+ * Async because the protobuf decoder is loaded at the first call.
  */
-export function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): OnnxImport {
+export async function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<OnnxImport> {
   const file = options.fileName ?? 'model.onnx';
-  const model = decodeModel(bytes, file);
+  const model = await decodeModel(bytes, file);
   const graph = model.graph;
   if (!graph) throw new FormatError(`${file}: the model has no graph`);
   const opset = defaultOpset(model, file);
@@ -916,8 +917,8 @@ export function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {}): On
 }
 
 /** Imports an ONNX model and builds it on the runtime's device. */
-export function importOnnx(rt: Runtime, bytes: Uint8Array, options: OnnxImportOptions = {}): { model: Model; format: 'onnx'; inputNames: string[]; outputNames: string[]; batchAxis: boolean } {
-  const parsed = onnxSpec(bytes, options);
+export async function importOnnx(rt: Runtime, bytes: Uint8Array, options: OnnxImportOptions = {}): Promise<{ model: Model; format: 'onnx'; inputNames: string[]; outputNames: string[]; batchAxis: boolean }> {
+  const parsed = await onnxSpec(bytes, options);
   let model: Model;
   try {
     model = createModel(rt, parsed.spec);

@@ -2,7 +2,13 @@
 // protobufjs), TensorProto values to host arrays, and node attributes read
 // with type checks. Every failure is a FormatError naming the file and the
 // place, since these bytes come from users' files.
-import { onnx } from 'onnx-proto';
+//
+// onnx-proto and protobufjs (~100 kB minified) are loaded by a dynamic import
+// at the first decode, so an app that never imports ONNX does not ship them
+// (bundlers split them into their own chunk). Everything after the decode
+// reads plain objects; the few enum values it needs are the ONNX standard's
+// own numbers, written out below.
+import type { onnx } from 'onnx-proto';
 import { FormatError, UnsupportedError } from '../../gpu/errors.js';
 
 /** A tensor on the host. Integer tensors (shapes, axes, indices) are plain numbers. */
@@ -16,16 +22,49 @@ export function toNumber(v: number | { toNumber(): number } | null | undefined):
   return typeof v === 'number' ? v : v.toNumber();
 }
 
+type OnnxProto = typeof onnx;
+let protoModule: Promise<OnnxProto> | undefined;
+
+/**
+ * onnx-proto is CommonJS: Node and Rollup hand its `module.exports` over as
+ * the default export, esbuild's pre-bundling may also give `onnx` by name.
+ */
+function loadOnnxProto(): Promise<OnnxProto> {
+  protoModule ??= import('onnx-proto').then(
+    (m: { onnx?: OnnxProto; default?: { onnx?: OnnxProto } }) => m.onnx ?? m.default!.onnx!,
+    (e: unknown) => {
+      protoModule = undefined; // a chunk that failed to load may load on the next try
+      throw e;
+    },
+  );
+  return protoModule;
+}
+
 /** Decodes a ModelProto; truncated or corrupt bytes become a FormatError. */
-export function decodeModel(bytes: Uint8Array, file: string): onnx.ModelProto {
+export async function decodeModel(bytes: Uint8Array, file: string): Promise<onnx.ModelProto> {
+  const proto = await loadOnnxProto();
   try {
-    return onnx.ModelProto.decode(bytes);
+    return proto.ModelProto.decode(bytes);
   } catch (e) {
     throw new FormatError(`${file}: not a readable ONNX model (protobuf: ${(e as Error).message})`);
   }
 }
 
-const T = onnx.TensorProto.DataType;
+/** TensorProto.DataType (onnx.proto), by number. */
+export const ONNX_DATA_TYPES = [
+  'UNDEFINED', 'FLOAT', 'UINT8', 'INT8', 'UINT16', 'INT16', 'INT32', 'INT64', 'STRING',
+  'BOOL', 'FLOAT16', 'DOUBLE', 'UINT32', 'UINT64', 'COMPLEX64', 'COMPLEX128', 'BFLOAT16',
+] as const;
+const T = { FLOAT: 1, INT32: 6, INT64: 7, DOUBLE: 11 } as const;
+/** TensorProto.DataLocation.EXTERNAL (onnx.proto). */
+const EXTERNAL_DATA = 1;
+
+/** AttributeProto.AttributeType (onnx.proto), by number. */
+export const ONNX_ATTRIBUTE_TYPES = [
+  'UNDEFINED', 'FLOAT', 'INT', 'STRING', 'TENSOR', 'GRAPH', 'FLOATS', 'INTS', 'STRINGS',
+  'TENSORS', 'GRAPHS', 'SPARSE_TENSOR', 'SPARSE_TENSORS', 'TYPE_PROTO', 'TYPE_PROTOS',
+] as const;
+type AttributeType = (typeof ONNX_ATTRIBUTE_TYPES)[number];
 
 /**
  * The tensor's values, from raw_data (always little-endian) or the typed
@@ -38,7 +77,7 @@ export function tensorFromProto(t: onnx.ITensorProto, where: string): HostTensor
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new FormatError(`${label}: dimensions must be non-negative integers`);
   const size = dims.reduce((a, b) => a * b, 1);
   if (size > 2 ** 31) throw new FormatError(`${label}: ${size} elements is not a plausible tensor`);
-  if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL || (t.externalData?.length ?? 0) > 0) {
+  if (t.dataLocation === EXTERNAL_DATA || (t.externalData?.length ?? 0) > 0) {
     throw new UnsupportedError(`${label}: weights in external data files are not supported (save the model with its weights inside)`);
   }
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
@@ -87,7 +126,7 @@ export function tensorFromProto(t: onnx.ITensorProto, where: string): HostTensor
       return { dtype: 'int64', dims, data };
     }
     default:
-      throw new UnsupportedError(`${label}: element type ${T[t.dataType ?? 0] ?? t.dataType} is not supported (float, double, int32, int64)`);
+      throw new UnsupportedError(`${label}: element type ${ONNX_DATA_TYPES[t.dataType ?? 0] ?? t.dataType} is not supported (float, double, int32, int64)`);
   }
 }
 
@@ -107,12 +146,12 @@ export class Attrs {
     return this.#byName.has(name);
   }
 
-  #get(name: string, type: onnx.AttributeProto.AttributeType): onnx.IAttributeProto | undefined {
+  #get(name: string, type: AttributeType): onnx.IAttributeProto | undefined {
     this.#read.add(name);
     const a = this.#byName.get(name);
     // Old exporters leave `type` unset (0); then the field itself tells.
-    if (a && a.type && a.type !== type) {
-      throw new FormatError(`${this.where}: attribute ${name} has type ${onnx.AttributeProto.AttributeType[a.type] ?? a.type}, expected ${onnx.AttributeProto.AttributeType[type]}`);
+    if (a && a.type && ONNX_ATTRIBUTE_TYPES[a.type] !== type) {
+      throw new FormatError(`${this.where}: attribute ${name} has type ${ONNX_ATTRIBUTE_TYPES[a.type] ?? a.type}, expected ${type}`);
     }
     return a;
   }
@@ -123,42 +162,42 @@ export class Attrs {
   }
 
   int(name: string, dflt?: number): number {
-    const a = this.#get(name, onnx.AttributeProto.AttributeType.INT);
+    const a = this.#get(name, 'INT');
     return this.#required(name, a ? toNumber(a.i) : dflt);
   }
 
   float(name: string, dflt?: number): number {
-    const a = this.#get(name, onnx.AttributeProto.AttributeType.FLOAT);
+    const a = this.#get(name, 'FLOAT');
     return this.#required(name, a ? a.f ?? 0 : dflt);
   }
 
   optionalFloat(name: string): number | undefined {
-    const a = this.#get(name, onnx.AttributeProto.AttributeType.FLOAT);
+    const a = this.#get(name, 'FLOAT');
     return a ? a.f ?? 0 : undefined;
   }
 
   ints(name: string, dflt?: number[]): number[] {
-    const a = this.#get(name, onnx.AttributeProto.AttributeType.INTS);
+    const a = this.#get(name, 'INTS');
     return this.#required(name, a ? (a.ints ?? []).map(toNumber) : dflt);
   }
 
   optionalInts(name: string): number[] | undefined {
-    const a = this.#get(name, onnx.AttributeProto.AttributeType.INTS);
+    const a = this.#get(name, 'INTS');
     return a ? (a.ints ?? []).map(toNumber) : undefined;
   }
 
   floats(name: string): number[] | undefined {
-    const a = this.#get(name, onnx.AttributeProto.AttributeType.FLOATS);
+    const a = this.#get(name, 'FLOATS');
     return a ? [...(a.floats ?? [])] : undefined;
   }
 
   string(name: string, dflt?: string): string {
-    const a = this.#get(name, onnx.AttributeProto.AttributeType.STRING);
+    const a = this.#get(name, 'STRING');
     return this.#required(name, a ? new TextDecoder().decode(a.s ?? new Uint8Array()) : dflt);
   }
 
   tensor(name: string): HostTensor | undefined {
-    const a = this.#get(name, onnx.AttributeProto.AttributeType.TENSOR);
+    const a = this.#get(name, 'TENSOR');
     return a?.t ? tensorFromProto(a.t, `${this.where} attribute ${name}`) : undefined;
   }
 
