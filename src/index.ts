@@ -30,3 +30,7 @@ export { denseBackwardWeight, denseChunkRows, splitDenseKernel, type DenseWeight
 export { tuneModel, KERNEL_VARIANTS, KernelChooser, KernelTimer, type TunableOp, type KernelProbe, type TuneOptions, type TuneResult, type TuneModelOptions, type TuningStore, type KernelChoice } from './gpu/tuning.js';
 export { createOptimizerState, type OptimizerState } from './train/trainer.js';
 export { preprocessRgba, channelStats, UNIT_RANGE, IMAGENET_PREPROCESSING, CAFFE_PREPROCESSING, type Preprocessing } from './model/preprocessing.js';
+export { heatMapToImage, type HeatMapOptions, type HeatColormap } from './render/image.js';
+export { inputToImage } from './render/input_image.js';
+export { categoricalColor, labelMapToImage, labelCounts } from './render/maps.js';
+export { occlusionMapBox, type OcclusionGrid } from './analysis/occlusion_grid.js';

@@ -75,3 +75,60 @@ export function featureMapGrid(data: Float32Array, shape: readonly number[], ind
   }
   return { image: { width, height, data: out } as RgbaImage, tiles, columns, rows };
 }
+
+/** Colour stops of the heat-map colourings: [position in [0, 1], r, g, b] with channels in [0, 1]. */
+const HEAT_COLORMAPS = {
+  // MATLAB's jet, as in the occlusion maps of Zeiler & Fergus (Fig. 7).
+  jet: [[0, 0, 0, 0.5], [0.125, 0, 0, 1], [0.375, 0, 1, 1], [0.625, 1, 1, 0], [0.875, 1, 0, 0], [1, 0.5, 0, 0]],
+  grey: [[0, 0, 0, 0], [1, 1, 1, 1]],
+} as const;
+
+export type HeatColormap = keyof typeof HEAT_COLORMAPS;
+
+export interface HeatMapOptions {
+  /** Value shown as the lowest colour (default: the smallest finite value). */
+  min?: number;
+  /** Value shown as the highest colour (default: the largest finite value). */
+  max?: number;
+  /** Default 'jet'. */
+  colormap?: HeatColormap;
+  /** Alpha of every finite cell, 0-255 (default 255); non-finite cells are transparent. */
+  alpha?: number;
+}
+
+/**
+ * A `width` x `height` map of values (row-major) as a picture: each value is
+ * placed in [min, max] and coloured by linear interpolation between the
+ * colormap's stops (values outside are clamped; a map whose min equals its
+ * max shows the middle colour).
+ */
+export function heatMapToImage(values: ArrayLike<number>, width: number, height: number, options: HeatMapOptions = {}): RgbaImage {
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+    throw new RangeError(`heatMapToImage: size ${width}x${height} must be positive integers`);
+  }
+  if (values.length !== width * height) throw new RangeError(`heatMapToImage: ${values.length} values for a ${width}x${height} map`);
+  const stops = HEAT_COLORMAPS[options.colormap ?? 'jet'];
+  if (!stops) throw new RangeError(`heatMapToImage: unknown colormap "${String(options.colormap)}" (${Object.keys(HEAT_COLORMAPS).join(', ')})`);
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  }
+  const min = options.min ?? lo, max = options.max ?? hi;
+  const alpha = options.alpha ?? 255;
+  const out = new Uint8ClampedArray(width * height * 4);
+  for (let p = 0; p < values.length; p++) {
+    const v = values[p]!;
+    if (!Number.isFinite(v)) continue;
+    const t = max > min ? Math.min(1, Math.max(0, (v - min) / (max - min))) : 0.5;
+    let s = 1;
+    while (s < stops.length - 1 && stops[s]![0] < t) s++;
+    const [t0, r0, g0, b0] = stops[s - 1]!, [t1, r1, g1, b1] = stops[s]!;
+    const f = (t - t0) / (t1 - t0);
+    out[p * 4] = Math.round(255 * (r0 + f * (r1 - r0)));
+    out[p * 4 + 1] = Math.round(255 * (g0 + f * (g1 - g0)));
+    out[p * 4 + 2] = Math.round(255 * (b0 + f * (b1 - b0)));
+    out[p * 4 + 3] = alpha;
+  }
+  return { width, height, data: out };
+}
