@@ -82,3 +82,19 @@ export function bump(name: string): void {
   const key = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
   document.body.dataset[key] = String(Number(document.body.dataset[key] ?? 0) + 1);
 }
+
+/** An image (file, URL or pixels) drawn (stretched) at `width` x `height`: the RGBA pixels a model of that input size sees. */
+export async function imageDataAt(source: Blob | ImageData | string, width: number, height: number): Promise<ImageData> {
+  if (source instanceof ImageData && source.width === width && source.height === height) return source;
+  const pixels = typeof source === 'string' ? await fetch(source).then((r) => {
+    if (!r.ok) throw new Error(`${source}: HTTP ${r.status}`);
+    return r.blob();
+  }) : source;
+  const bitmap = await createImageBitmap(pixels);
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(bitmap, 0, 0, width, height);
+  bitmap.close();
+  return ctx.getImageData(0, 0, width, height);
+}

@@ -34,3 +34,5 @@ export { heatMapToImage, type HeatMapOptions, type HeatColormap } from './render
 export { inputToImage } from './render/input_image.js';
 export { categoricalColor, labelMapToImage, labelCounts } from './render/maps.js';
 export { occlusionMapBox, type OcclusionGrid } from './analysis/occlusion_grid.js';
+export { parseClassNames, topClasses, isProbabilityVector, type ClassScore } from './model/class_names.js';
+export { modelHints, parsePreprocessing, onnxMetadataProps, type ModelHints } from './model/metadata.js';

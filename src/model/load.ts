@@ -8,6 +8,8 @@ import type { Model } from './model.js';
 import { MODEL_FORMAT, loadSavedModel } from './serialize.js';
 import { importOnnx } from './import/onnx.js';
 import { importTfjsLayers, isTfjsLayersModelJson } from './import/tfjs_layers.js';
+import { modelHints, onnxMetadataProps, type ModelHints } from './metadata.js';
+import type { Preprocessing } from './preprocessing.js';
 
 export type ModelFormat = 'onnx' | 'tfjs-layers' | 'deconvnet-webgpu';
 
@@ -24,6 +26,10 @@ export interface LoadModelOptions {
   inputShapes?: Record<string, number[]>;
   /** Used for URLs (default: the global fetch). */
   fetch?: typeof fetch;
+  /** The normalisation the model was trained with; overrides what the file says. */
+  preprocessing?: Preprocessing;
+  /** One name per output class; overrides what the file says. */
+  classNames?: string[];
 }
 
 export interface LoadedModel {
@@ -32,6 +38,13 @@ export interface LoadedModel {
   format: ModelFormat;
   /** The file or URL it came from, as named in errors. */
   source: string;
+  /**
+   * From the options, else from the file's metadata (ONNX metadata_props,
+   * TF.js userDefinedMetadata, our manifest's metadata: see ./metadata.ts),
+   * else undefined.
+   */
+  preprocessing?: Preprocessing;
+  classNames?: string[];
 }
 
 /** A byte source the importers can ask for sibling files (shards, weights). */
@@ -125,6 +138,18 @@ function isFileList(source: ModelSource): source is Iterable<File> | ArrayLike<F
  * and the place.
  */
 export async function loadModel(runtime: Runtime, source: ModelSource, options: LoadModelOptions = {}): Promise<LoadedModel> {
+  const loaded = await loadFormat(runtime, source, options);
+  const { model, hints } = loaded;
+  const result: LoadedModel = { model, format: loaded.format, source: loaded.source };
+  const preprocessing = options.preprocessing ?? hints.preprocessing;
+  const classNames = options.classNames ?? hints.classNames;
+  if (preprocessing) result.preprocessing = preprocessing;
+  if (classNames) result.classNames = classNames;
+  return result;
+}
+
+/** The model and what its file says about itself. */
+async function loadFormat(runtime: Runtime, source: ModelSource, options: LoadModelOptions): Promise<Omit<LoadedModel, 'preprocessing' | 'classNames'> & { hints: ModelHints }> {
   let files: Files;
   if (typeof source === 'string' || source instanceof URL) {
     files = await fromUrl(source, options.fetch ?? fetch);
@@ -141,19 +166,23 @@ export async function loadModel(runtime: Runtime, source: ModelSource, options: 
   if (files.main.byteLength === 0) throw new FormatError(`${files.name}: the file is empty`);
 
   if (!looksLikeJson(files.main)) {
+    const hints = modelHints(onnxMetadataProps(files.main), files.name);
     const { model } = await importOnnx(runtime, files.main, { fileName: files.name, inputShapes: options.inputShapes });
-    return { model, format: 'onnx', source: files.name };
+    return { model, format: 'onnx', source: files.name, hints };
   }
   const json = parseJson(files);
+  const metadata = (key: string) => (json as Record<string, unknown>)[key] as Record<string, unknown> | undefined;
   if (isTfjsLayersModelJson(json)) {
+    const hints = modelHints(metadata('userDefinedMetadata'), files.name);
     const { model } = await importTfjsLayers(runtime, {
       modelJson: json as object,
       fileName: files.name,
       loadWeights: (path) => files.sibling(path, 'weight shard'),
     });
-    return { model, format: 'tfjs-layers', source: files.name };
+    return { model, format: 'tfjs-layers', source: files.name, hints };
   }
   if ((json as { format?: unknown })?.format === MODEL_FORMAT) {
+    const hints = modelHints(metadata('metadata'), files.name);
     // Our own manifest names no weight file: it is the .bin of the same name.
     const weightsName = (files.name.split('/').pop() ?? 'model.json').replace(/\.json$/i, '') + '.bin';
     let weights: Uint8Array;
@@ -163,7 +192,7 @@ export async function loadModel(runtime: Runtime, source: ModelSource, options: 
       if (e instanceof DeconvNetError) throw e;
       throw new FormatError(`${files.name}: its weights "${weightsName}" could not be read (${(e as Error).message})`);
     }
-    return { model: loadSavedModel(runtime, json, weights, files.name), format: 'deconvnet-webgpu', source: files.name };
+    return { model: loadSavedModel(runtime, json, weights, files.name), format: 'deconvnet-webgpu', source: files.name, hints };
   }
   throw new FormatError(`${files.name}: a JSON file that is neither a TF.js Layers model.json (format "layers-model") nor a ${MODEL_FORMAT} manifest`);
 }
