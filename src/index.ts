@@ -36,3 +36,5 @@ export { categoricalColor, labelMapToImage, labelCounts } from './render/maps.js
 export { occlusionMapBox, type OcclusionGrid } from './analysis/occlusion_grid.js';
 export { parseClassNames, topClasses, isProbabilityVector, type ClassScore } from './model/class_names.js';
 export { modelHints, parsePreprocessing, onnxMetadataProps, type ModelHints } from './model/metadata.js';
+export { deconvolveImage, kernelPreset, kernelCentre, kerasTransposeLength, kerasTransposeAttrs, depthwiseTransposeWeights, KERNEL_PRESETS, type KernelPreset, type ImageKernel, type DeconvolveOptions, type Planes } from './analysis/deconvolve_image.js';
+export { planesToImage, type DisplayRange } from './render/planes_image.js';
