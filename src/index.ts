@@ -38,3 +38,6 @@ export { parseClassNames, topClasses, isProbabilityVector, type ClassScore } fro
 export { modelHints, parsePreprocessing, onnxMetadataProps, type ModelHints } from './model/metadata.js';
 export { deconvolveImage, kernelPreset, kernelCentre, kerasTransposeLength, kerasTransposeAttrs, depthwiseTransposeWeights, KERNEL_PRESETS, type KernelPreset, type ImageKernel, type DeconvolveOptions, type Planes } from './analysis/deconvolve_image.js';
 export { planesToImage, type DisplayRange } from './render/planes_image.js';
+export { createImageInput, imageToTensor, ImageInput, INPUT_TEXTURE_FORMATS, type ImageSource, type ImageInputOptions } from './io/gpu_input.js';
+export { NotReadyError, CameraError } from './io/errors.js';
+export { imageInput, planImageInput, type FitMode, type BoundPicture, type ImageInputAttrs, type ImageInputPlan } from './ops/image_input.js';

@@ -1,6 +1,6 @@
 import { Tensor, shapeSize, type DType } from './tensor.js';
 import {
-  DeviceLimitError, DeviceLostError, DestroyedError, GpuOutOfMemoryError, GpuValidationError,
+  DeviceLimitError, DeviceLostError, DestroyedError, GpuOutOfMemoryError, GpuValidationError, ShapeError, UnsupportedError,
 } from './errors.js';
 import { Recorder, timePasses } from './recorder.js';
 import { KernelChooser, tuneKernels, type KernelProbe, type TunableOp, type TuneOptions, type TuneResult, type TuningStore } from './tuning.js';
@@ -164,6 +164,26 @@ export class Runtime {
     const buffer = this.#takeBuffer(bytes);
     if (data) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     else if (this.#poison) this.device.queue.writeBuffer(buffer, 0, new Uint32Array(size).fill(0x7fc00000));
+    return new Tensor(this, buffer, shape, dtype);
+  }
+
+  /**
+   * A host's own GPUBuffer as a tensor, without a copy: f32 (or u32) values,
+   * row-major (NCHW for images), from byte 0; usage must include STORAGE,
+   * COPY_SRC and COPY_DST. The host keeps ownership: release() only drops the
+   * tensor, the library never destroys or pools a wrapped buffer.
+   */
+  wrapBuffer(buffer: GPUBuffer, shape: readonly number[], dtype: DType = 'f32', label = buffer.label || 'wrapped buffer'): Tensor {
+    this.assertUsable(`wrapBuffer(${label})`);
+    const bytes = shapeSize(shape) * 4;
+    if (shape.some((d) => !Number.isInteger(d) || d <= 0) || bytes > buffer.size) {
+      throw new ShapeError(`wrapBuffer(${label}): shape [${shape}] needs ${bytes} bytes; the buffer has ${buffer.size}`);
+    }
+    if (bytes > this.maxBindingSize) throw new DeviceLimitError(`wrapBuffer(${label}): ${bytes} bytes is over the storage binding limit of ${this.maxBindingSize}`);
+    const needed = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    if ((buffer.usage & needed) !== needed) {
+      throw new UnsupportedError(`wrapBuffer(${label}): the buffer's usage (0x${buffer.usage.toString(16)}) lacks STORAGE | COPY_SRC | COPY_DST`);
+    }
     return new Tensor(this, buffer, shape, dtype);
   }
 
