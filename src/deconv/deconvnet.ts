@@ -41,27 +41,29 @@ export class DeconvNet {
    * encoder and one submit. The result stays on the GPU.
    */
   async project(fwd: ForwardResult, options: ProjectOptions): Promise<Projection> {
-    fwd.assertLive('project');
-    if (fwd.model !== this.model) throw new OutOfRangeError('project: the forward result comes from another model');
-    const model = this.model;
-    model.runtime.assertUsable('project');
-    const top = model.layerIndex(options.layer);
-    const mode = options.mode ?? 'deconvnet';
-    if (mode !== 'deconvnet' && mode !== 'guided' && mode !== 'gradient') {
-      throw new OutOfRangeError(`project: unknown mode "${String(mode)}" (deconvnet, guided or gradient)`);
-    }
-    const pos = options.position ?? 'max';
+    const { layerName } = this.#check(fwd, options);
+    return this.model.runtime.run(`project ${layerName}#${options.channel}`, (rec) => this.projectIn(rec, fwd, options));
+  }
+
+  /**
+   * Records the projection into `rec` without submitting, so that it shares a
+   * submit with the forward it projects (`model.forwardIn` in the same
+   * recorder) and with a readback (`rec.read(projection.tensor)`):
+   *
+   *     const { fwd, proj, data } = await runtime.run('view', (rec) => {
+   *       const fwd = model.forwardIn(rec, pixels);
+   *       const proj = deconv.projectIn(rec, fwd, { layer: 'conv2', channel: 3 });
+   *       return { fwd, proj, data: rec.read(proj.tensor) };
+   *     });
+   *     const pixelsBack = await data; // one submit, one mapAsync
+   *
+   * The projection is released if the recording fails.
+   */
+  projectIn(rec: Recorder, fwd: ForwardResult, options: ProjectOptions): Projection {
+    const { top, mode, pos, layerName } = this.#check(fwd, options);
     const position: SeedPosition = pos === 'max' || pos === 'all' ? pos : 'at';
-    const layerName = model.layers[top]!.name;
-
-    if (!model.info[top]!.projectable) {
-      throw new OutOfRangeError(`project: layer "${layerName}" does not depend on the model's first input "${model.inputs[0]!.name}", so it has no projection to pixels`);
-    }
-
-    const rec = model.runtime.record(`project ${layerName}#${options.channel}`);
     let chosen: Tensor | undefined;
     let signals: Signals | undefined;
-    let pixels: Tensor | undefined;
     try {
       const sel = selectSeed(rec, fwd.activations[top]!, {
         channel: options.channel,
@@ -72,21 +74,31 @@ export class DeconvNet {
       chosen = sel.chosen;
       signals = new Signals(rec);
       signals.add(top, sel.seed);
-      pixels = propagate(rec, fwd, top, mode, signals);
+      const pixels = propagate(rec, fwd, top, mode, signals);
+      return rec.own(new Projection(pixels, chosen, fwd.activations[top]!.shape));
     } catch (e) {
-      rec.abandon();
       chosen?.release();
       signals?.releaseAll();
       throw e;
     }
-    const projection = new Projection(pixels!, chosen, fwd.activations[top]!.shape);
-    try {
-      await rec.submit();
-    } catch (e) {
-      projection.release();
-      throw e;
+  }
+
+  /** Validates a projection request; throws the typed error naming what is wrong. */
+  #check(fwd: ForwardResult, options: ProjectOptions) {
+    fwd.assertLive('project');
+    if (fwd.model !== this.model) throw new OutOfRangeError('project: the forward result comes from another model');
+    const model = this.model;
+    model.runtime.assertUsable('project');
+    const top = model.layerIndex(options.layer);
+    const mode: Mode = options.mode ?? 'deconvnet';
+    if (mode !== 'deconvnet' && mode !== 'guided' && mode !== 'gradient') {
+      throw new OutOfRangeError(`project: unknown mode "${String(mode)}" (deconvnet, guided or gradient)`);
     }
-    return projection;
+    const layerName = model.layers[top]!.name;
+    if (!model.info[top]!.projectable) {
+      throw new OutOfRangeError(`project: layer "${layerName}" does not depend on the model's first input "${model.inputs[0]!.name}", so it has no projection to pixels`);
+    }
+    return { top, mode, pos: options.position ?? 'max', layerName };
   }
 }
 

@@ -24,6 +24,8 @@ export interface RuntimeOptions {
   maxBindingSize?: number;
   /** How many distinct uniform buffers to cache (default 4096); the least recently used go first. */
   maxCachedUniforms?: number;
+  /** How many bind groups to cache (default 4096); the least recently used go first. */
+  maxCachedBindGroups?: number;
   /** Testing aid: fill every tensor allocated without data with NaN, so an element a kernel forgets to write shows up. */
   poisonNewTensors?: boolean;
   /**
@@ -64,6 +66,15 @@ export function kernelStyleFor(info: GPUAdapterInfo | undefined, isFallbackAdapt
  * shapes from growing the cache without bound.
  */
 const MAX_CACHED_UNIFORMS = 4096;
+
+/**
+ * Bind groups are cached by pipeline and buffers: tensors come from a pool,
+ * so in steady state a model's dispatches bind the same buffers call after call.
+ */
+const MAX_CACHED_BIND_GROUPS = 4096;
+
+/** Idle staging buffers kept for reuse (readbacks of a few recurring sizes); past it they are destroyed. */
+const MAX_FREE_STAGING = 16;
 
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
@@ -108,6 +119,13 @@ export class Runtime {
   #free = new Map<number, GPUBuffer[]>();
   #owned = new Set<GPUBuffer>();
   #bytesHeld = 0;
+  #bytesInUse = 0;
+  #stagingBytes = 0;
+  /** Mappable staging buffers for readbacks, pooled by size like the storage buffers. */
+  #freeStaging = new Map<number, GPUBuffer[]>();
+  #staging = new Set<GPUBuffer>();
+  #freeStagingCount = 0;
+  readonly #bindGroups: BindGroupCache;
   #lost: GPUDeviceLostInfo | null = null;
   #destroyed = false;
 
@@ -129,14 +147,27 @@ export class Runtime {
     const local = (globalThis as { localStorage?: TuningStore }).localStorage;
     const store = options.tuningCache === true ? local ?? null : options.tuningCache || null;
     this.kernels = new KernelChooser(this.kernelStyle, adapter, store, options.pinnedKernels);
+    this.#bindGroups = new BindGroupCache(Math.max(1, options.maxCachedBindGroups ?? MAX_CACHED_BIND_GROUPS));
     device.lost.then((info) => { this.#lost = info; });
   }
 
-  /** Counters for stating what a piece of work cost: submits made and bytes read back to the CPU. */
-  readonly stats = { submits: 0, bytesRead: 0 };
+  /**
+   * Counters for stating what a piece of work cost on the host side.
+   * submits: submits of recorded work (a Recorder; a read recorded with
+   * `rec.read()` rides in it); readSubmits: submits made by `runtime.read()`
+   * alone, a copy of a tensor whose work was submitted before; mapAsync:
+   * staging buffers mapped (one per read); buffersCreated: GPU buffers the
+   * runtime created (tensors, uniforms, staging); bindGroupsCreated: bind
+   * groups created (the rest come from the cache); bytesRead: bytes copied to the CPU.
+   */
+  readonly stats = { submits: 0, readSubmits: 0, mapAsync: 0, buffersCreated: 0, bindGroupsCreated: 0, bytesRead: 0 };
 
-  /** GPU bytes held by this runtime: pooled and in-use tensors plus cached uniforms. */
+  /** GPU bytes held by this runtime: pooled and in-use tensors plus cached uniforms (staging buffers: stagingBytes). */
   get bytesHeld(): number { return this.#bytesHeld; }
+  /** GPU bytes of tensors handed out and not yet released: what live results hold. */
+  get bytesInUse(): number { return this.#bytesInUse; }
+  /** GPU bytes of the mappable staging buffers readbacks go through (pooled, at most MAX_FREE_STAGING kept). */
+  get stagingBytes(): number { return this.#stagingBytes; }
   get isLost(): boolean { return this.#lost !== null; }
 
   assertUsable(operation: string): void {
@@ -188,60 +219,100 @@ export class Runtime {
   }
 
   #takeBuffer(bytes: number): GPUBuffer {
+    this.#bytesInUse += bytes;
     const pooled = this.#free.get(bytes)?.pop();
     if (pooled) return pooled;
-    const buffer = this.device.createBuffer({
-      size: bytes,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
-    });
+    const buffer = this.#createBuffer(bytes, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST);
     this.#owned.add(buffer);
     this.#bytesHeld += bytes;
     return buffer;
   }
 
+  #createBuffer(size: number, usage: GPUBufferUsageFlags): GPUBuffer {
+    this.stats.buffersCreated++;
+    return this.device.createBuffer({ size, usage });
+  }
+
+  /** Destroys a storage or uniform buffer counted in bytesHeld, and the bind groups that bind it. */
+  #destroyBuffer(buffer: GPUBuffer): void {
+    this.#bytesHeld -= buffer.size;
+    this.#bindGroups.forget(buffer);
+    buffer.destroy();
+  }
+
   /** Called by Tensor.release(): the buffer goes back to the pool. */
   releaseBuffer(buffer: GPUBuffer): void {
     if (!this.#owned.has(buffer)) return;
-    let list = this.#free.get(buffer.size);
-    if (!list) this.#free.set(buffer.size, (list = []));
-    list.push(buffer);
+    this.#bytesInUse -= buffer.size;
+    pushTo(this.#free, buffer);
   }
 
-  /** Frees pooled buffers nobody uses right now. */
+  /** Frees pooled buffers nobody uses right now (storage and staging), and the bind groups that used them. */
   trim(): void {
     for (const list of this.#free.values()) {
       for (const buffer of list) {
         this.#owned.delete(buffer);
-        this.#bytesHeld -= buffer.size;
-        buffer.destroy();
+        this.#destroyBuffer(buffer);
       }
     }
     this.#free.clear();
+    for (const list of this.#freeStaging.values()) for (const buffer of list) this.#destroyStaging(buffer);
+    this.#freeStaging.clear();
+    this.#freeStagingCount = 0;
   }
 
-  async read(tensor: Tensor): Promise<Float32Array> {
-    const operation = `read [${tensor.shape}]`;
-    this.assertUsable(operation);
-    const staging = this.device.createBuffer({ size: tensor.byteLength, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    try {
-      const encoder = this.device.createCommandEncoder({ label: operation });
-      encoder.copyBufferToBuffer(tensor.buffer, 0, staging, 0, tensor.byteLength);
-      this.device.queue.submit([encoder.finish()]);
-      this.stats.bytesRead += tensor.byteLength;
-      try {
-        await staging.mapAsync(GPUMapMode.READ);
-      } catch (e) {
-        if (this.#lost || this.#destroyed) throw new DeviceLostError(operation, this.#lost?.message ?? 'destroyed');
-        throw e;
-      }
-      const out = tensor.dtype === 'u32'
-        ? new Float32Array(new Uint32Array(staging.getMappedRange().slice(0)))
-        : new Float32Array(staging.getMappedRange().slice(0));
-      staging.unmap();
-      return out;
-    } finally {
-      staging.destroy();
+  /** @internal A mappable buffer of `bytes` to copy a readback into, from the pool (Recorder.read). */
+  takeStaging(bytes: number): GPUBuffer {
+    const pooled = this.#freeStaging.get(bytes)?.pop();
+    if (pooled) {
+      this.#freeStagingCount--;
+      return pooled;
     }
+    const buffer = this.#createBuffer(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST);
+    this.#staging.add(buffer);
+    this.#stagingBytes += bytes;
+    return buffer;
+  }
+
+  /** @internal Gives a staging buffer back, unmapped; one whose mapping failed is destroyed instead. */
+  returnStaging(buffer: GPUBuffer, reusable: boolean): void {
+    if (!this.#staging.has(buffer)) return; // the runtime was destroyed meanwhile
+    if (reusable && !this.#destroyed && this.#freeStagingCount < MAX_FREE_STAGING) {
+      pushTo(this.#freeStaging, buffer);
+      this.#freeStagingCount++;
+      return;
+    }
+    this.#destroyStaging(buffer);
+  }
+
+  #destroyStaging(buffer: GPUBuffer): void {
+    this.#staging.delete(buffer);
+    this.#stagingBytes -= buffer.size;
+    buffer.destroy();
+  }
+
+  /**
+   * Copies a tensor whose work was already submitted to the CPU: one submit
+   * holding only the copy, into a pooled staging buffer. To read the result
+   * of work in the same submit as the work, use `rec.read()` instead.
+   */
+  async read(tensor: Tensor): Promise<Float32Array> {
+    const rec = this.#record(`read [${tensor.shape}]`, 'read');
+    let data: Promise<Float32Array>;
+    try {
+      data = rec.read(tensor);
+    } catch (e) {
+      rec.abandon();
+      throw e;
+    }
+    await rec.submit();
+    return data;
+  }
+
+  /** @internal The error a failed mapAsync of a readback becomes. */
+  readFailure(operation: string, cause: unknown): unknown {
+    if (this.#lost || this.#destroyed) return new DeviceLostError(operation, this.#lost?.message || this.#lost?.reason || 'the runtime was destroyed');
+    return cause;
   }
 
   /** Reads a u32 tensor (switches, indices) as integers. */
@@ -276,21 +347,33 @@ export class Runtime {
     if (this.#uniforms.size >= this.#maxUniforms) {
       const [staleKey, stale] = this.#uniforms.entries().next().value as [string, GPUBuffer];
       this.#uniforms.delete(staleKey);
-      this.#bytesHeld -= stale.size;
       // A recording in progress may still bind it: destroy only after the next submit.
       this.#retiredUniforms.push(stale);
+      this.#bindGroups.forget(stale);
     }
-    buffer = this.device.createBuffer({ size: bytes.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    buffer = this.#createBuffer(bytes.byteLength, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
+    this.#bytesHeld += bytes.byteLength;
     this.device.queue.writeBuffer(buffer, 0, bytes);
     this.#uniforms.set(key, buffer);
-    this.#bytesHeld += bytes.byteLength;
     return buffer;
   }
 
   /** @internal Called by Recorder after a submit: frees uniforms evicted from the cache. */
   destroyRetiredUniforms(): void {
-    for (const buffer of this.#retiredUniforms) buffer.destroy();
+    for (const buffer of this.#retiredUniforms) this.#destroyBuffer(buffer);
     this.#retiredUniforms = [];
+  }
+
+  /**
+   * The bind group of `pipeline` (cached under `pipelineKey`) binding
+   * `buffers` whole at @binding(0), (1), ...: created once per combination.
+   */
+  bindGroup(pipelineKey: string, pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[], label: string): GPUBindGroup {
+    return this.#bindGroups.get(pipelineKey, buffers, () => {
+      this.stats.bindGroupsCreated++;
+      const entries = buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+      return this.device.createBindGroup({ label, layout: pipeline.getBindGroupLayout(0), entries });
+    });
   }
 
   // ---- kernel variants -------------------------------------------------------
@@ -329,9 +412,13 @@ export class Runtime {
 
   /** Starts recording passes for one submit; see Recorder. */
   record(operation: string): Recorder {
+    return this.#record(operation, 'work');
+  }
+
+  #record(operation: string, kind: 'work' | 'read'): Recorder {
     this.assertUsable(operation);
-    const rec = new Recorder(this, operation);
-    if (this.#profiling) this.#profilePasses(rec, this.#profiling);
+    const rec = new Recorder(this, operation, kind);
+    if (this.#profiling && kind === 'work') this.#profilePasses(rec, this.#profiling);
     return rec;
   }
 
@@ -385,10 +472,12 @@ export class Runtime {
     this.device.pushErrorScope('validation');
   }
 
-  /** @internal */
+  /**
+   * @internal Pops both scopes pushScopes() pushed, in the same tick (so a
+   * scope the host pushes while we wait is never ours to pop): one await.
+   */
   async popScopes(operation: string): Promise<void> {
-    const validation = await this.device.popErrorScope();
-    const oom = await this.device.popErrorScope();
+    const [validation, oom] = await Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]);
     if (this.#lost) throw new DeviceLostError(operation, this.#lost.message || this.#lost.reason);
     if (validation) throw new GpuValidationError(operation, validation.message);
     if (oom) throw new GpuOutOfMemoryError(operation, oom.message);
@@ -398,14 +487,88 @@ export class Runtime {
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    for (const buffer of this.#owned) buffer.destroy();
-    for (const buffer of [...this.#uniforms.values(), ...this.#retiredUniforms]) buffer.destroy();
+    for (const buffer of [...this.#owned, ...this.#staging, ...this.#uniforms.values(), ...this.#retiredUniforms]) buffer.destroy();
     this.#retiredUniforms = [];
     this.#owned.clear();
     this.#free.clear();
+    this.#staging.clear();
+    this.#freeStaging.clear();
+    this.#freeStagingCount = 0;
+    this.#stagingBytes = 0;
     this.#uniforms.clear();
+    this.#bindGroups.clear();
     this.#pipelines.clear();
     this.#bytesHeld = 0;
+    this.#bytesInUse = 0;
     if (this.ownsDevice) this.device.destroy();
+  }
+}
+
+function pushTo(pool: Map<number, GPUBuffer[]>, buffer: GPUBuffer): void {
+  let list = pool.get(buffer.size);
+  if (!list) pool.set(buffer.size, (list = []));
+  list.push(buffer);
+}
+
+/**
+ * Bind groups keyed by pipeline and the identity of every bound buffer, least
+ * recently used evicted first. A buffer about to be destroyed is forgotten
+ * with every bind group that binds it.
+ */
+class BindGroupCache {
+  #entries = new Map<string, { group: GPUBindGroup; buffers: readonly GPUBuffer[] }>();
+  #keysOf = new Map<GPUBuffer, Set<string>>();
+  #ids = new WeakMap<GPUBuffer, number>();
+  #nextId = 1;
+
+  constructor(private readonly capacity: number) {}
+
+  get(pipelineKey: string, buffers: readonly GPUBuffer[], create: () => GPUBindGroup): GPUBindGroup {
+    const key = `${pipelineKey}|${buffers.map((b) => this.#id(b)).join(',')}`;
+    const hit = this.#entries.get(key);
+    if (hit) {
+      this.#entries.delete(key);
+      this.#entries.set(key, hit);
+      return hit.group;
+    }
+    if (this.#entries.size >= this.capacity) this.#drop(this.#entries.keys().next().value as string);
+    const group = create();
+    this.#entries.set(key, { group, buffers: [...buffers] });
+    for (const b of buffers) {
+      let keys = this.#keysOf.get(b);
+      if (!keys) this.#keysOf.set(b, (keys = new Set()));
+      keys.add(key);
+    }
+    return group;
+  }
+
+  forget(buffer: GPUBuffer): void {
+    for (const key of [...(this.#keysOf.get(buffer) ?? [])]) this.#drop(key);
+    this.#keysOf.delete(buffer);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#keysOf.clear();
+  }
+
+  /** How many bind groups are cached (tests). */
+  get size(): number { return this.#entries.size; }
+
+  #drop(key: string): void {
+    const entry = this.#entries.get(key);
+    if (!entry) return;
+    this.#entries.delete(key);
+    for (const b of entry.buffers) {
+      const keys = this.#keysOf.get(b);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#keysOf.delete(b);
+    }
+  }
+
+  #id(buffer: GPUBuffer): number {
+    let id = this.#ids.get(buffer);
+    if (id === undefined) this.#ids.set(buffer, (id = this.#nextId++));
+    return id;
   }
 }

@@ -16,6 +16,14 @@ export interface LayerInfo {
   inputs: string[];
 }
 
+/** What forward/predict take: one input's [N, ...shape] values (a Tensor is borrowed, a Float32Array uploaded), or one per model input. */
+export type ModelInputValue = Tensor | Float32Array | ReadonlyArray<Tensor | Float32Array>;
+
+export interface PredictOptions {
+  /** Which node's value to return (name or index); default the model's first output. */
+  output?: number | string;
+}
+
 export interface ModelInput {
   name: string;
   /** Per-image shape, e.g. [1, 28, 28] or [3, 224, 224]. */
@@ -152,19 +160,78 @@ export class Model {
   }
 
   /**
-   * Runs the whole net: one command encoder, one compute pass per node, one
-   * submit. Every activation and every pool's switches stay on the GPU in the
+   * Runs the whole net: one command encoder, one compute pass, one submit.
+   * Every activation and every pool's switches stay on the GPU in the
    * result; nothing is read back unless asked. Each input is [N, ...shape]
    * (a Tensor is borrowed, a Float32Array is uploaded; its batch is
    * length / per-image size). Several inputs are passed as an array.
    */
-  async forward(input: Tensor | Float32Array | ReadonlyArray<Tensor | Float32Array>): Promise<ForwardResult> {
-    if (this.#destroyed) throw new DestroyedError('forward: the model was destroyed');
+  async forward(input: ModelInputValue): Promise<ForwardResult> {
+    this.#assertLive('forward');
+    return this.runtime.run('forward', (rec) => this.forwardIn(rec, input));
+  }
+
+  /**
+   * Records the forward pass into `rec` (of `runtime.run` or
+   * `runtime.record`) without submitting, so more work (a projection, a
+   * readback with `rec.read`) can share its submit. The result's tensors hold
+   * their values once that submit is made; it is released if the recording fails.
+   */
+  forwardIn(rec: Recorder, input: ModelInputValue): ForwardResult {
+    this.#assertLive('forward');
+    const { xs, owned } = this.#takeInputs(input, 'forward');
+    let step: { outputs: Tensor[]; switches: Array<Tensor | undefined> };
+    try {
+      step = this.recordForward(rec, xs);
+    } catch (e) {
+      xs.forEach((x, k) => { if (owned[k]) x.release(); });
+      throw e;
+    }
+    return rec.own(new ForwardResult(this, xs, owned, step.outputs, step.switches));
+  }
+
+  /**
+   * The model's output (or the node `output`, by name or index) for `input`,
+   * read back as a Float32Array: one submit, one mapAsync, and no activation
+   * or switch kept (each goes back to the pool once the work is submitted).
+   * With `keep: true` the output stays on the GPU as a Tensor the caller
+   * releases, and nothing is read back.
+   */
+  predict(input: ModelInputValue, options?: PredictOptions & { keep?: false }): Promise<Float32Array>;
+  predict(input: ModelInputValue, options: PredictOptions & { keep: true }): Promise<Tensor>;
+  async predict(input: ModelInputValue, options: PredictOptions & { keep?: boolean } = {}): Promise<Float32Array | Tensor> {
+    this.#assertLive('predict');
+    const index = options.output === undefined ? this.outputIndices[0]! : this.layerIndex(options.output);
+    const rec = this.runtime.record(`predict ${this.layers[index]!.name}`);
+    let output: Tensor;
+    let data: Promise<Float32Array> | null = null;
+    try {
+      const { xs, owned } = this.#takeInputs(input, 'predict');
+      xs.forEach((x, k) => { if (owned[k]) rec.temp(x); });
+      const { outputs, switches } = this.recordForward(rec, xs, index + 1);
+      output = outputs[index]!;
+      // Everything but the output (and the caller's inputs, which a layer may pass through) goes back after the submit.
+      const borrowed = new Set(xs.filter((_, k) => !owned[k]).map((x) => x.buffer));
+      for (const t of [...outputs, ...switches]) if (t && t.buffer !== output.buffer && !borrowed.has(t.buffer)) rec.temp(t);
+      if (options.keep) rec.own(output);
+      else {
+        data = rec.read(output);
+        if (!borrowed.has(output.buffer)) rec.temp(output);
+      }
+    } catch (e) {
+      rec.abandon();
+      throw e;
+    }
+    await rec.submit();
+    return data ?? output;
+  }
+
+  /** Validates and uploads the inputs; on an error, releases what it uploaded. */
+  #takeInputs(input: ModelInputValue, operation: string): { xs: Tensor[]; owned: boolean[] } {
     const rt = this.runtime;
-    rt.assertUsable('forward');
     const given = Array.isArray(input) ? input as ReadonlyArray<Tensor | Float32Array> : [input as Tensor | Float32Array];
     if (given.length !== this.inputs.length) {
-      throw new ShapeError(`forward: the model takes ${this.inputs.length} input(s) (${this.inputs.map((i) => i.name).join(', ')}), ${given.length} given`);
+      throw new ShapeError(`${operation}: the model takes ${this.inputs.length} input(s) (${this.inputs.map((i) => i.name).join(', ')}), ${given.length} given`);
     }
     const xs: Tensor[] = [];
     const owned: boolean[] = [];
@@ -173,14 +240,14 @@ export class Model {
         const { name: inputName, shape } = this.inputs[k]!;
         const name = this.inputs.length > 1 ? `input "${inputName}"` : 'input';
         if (value instanceof Tensor) {
-          value.assertLive('forward');
-          if (!sameShape(value.shape.slice(1), shape)) throw new ShapeError(`forward: ${name} is [${value.shape}], the model takes [N, ${shape}]`);
+          value.assertLive(operation);
+          if (!sameShape(value.shape.slice(1), shape)) throw new ShapeError(`${operation}: ${name} is [${value.shape}], the model takes [N, ${shape}]`);
           xs.push(value);
           owned.push(false);
         } else {
           const perImage = shapeSize(shape);
           if (!(value instanceof Float32Array) || value.length === 0 || value.length % perImage !== 0) {
-            throw new ShapeError(`forward: ${name} has ${value?.length} values, not a multiple of one image [${shape}] = ${perImage}`);
+            throw new ShapeError(`${operation}: ${name} has ${value?.length} values, not a multiple of one image [${shape}] = ${perImage}`);
           }
           xs.push(rt.createTensor([value.length / perImage, ...shape], value, 'f32', inputName));
           owned.push(true);
@@ -188,29 +255,17 @@ export class Model {
       });
       const batch = xs[0]!.shape[0]!;
       xs.forEach((x, k) => {
-        if (x.shape[0] !== batch) throw new ShapeError(`forward: input "${this.inputs[k]!.name}" has batch ${x.shape[0]}, input "${this.inputs[0]!.name}" has ${batch}`);
+        if (x.shape[0] !== batch) throw new ShapeError(`${operation}: input "${this.inputs[k]!.name}" has batch ${x.shape[0]}, input "${this.inputs[0]!.name}" has ${batch}`);
       });
     } catch (e) {
       xs.forEach((x, k) => { if (owned[k]) x.release(); });
       throw e;
     }
-    const rec = rt.record('forward');
-    let step: { outputs: Tensor[]; switches: Array<Tensor | undefined> };
-    try {
-      step = this.recordForward(rec, xs);
-    } catch (e) {
-      rec.abandon();
-      xs.forEach((x, k) => { if (owned[k]) x.release(); });
-      throw e;
-    }
-    const result = new ForwardResult(this, xs, owned, step.outputs, step.switches);
-    try {
-      await rec.submit();
-    } catch (e) {
-      result.release();
-      throw e;
-    }
-    return result;
+    return { xs, owned };
+  }
+
+  #assertLive(operation: string): void {
+    if (this.#destroyed) throw new DestroyedError(`${operation}: the model was destroyed`);
   }
 
   /**
