@@ -1,5 +1,5 @@
 // Small DOM helpers shared by the panels. No maths here: pictures come from the library.
-import type { RgbaImage } from '../src/index.js';
+import { DestroyedError, type RgbaImage } from '../src/index.js';
 
 type Attrs = Record<string, string | number | boolean | undefined>;
 
@@ -97,4 +97,29 @@ export async function imageDataAt(source: Blob | ImageData | string, width: numb
   ctx.drawImage(bitmap, 0, 0, width, height);
   bitmap.close();
   return ctx.getImageData(0, 0, width, height);
+}
+
+/** The `width` x `height` part of a picture at (x, y): one tile of a grid drawn by the library. */
+export function cropPicture(image: RgbaImage | ImageData, x: number, y: number, width: number, height: number): ImageData {
+  const out = new ImageData(width, height);
+  for (let row = 0; row < height; row++) {
+    const from = ((y + row) * image.width + x) * 4;
+    out.data.set(image.data.subarray(from, from + width * 4), row * width * 4);
+  }
+  return out;
+}
+
+/** Runs only the latest of overlapping async renders: `latest(async (isStale) => ...)`; a stale one stops quietly. */
+export function latestOnly() {
+  let seq = 0;
+  return async (work: (isStale: () => boolean) => Promise<void>): Promise<void> => {
+    const mine = ++seq;
+    const isStale = () => mine !== seq;
+    try {
+      await work(isStale);
+    } catch (e) {
+      // A newer forward pass released what this render was reading: the render for it follows.
+      if (!isStale() && !(e instanceof DestroyedError)) throw e;
+    }
+  };
 }

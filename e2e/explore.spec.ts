@@ -1,5 +1,6 @@
 // The Explore tab and the sidebar, used as a person would: pick a sample,
 // read the top-5, click feature maps, project, save pictures, load models.
+import { readFileSync } from 'node:fs';
 import { test, expect, type Page } from '@playwright/test';
 
 /** Console errors and uncaught page errors: a shader error may only show there. */
@@ -53,6 +54,81 @@ test('Tiny VGG opens by default and predicts koala_1.jpeg as koala', async ({ pa
   const input = await canvasStats(page, '[data-testid=input-image]');
   expect(input.width).toBe(64 * 2);
   expect(input.levels).toBeGreaterThan(100);
+  await expectNoErrors(page, errors);
+});
+
+/** Tiny VGG's receptive fields by hand: 3x3 valid convs (size +2 * jump) and 2x2 stride-2 pools (size + jump, jump x2). */
+function tinyVggBox(layer: string, y: number, x: number) {
+  const chain = ['conv_1_1', 'conv_1_2', 'max_pool_1', 'conv_2_1', 'conv_2_2', 'max_pool_2'];
+  let size = 1, jump = 1;
+  for (const name of chain.slice(0, chain.indexOf(layer) + 1)) {
+    if (name.startsWith('conv')) size += 2 * jump;
+    else { size += jump; jump *= 2; }
+  }
+  return { top: y * jump, left: x * jump, height: size, width: size };
+}
+
+test('click a unit of a feature map: projection beside the input, its receptive field box, all three modes, PNG export', async ({ page }) => {
+  const errors = collectErrors(page);
+  await openPage(page);
+  await pickSample(page, 'koala_1.jpeg');
+  await page.getByTestId('layer-select').selectOption('conv_2_2');
+  await expect(page.getByTestId('layer-shape')).toContainText('conv_2_2: 10 x 26 x 26');
+  await expect(page.getByTestId('feature-map')).toHaveCount(10);
+  expect((await canvasStats(page, '[data-testid=feature-map][data-channel="3"]')).levels).toBeGreaterThan(10);
+
+  // The unit (y 5, x 9) of channel 3: click the centre of that cell of the 26x26 map.
+  await page.getByTestId('click-unit').check();
+  const map = page.locator('[data-testid=feature-map][data-channel="3"]');
+  const shown = (await map.boundingBox())!;
+  await map.click({ position: { x: ((9 + 0.5) * shown.width) / 26, y: ((5 + 0.5) * shown.height) / 26 } });
+  await expect(page.getByTestId('projection-label')).toContainText('conv_2_2, channel 3, unit (5, 9); deconvnet', { timeout: 60_000 });
+  const input = page.getByTestId('projection-input');
+  const expected = tinyVggBox('conv_2_2', 5, 9);
+  expect(expected).toEqual({ top: 10, left: 18, height: 14, width: 14 });
+  const box = await input.evaluate((el) => ({ top: Number(el.dataset.boxTop), left: Number(el.dataset.boxLeft), height: Number(el.dataset.boxHeight), width: Number(el.dataset.boxWidth), scale: Number(el.dataset.scale) }));
+  expect({ ...box, scale: undefined }).toEqual({ ...expected, scale: undefined });
+  // The box is drawn where it says: the box colour on its left and right edges (canvas pixels = input pixels x scale), not just outside.
+  const edges = await input.evaluate((el, b) => {
+    const ctx = (el as HTMLCanvasElement).getContext('2d')!;
+    const at = (x: number, y: number) => Array.from(ctx.getImageData(x, y, 1, 1).data.slice(0, 3));
+    const midY = Math.round((b.top + b.height / 2) * b.scale);
+    return { left: at(b.left * b.scale, midY), right: at((b.left + b.width) * b.scale - 1, midY), outside: at(b.left * b.scale - 2, midY) };
+  }, box);
+  expect(edges.left).toEqual([255, 59, 48]);
+  expect(edges.right).toEqual([255, 59, 48]);
+  expect(edges.outside).not.toEqual([255, 59, 48]);
+  const projection = await canvasStats(page, '[data-testid=projection-canvas]');
+  expect([projection.width, projection.height]).toEqual([64 * 3, 64 * 3]);
+  expect(projection.levels, 'projection is not blank').toBeGreaterThan(10);
+  const crop = await canvasStats(page, '[data-testid=crop-input]');
+  expect([crop.width, crop.height]).toEqual([14 * 7, 14 * 7]);
+
+  // All three modes side by side.
+  await page.getByTestId('mode-all').check();
+  await expect(page.getByTestId('projection-label')).toContainText('deconvnet, guided, gradient', { timeout: 60_000 });
+  await expect(page.getByTestId('projection-canvas')).toHaveCount(3);
+  for (const mode of ['deconvnet', 'guided', 'gradient']) {
+    const stats = await canvasStats(page, `[data-testid=projection-canvas][data-mode=${mode}]`);
+    expect(stats.width).toBe(192);
+    expect(stats.levels, `${mode} is not blank`).toBeGreaterThan(10);
+  }
+
+  // Save PNG: a real PNG of the canvas's size.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('save-projection-canvas-guided').click()]);
+  expect(download.suggestedFilename()).toBe('projection-guided.png');
+  const png = readFileSync(await download.path());
+  expect(Array.from(png.subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
+  expect(png.subarray(12, 16).toString('ascii')).toBe('IHDR');
+  expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([192, 192]);
+
+  // A click on a channel with "strongest activation" projects its maximum, at the position the caption names.
+  await page.getByTestId('click-max').check();
+  await page.locator('[data-testid=feature-map][data-channel="7"]').click();
+  await expect(page.getByTestId('projection-label')).toContainText('conv_2_2, channel 7, unit', { timeout: 60_000 });
+  const peakTitle = await page.locator('figure.map[data-channel="7"] .peak').getAttribute('title');
+  const [, y, x] = /\((\d+), (\d+)\)/.exec(peakTitle!)!;
+  await expect(page.getByTestId('projection-label')).toContainText(`unit (${y}, ${x}), its strongest activation`);
   await expectNoErrors(page, errors);
 });
 
@@ -114,4 +190,18 @@ test('without WebGPU the page says so and how to enable it', async ({ page }) =>
   await expect(page.getByRole('status')).toContainText('WebGPU is not available');
   await expect(page.getByRole('status')).toContainText('enable-unsafe-webgpu');
   await expect(page.locator('#app')).toBeHidden();
+});
+
+test('screenshots of the Explore tab and the sidebar (docs/screenshots)', async ({ page }) => {
+  await page.setViewportSize({ width: 1400, height: 1100 });
+  await openPage(page);
+  await pickSample(page, 'koala_1.jpeg');
+  await page.getByTestId('layer-select').selectOption('conv_2_2');
+  await expect(page.getByTestId('feature-map')).toHaveCount(10);
+  await page.locator('[data-testid=feature-map][data-channel="3"]').click();
+  await expect(page.getByTestId('projection-canvas')).toHaveCount(1, { timeout: 60_000 });
+  await page.getByTestId('mode-all').check();
+  await expect(page.getByTestId('projection-canvas')).toHaveCount(3, { timeout: 60_000 });
+  await page.screenshot({ path: 'docs/screenshots/explore.png', fullPage: true });
+  await page.locator('#side').screenshot({ path: 'docs/screenshots/sidebar.png' });
 });

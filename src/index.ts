@@ -41,3 +41,4 @@ export { planesToImage, type DisplayRange } from './render/planes_image.js';
 export { createImageInput, imageToTensor, ImageInput, INPUT_TEXTURE_FORMATS, type ImageSource, type ImageInputOptions } from './io/gpu_input.js';
 export { NotReadyError, CameraError } from './io/errors.js';
 export { imageInput, planImageInput, type FitMode, type BoundPicture, type ImageInputAttrs, type ImageInputPlan } from './ops/image_input.js';
+export { layerOverview, type ChannelPeak } from './analysis/feature_maps.js';

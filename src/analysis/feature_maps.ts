@@ -19,18 +19,29 @@ export interface FeatureMaps {
   shape: number[];
   /** Every channel as a tile, each min-max normalised (see featureMapGrid); a flat layer's units are 1x1 tiles. */
   grid: ReturnType<typeof featureMapGrid>;
+  /** Per channel drawn (per unit of a flat layer): its largest activation and where (the first in raster order on ties). */
+  strongest: ChannelPeak[];
+  /** The values drawn, [channels drawn, H, W] (or [units]) of the one image. */
+  data: Float32Array;
 }
+
+export interface ChannelPeak { value: number; y: number; x: number }
 
 const POOLING_KINDS = new Set(['MaxPool2D', 'AvgPool2D']);
 
-/** One image's activations of several layers: one copy each into a packed tensor, one read. */
-async function readImageActivations(fwd: ForwardResult, layers: number[], index: number): Promise<Float32Array[]> {
+/**
+ * One image's activations of several layers: one copy each into a packed
+ * tensor, one read. `counts[k]` (default: all) limits layer k to its first
+ * values, i.e. its first channels (NCHW keeps a channel's plane contiguous).
+ */
+async function readImageActivations(fwd: ForwardResult, layers: number[], index: number, counts?: number[]): Promise<Float32Array[]> {
   fwd.assertLive('featureMaps');
   if (!Number.isInteger(index) || index < 0 || index >= fwd.batch) {
     throw new OutOfRangeError(`featureMaps: image ${index} is out of range, the batch has ${fwd.batch} images (0..${fwd.batch - 1})`);
   }
   const model = fwd.model;
-  const sizes = layers.map((i) => model.info[i]!.outputShape.reduce((a, b) => a * b, 1));
+  const full = layers.map((i) => model.info[i]!.outputShape.reduce((a, b) => a * b, 1));
+  const sizes = full.map((n, k) => Math.min(n, counts?.[k] ?? n));
   const total = sizes.reduce((a, b) => a + b, 0);
   const rt = model.runtime;
   let packed: Tensor | null = null;
@@ -40,8 +51,7 @@ async function readImageActivations(fwd: ForwardResult, layers: number[], index:
     await rt.run('featureMaps: copy one image', (rec) => {
       let at = 0;
       layers.forEach((li, k) => {
-        const bytes = sizes[k]! * 4;
-        rec.encoder.copyBufferToBuffer(fwd.activations[li]!.buffer, index * bytes, dst.buffer, at * 4, bytes);
+        rec.encoder.copyBufferToBuffer(fwd.activations[li]!.buffer, index * full[k]! * 4, dst.buffer, at * 4, sizes[k]! * 4);
         at += sizes[k]!;
       });
     });
@@ -56,8 +66,35 @@ async function readImageActivations(fwd: ForwardResult, layers: number[], index:
 function gridOf(fwd: ForwardResult, layer: number, data: Float32Array): FeatureMaps {
   const info = fwd.model.info[layer]!;
   const shape = [...info.outputShape];
-  const gridShape = shape.length === 3 ? [1, ...shape] : [1, data.length];
-  return { name: info.name, kind: info.kind, shape, grid: featureMapGrid(data, gridShape, 0) };
+  const plane = shape.length === 3 ? shape[1]! * shape[2]! : 1;
+  const gridShape = shape.length === 3 ? [1, data.length / plane, shape[1]!, shape[2]!] : [1, data.length];
+  return { name: info.name, kind: info.kind, shape, grid: featureMapGrid(data, gridShape, 0), strongest: peaks(data, plane, shape.length === 3 ? shape[2]! : 1), data };
+}
+
+/** The largest value of each `plane`-sized channel and its (y, x) in a `width`-wide map. */
+function peaks(data: Float32Array, plane: number, width: number): ChannelPeak[] {
+  const out: ChannelPeak[] = [];
+  for (let base = 0; base < data.length; base += plane) {
+    let best = 0;
+    for (let i = 1; i < plane; i++) if (data[base + i]! > data[base + best]!) best = i;
+    out.push({ value: data[base + best]!, y: Math.floor(best / width), x: best % width });
+  }
+  return out;
+}
+
+/**
+ * An overview of the whole net for image `index` (CNN Explainer's view):
+ * for every node, its first `channels` feature maps (a flat node: its first
+ * `units` values), all in one copy pass and one read of exactly those values.
+ */
+export async function layerOverview(fwd: ForwardResult, options: { channels?: number; units?: number; index?: number } = {}): Promise<FeatureMaps[]> {
+  fwd.assertLive('layerOverview');
+  const { channels = 8, units = 4096, index = 0 } = options;
+  const info = fwd.model.info;
+  const layers = info.map((_, i) => i);
+  const counts = info.map((n) => (n.outputShape.length === 3 ? Math.min(channels, n.outputShape[0]!) * n.outputShape[1]! * n.outputShape[2]! : units));
+  const data = await readImageActivations(fwd, layers, index, counts);
+  return layers.map((li, k) => gridOf(fwd, li, data[k]!));
 }
 
 /** Every channel of image `index` (default 0) of one layer's activation, as a tiled grid. */
