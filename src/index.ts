@@ -42,3 +42,6 @@ export { createImageInput, imageToTensor, ImageInput, INPUT_TEXTURE_FORMATS, typ
 export { NotReadyError, CameraError } from './io/errors.js';
 export { imageInput, planImageInput, type FitMode, type BoundPicture, type ImageInputAttrs, type ImageInputPlan } from './ops/image_input.js';
 export { layerOverview, type ChannelPeak } from './analysis/feature_maps.js';
+export { disposeSymbol } from './gpu/tensor.js';
+export { type PredictOptions, type ModelInputValue } from './model/model.js';
+export { type Releasable } from './gpu/recorder.js';

@@ -4,7 +4,7 @@ import { sumN } from '../ops/sum_n.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { ProjectionMode } from '../layers/layer.js';
 import { selectSeed, type SeedPosition } from '../ops/select_seed.js';
-import type { Tensor } from '../gpu/tensor.js';
+import { disposeSymbol, type Tensor } from '../gpu/tensor.js';
 import { DestroyedError, OutOfRangeError } from '../gpu/errors.js';
 
 export interface ProjectOptions {
@@ -217,10 +217,16 @@ export class Projection {
     return Array.from(flat, (i) => (i === 0xffffffff ? null : { y: Math.floor(i / width), x: i % width }));
   }
 
+  /** Gives both tensors back to the pool. Idempotent. */
   release(): void {
     this.tensor.release();
     this.chosenTensor.release();
   }
+
+  get released(): boolean { return this.tensor.released; }
+
+  /** Same as release() (see disposeSymbol). */
+  [disposeSymbol](): void { this.release(); }
 }
 
 export function createDeconvNet(model: Model): DeconvNet {

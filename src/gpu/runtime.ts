@@ -1,4 +1,4 @@
-import { Tensor, shapeSize, type DType } from './tensor.js';
+import { Tensor, shapeSize, disposeSymbol, type DType } from './tensor.js';
 import {
   DeviceLimitError, DeviceLostError, DestroyedError, GpuOutOfMemoryError, GpuValidationError, ShapeError, UnsupportedError,
 } from './errors.js';
@@ -502,6 +502,9 @@ export class Runtime {
     this.#bytesInUse = 0;
     if (this.ownsDevice) this.device.destroy();
   }
+
+  /** Same as destroy() (see disposeSymbol). */
+  [disposeSymbol](): void { this.destroy(); }
 }
 
 function pushTo(pool: Map<number, GPUBuffer[]>, buffer: GPUBuffer): void {

@@ -4,6 +4,17 @@ import { DestroyedError } from './errors.js';
 export type DType = 'f32' | 'u32';
 
 /**
+ * The key `using` looks for: `Symbol.dispose` where the engine has it, else
+ * the registered symbol that transpilers (esbuild, Babel) fall back to. Not a
+ * polyfill: nothing global is written. Results, tensors, models and the
+ * runtime all follow one convention: `release()` (results, tensors) or
+ * `destroy()` (models, the runtime) frees the GPU memory, is idempotent, and
+ * `[Symbol.dispose]()` calls it, so `using fwd = await model.forward(x)` works.
+ */
+export const disposeSymbol: typeof Symbol.dispose =
+  ((Symbol as { dispose?: symbol }).dispose ?? Symbol.for('Symbol.dispose')) as typeof Symbol.dispose;
+
+/**
  * A dense row-major (NCHW for images) array living in a GPU storage buffer.
  * The buffer belongs to the runtime's pool: `release()` hands it back for
  * reuse, it is never destroyed behind the owner's back.
@@ -47,6 +58,9 @@ export class Tensor {
     this.#released = true;
     this.runtime.releaseBuffer(this.buffer);
   }
+
+  /** Same as release() (see disposeSymbol). */
+  [disposeSymbol](): void { this.release(); }
 }
 
 /** Shares its base's buffer; releasing a view releases the base. */

@@ -1,7 +1,7 @@
 import { isMerge, type AnyLayer, type Layer } from '../layers/layer.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Recorder } from '../gpu/recorder.js';
-import { Tensor, shapeSize, sameShape } from '../gpu/tensor.js';
+import { Tensor, shapeSize, sameShape, disposeSymbol } from '../gpu/tensor.js';
 import { DestroyedError, OutOfRangeError, ShapeError, UnsupportedError } from '../gpu/errors.js';
 
 export interface LayerInfo {
@@ -294,11 +294,15 @@ export class Model {
     return { outputs, switches };
   }
 
+  /** Frees the layers' weights; later calls reject with DestroyedError. Idempotent. */
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
     for (const layer of this.layers) layer.destroy();
   }
+
+  /** Same as destroy() (see disposeSymbol). */
+  [disposeSymbol](): void { this.destroy(); }
 }
 
 function normaliseSpec(spec: ModelSpec): { inputs: ModelInput[]; nodes: GraphNode[] } {
@@ -384,6 +388,9 @@ export class ForwardResult {
     }
     this.inputs.forEach((t, k) => { if (this.owned[k]) t.release(); });
   }
+
+  /** Same as release() (see disposeSymbol). */
+  [disposeSymbol](): void { this.release(); }
 }
 
 export function createModel(runtime: Runtime, spec: ModelSpec): Model {
