@@ -45,3 +45,5 @@ export { layerOverview, type ChannelPeak } from './analysis/feature_maps.js';
 export { disposeSymbol } from './gpu/tensor.js';
 export { type PredictOptions, type ModelInputValue } from './model/model.js';
 export { type Releasable } from './gpu/recorder.js';
+export { draw, recordDraw, pictureSize, DRAW_TARGET_FORMATS, type DrawTarget, type Picture, type DrawItem, type DrawOptions, type Viewport } from './io/gpu_output.js';
+export { imageStats } from './ops/image_stats.js';

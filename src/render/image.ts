@@ -77,7 +77,7 @@ export function featureMapGrid(data: Float32Array, shape: readonly number[], ind
 }
 
 /** Colour stops of the heat-map colourings: [position in [0, 1], r, g, b] with channels in [0, 1]. */
-const HEAT_COLORMAPS = {
+export const HEAT_COLORMAPS = {
   // MATLAB's jet, as in the occlusion maps of Zeiler & Fergus (Fig. 7).
   jet: [[0, 0, 0, 0.5], [0.125, 0, 0, 1], [0.375, 0, 1, 1], [0.625, 1, 1, 0], [0.875, 1, 0, 0], [1, 0.5, 0, 0]],
   grey: [[0, 0, 0, 0], [1, 1, 1, 1]],
