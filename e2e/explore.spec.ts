@@ -1,7 +1,10 @@
 // The Explore tab and the sidebar, used as a person would: pick a sample,
 // read the top-5, click feature maps, project, save pictures, load models.
 import { readFileSync } from 'node:fs';
-import { test, expect, type Page } from '@playwright/test';
+import { test, expect as baseExpect, type Page } from '@playwright/test';
+
+/** SwiftShader on a shared 2-core machine: give the page time to draw. */
+const expect = baseExpect.configure({ timeout: 30_000 });
 
 /** Console errors and uncaught page errors: a shader error may only show there. */
 function collectErrors(page: Page): string[] {
@@ -132,6 +135,41 @@ test('click a unit of a feature map: projection beside the input, its receptive 
   await expectNoErrors(page, errors);
 });
 
+test('Network: every layer with its shape, parameter count and activation thumbnails; a click opens it in Feature maps', async ({ page }) => {
+  const errors = collectErrors(page);
+  await openPage(page);
+  await pickSample(page, 'koala_1.jpeg');
+  const columns = page.getByTestId('network-layer');
+  await expect(columns.first()).toBeVisible({ timeout: 60_000 });
+  const names = await columns.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.layer));
+  expect(names.slice(0, 10)).toEqual(['conv_1_1', 'relu_1_1', 'conv_1_2', 'relu_1_2', 'max_pool_1', 'conv_2_1', 'relu_2_1', 'conv_2_2', 'relu_2_2', 'max_pool_2']);
+  // Parameters by hand: 3x3 convs of 10 filters (3 or 10 input channels) + bias; Dense 13*13*10 -> 10 + bias.
+  const params = async (layer: string) => page.locator(`[data-testid=network-layer][data-layer="${layer}"] [data-testid=layer-params]`).textContent();
+  expect(await params('conv_1_1')).toBe(`${10 * 3 * 9 + 10} params`);
+  expect(await params('conv_2_2')).toBe(`${10 * 10 * 9 + 10} params`);
+  expect(await params('max_pool_1')).toBe('0 params');
+  await expect(page.getByTestId('network-note')).toContainText(`${(10 * 3 * 9 + 10 + 3 * (10 * 10 * 9 + 10) + 1690 * 10 + 10).toLocaleString('en')} parameters`);
+  const conv11 = page.locator('[data-testid=network-layer][data-layer="conv_1_1"]');
+  await expect(conv11.getByTestId('layer-shape-small')).toHaveText('10x62x62');
+  await expect(conv11.getByTestId('network-thumb')).toHaveCount(10);
+  const thumb = await canvasStats(page, '[data-testid=network-layer][data-layer="conv_1_1"] [data-testid=network-thumb]');
+  expect([thumb.width, thumb.height]).toEqual([62, 62]);
+  expect(thumb.levels).toBeGreaterThan(10);
+  // The flat output: one 16-pixel bar per class; a click on koala's bar projects that unit.
+  const output = columns.last();
+  const outputName = await output.getAttribute('data-layer');
+  expect((await canvasStats(page, `[data-testid=network-layer][data-layer="${outputName}"] [data-testid=network-bars]`)).height).toBe(160);
+  await output.getByTestId('network-bars').click({ position: { x: 40, y: 5 * 16 + 8 } });
+  await expect(page.getByTestId('projection-label')).toContainText(`${outputName}, channel 5`, { timeout: 60_000 });
+  expect((await canvasStats(page, '[data-testid=projection-canvas]')).levels, 'projection of the koala unit is not blank').toBeGreaterThan(10);
+
+  await page.locator('[data-testid=network-layer][data-layer="max_pool_1"]').click();
+  await expect(page.getByTestId('layer-select')).toHaveValue('max_pool_1');
+  await expect(page.getByTestId('layer-shape')).toContainText('max_pool_1: 10 x 30 x 30');
+  await expect(page.locator('[data-testid=network-layer][data-layer="max_pool_1"]')).toHaveClass(/current/);
+  await expectNoErrors(page, errors);
+});
+
 test('a corrupt model file shows the error and the previous model still predicts; the Fashion-MNIST model works', async ({ page }) => {
   const errors = collectErrors(page);
   await openPage(page);
@@ -193,8 +231,9 @@ test('without WebGPU the page says so and how to enable it', async ({ page }) =>
 });
 
 test('screenshots of the Explore tab and the sidebar (docs/screenshots)', async ({ page }) => {
-  await page.setViewportSize({ width: 1400, height: 1100 });
+  await page.setViewportSize({ width: 1600, height: 1000 });
   await openPage(page);
+  await page.addStyleTag({ content: '#side { position: static; }' }); // a full-page capture scrolls: keep the sidebar at the top
   await pickSample(page, 'koala_1.jpeg');
   await page.getByTestId('layer-select').selectOption('conv_2_2');
   await expect(page.getByTestId('feature-map')).toHaveCount(10);

@@ -48,3 +48,4 @@ export { type Releasable } from './gpu/recorder.js';
 export { draw, recordDraw, pictureSize, DRAW_TARGET_FORMATS, type DrawTarget, type Picture, type DrawItem, type DrawOptions, type Viewport } from './io/gpu_output.js';
 export { imageStats } from './ops/image_stats.js';
 export { startLive, openCamera, closeCamera, LiveView, type LiveOptions, type LiveUnit, type LiveTarget, type LiveFrame, type CameraOptions } from './io/live.js';
+export { parameterCounts } from './model/parameters.js';

@@ -279,10 +279,11 @@ function imageSection(app: App): HTMLElement {
     const image = dropped.find((f) => f.type.startsWith('image/'));
     if (image && !dropped.some((f) => MODEL_FILE.test(f.name))) void choose(image.name, image);
   });
-  app.on('model', async () => {
+  app.on('model', () => {
     strip.replaceChildren(...app.net.samples.map(thumbnail));
+    // Not awaited: every panel hears of the new model before the first image's forward pass.
     const first = app.net.samples[0];
-    if (first) await choose(first.name, first.url ?? first.rgba!, first.label);
+    if (first) void choose(first.name, first.url ?? first.rgba!, first.label);
   });
   app.on('image', () => {
     const image = app.image!;

@@ -101,6 +101,11 @@ export abstract class BaseLayer {
     return t;
   }
 
+  /** How many weights the layer holds (kernel, bias, scales, slopes, constants); 0 once destroyed. */
+  get parameterCount(): number {
+    return this.weights.reduce((n, w) => n + w.size, 0);
+  }
+
   destroy(): void {
     for (const w of this.weights) w.release();
     this.weights = [];
