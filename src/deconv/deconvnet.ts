@@ -212,6 +212,7 @@ export class Projection {
 
   /** Per image, the (y, x) of the projected activation (null for position 'all'). */
   async positions(): Promise<Array<{ y: number; x: number } | null>> {
+    if (this.released) throw new DestroyedError('projection.positions: already released');
     const width = this.layerShape[3] ?? 1;
     const flat = await this.chosenTensor.runtime.readU32(this.chosenTensor);
     return Array.from(flat, (i) => (i === 0xffffffff ? null : { y: Math.floor(i / width), x: i % width }));
