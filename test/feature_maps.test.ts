@@ -6,7 +6,7 @@ import {
   createModel, featureMapGrid, Conv2D, ReLU, Dense, OutOfRangeError,
   type Runtime, type Model,
 } from '../src/index.js';
-import { featureMaps, featureMapsPerBlock, firstLayerFilters } from '../src/analysis/feature_maps.js';
+import { featureMaps, featureMapsPerBlock, firstLayerFilters, layerOverview } from '../src/analysis/feature_maps.js';
 import { getRuntime } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { makeTestNet, TEST_INPUT_SHAPE } from './helpers/nets.js';
@@ -68,6 +68,55 @@ describe('featureMaps', () => {
     expect(Array.from(pools[3]!.grid.image.data)).toEqual(Array.from(featureMapGrid(fc2, [1, 5], 0).image.data));
     expect(await featureMapsPerBlock(fwd, { kinds: ['BatchNorm'] })).toEqual([]);
     fwd.release();
+  });
+});
+
+/** Per channel of [C, H, W] data: the largest value and its first (y, x) in raster order, by a plain scan. */
+function argmaxPerChannel(data: Float32Array, shape: readonly number[]) {
+  const [c, h, w] = shape.length === 3 ? shape : [data.length, 1, 1];
+  return Array.from({ length: c! }, (_, ch) => {
+    let best = { value: -Infinity, y: 0, x: 0 };
+    for (let y = 0; y < h!; y++) for (let x = 0; x < w!; x++) {
+      const v = data[(ch * h! + y) * w! + x]!;
+      if (v > best.value) best = { value: v, y, x };
+    }
+    return best;
+  });
+}
+
+describe('strongest activations and layerOverview', () => {
+  it('featureMaps: each channel\'s strongest activation and where, as a full read and a scan find them', async () => {
+    const fwd = await model.forward(input);
+    for (const [layer, index] of [['conv1', 1], ['pool2', 2], ['fc1', 0]] as const) {
+      const maps = await featureMaps(fwd, layer, index);
+      const data = await sliceOf(fwd, layer, index);
+      expect(maps.strongest, layer).toEqual(argmaxPerChannel(data, maps.shape));
+      expect(Array.from(maps.data)).toEqual(Array.from(data));
+    }
+    fwd.release();
+  });
+
+  it('the first channels of every node of one image: one submit, one read of exactly those values', async () => {
+    const fwd = await model.forward(input);
+    const before = { ...rt.stats };
+    const overview = await layerOverview(fwd, { channels: 4, units: 7, index: 2 });
+    expect(rt.stats.submits - before.submits).toBe(1);
+    const expectedFloats = model.info.reduce((n, i) => n + (i.outputShape.length === 3 ? Math.min(4, i.outputShape[0]!) * i.outputShape[1]! * i.outputShape[2]! : Math.min(7, i.outputShape[0]!)), 0);
+    expect(rt.stats.bytesRead - before.bytesRead).toBe(4 * expectedFloats);
+    expect(overview.map((o) => o.name)).toEqual(model.info.map((i) => i.name));
+    for (const o of overview) {
+      const all = await sliceOf(fwd, o.name, 2);
+      const plane = o.shape.length === 3 ? o.shape[1]! * o.shape[2]! : 1;
+      const kept = o.shape.length === 3 ? Math.min(4, o.shape[0]!) * plane : Math.min(7, all.length);
+      const want = all.slice(0, kept);
+      expect(Array.from(o.data), o.name).toEqual(Array.from(want));
+      const gridShape = o.shape.length === 3 ? [1, kept / plane, o.shape[1]!, o.shape[2]!] : [1, kept];
+      expect(Array.from(o.grid.image.data), o.name).toEqual(Array.from(featureMapGrid(want, gridShape, 0).image.data));
+      expect(o.strongest, o.name).toEqual(argmaxPerChannel(want, o.shape.length === 3 ? [kept / plane, o.shape[1]!, o.shape[2]!] : [kept]));
+    }
+    await expect(layerOverview(fwd, { index: 3 })).rejects.toThrow(/image 3 .* 3 images/);
+    fwd.release();
+    await expect(layerOverview(fwd)).rejects.toThrow(/released/);
   });
 });
 
