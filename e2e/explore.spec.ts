@@ -170,6 +170,47 @@ test('Network: every layer with its shape, parameter count and activation thumbn
   await expectNoErrors(page, errors);
 });
 
+test('sidebar: preprocessing reruns the model, class names from a file or a preset, your own image, a model by URL', async ({ page }) => {
+  const errors = collectErrors(page);
+  await openPage(page);
+  await pickSample(page, 'koala_1.jpeg');
+  const first = page.getByTestId('top5').locator('li').first();
+  const unitRange = await first.locator('.value').textContent();
+  // ImageNet normalisation is not what Tiny VGG was trained with: the numbers change; back to none, they come back.
+  await page.getByTestId('pre-preset').selectOption('imagenet');
+  await expect(page.getByTestId('pre-mean')).toHaveValue('0.485, 0.456, 0.406');
+  await expect(first.locator('.value')).not.toHaveText(unitRange!);
+  await page.getByTestId('pre-preset').selectOption('none');
+  await expect(first.locator('.value')).toHaveText(unitRange!);
+  await page.getByTestId('pre-std').fill('1, 0, 1');
+  await page.getByTestId('pre-std').dispatchEvent('change');
+  await expect(page.getByTestId('pre-error')).toContainText('std[1] is 0');
+
+  // 1000 ImageNet names do not fit 10 outputs; a file of 10 names does.
+  await page.getByTestId('class-preset').selectOption('imagenet');
+  await expect(page.getByTestId('class-note')).toContainText('1000 names, but the model has 10 outputs');
+  const names = ['boat', 'bug', 'pie', 'pepper', 'bus', 'KOALA BEAR', 'coffee', 'panda', 'fruit', 'car'];
+  await page.getByTestId('class-file').setInputFiles({ name: 'names.txt', mimeType: 'text/plain', buffer: Buffer.from(names.join('\n')) });
+  await expect(first.locator('.name')).toHaveText('KOALA BEAR');
+  await page.getByTestId('class-preset').selectOption('none');
+  await expect(first.locator('.name')).toHaveText('class 5');
+  await page.getByTestId('class-preset').selectOption('own');
+  await expect(first.locator('.name')).toHaveText('koala');
+
+  // Your own image (a file picked), then the same model given by URL.
+  await page.getByTestId('image-file').setInputFiles('demo/public/models/tiny-vgg/samples/panda_1.jpeg');
+  await expect(page.getByTestId('image-name')).toContainText('panda_1.jpeg');
+  await page.getByTestId('model-url').fill('/models/tiny-vgg/model.json');
+  await page.getByTestId('model-url-load').click();
+  await expect(page.locator('body[data-model-loads="1"]')).toBeAttached({ timeout: 60_000 });
+  await expect(page.getByTestId('model-error')).toHaveText('');
+  await expect(page.getByTestId('model-select')).toHaveValue('user:1');
+  await expect(page.getByTestId('model-note')).toContainText('model.json (tfjs-layers): input 3x64x64, 13 nodes, no class names');
+  await pickSample(page, 'koala_1.jpeg');
+  await expect(first.locator('.name')).toHaveText('class 5');
+  await expectNoErrors(page, errors);
+});
+
 test('a corrupt model file shows the error and the previous model still predicts; the Fashion-MNIST model works', async ({ page }) => {
   const errors = collectErrors(page);
   await openPage(page);
@@ -192,6 +233,11 @@ test('a corrupt model file shows the error and the previous model still predicts
   await expect(page.getByTestId('top5').locator('li')).toHaveCount(5, { timeout: 60_000 });
   const input = await canvasStats(page, '[data-testid=input-image]');
   expect(input.width).toBe(28 * 5);
+  await expect(page.getByTestId('feature-map').first()).toBeVisible();
+  await page.getByTestId('feature-map').first().click();
+  await expect(page.getByTestId('projection-label')).toContainText('channel 0', { timeout: 60_000 });
+  const projection = await canvasStats(page, '[data-testid=projection-canvas]');
+  expect([projection.width, projection.levels > 10]).toEqual([28 * 7, true]);
   await expectNoErrors(page, errors);
 });
 
