@@ -99,6 +99,23 @@ export async function imageDataAt(source: Blob | ImageData | string, width: numb
   return ctx.getImageData(0, 0, width, height);
 }
 
+/** A labelled range input showing its value: `slider('Epochs', 'train-epochs', { min: 1, max: 10, value: 1 })`. */
+export function slider(
+  label: string, testId: string,
+  range: { min: number; max: number; step?: number; value: number },
+  format: (value: number) => string = String,
+) {
+  const input = el('input', { type: 'range', min: range.min, max: range.max, step: range.step ?? 1, value: range.value, 'data-testid': testId, 'aria-label': label });
+  const shown = el('output', {}, format(range.value));
+  input.addEventListener('input', () => { shown.textContent = format(Number(input.value)); });
+  return {
+    root: el('label', { class: 'slider' }, `${label} `, input, ' ', shown),
+    input,
+    get value() { return Number(input.value); },
+    set value(v: number) { input.value = String(v); shown.textContent = format(Number(input.value)); },
+  };
+}
+
 /** The `width` x `height` part of a picture at (x, y): one tile of a grid drawn by the library. */
 export function cropPicture(image: RgbaImage | ImageData, x: number, y: number, width: number, height: number): ImageData {
   const out = new ImageData(width, height);
