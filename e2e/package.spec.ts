@@ -130,13 +130,15 @@ test.beforeAll(async () => {
   test.setTimeout(180_000);
   const work = mkdtempSync(join(tmpdir(), 'deconvnet-package-'));
   // `npm pack` runs prepack: a fresh dist/ from tsc.
-  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], repo)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  // Some npm versions print prepack's own output before the JSON.
+  const packOutput = run('npm', ['pack', '--json', '--pack-destination', work], repo);
+  const packed = JSON.parse(packOutput.slice(packOutput.search(/^\[/m))) as Array<{ filename: string; files: Array<{ path: string }> }>;
   const files = packed[0]!.files.map((f) => f.path);
   expect(files).toContain('dist/src/index.js');
   expect(files).toContain('dist/src/index.d.ts');
   expect(files).toContain('dist/src/index.js.map');
   expect(files).toContain('LICENSE');
-  expect(files.filter((f) => f.startsWith('test/') || f.startsWith('demo/')), 'tests and the demo stay out of the package').toEqual([]);
+  expect(files.filter((f) => /^(test|e2e|demo|bench|scripts)\//.test(f)), 'tests, the demo, benchmarks and scripts stay out of the package').toEqual([]);
 
   app = join(work, 'app');
   mkdirSync(app);
@@ -158,9 +160,10 @@ test.afterAll(async () => {
 test('plain Node ESM imports the package: exports, CPU functions, ONNX decoding, typed errors', () => {
   const script = `
     import * as m from 'deconvnet-webgpu';
+    import * as dom from 'deconvnet-webgpu/dom';
     import { gzipSync } from 'node:zlib';
     import { readFileSync } from 'node:fs';
-    const out = {};
+    const out = { dom: typeof dom.drawImage };
     out.functions = ['createRuntime', 'createModel', 'createDeconvNet', 'loadModel', 'importOnnx', 'onnxSpec', 'projectionToImage', 'parseIdx'].filter((n) => typeof m[n] === 'function');
     // An IDX file written here from the format (magic 0x0803, big-endian dims), gzipped by zlib.
     const idx = Buffer.from([0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 3, 10, 20, 30, 40, 50, 60]);
@@ -174,6 +177,7 @@ test('plain Node ESM imports the package: exports, CPU functions, ONNX decoding,
   `;
   const out = JSON.parse(run('node', ['--input-type=module', '-e', script], app));
   expect(out.functions).toEqual(['createRuntime', 'createModel', 'createDeconvNet', 'loadModel', 'importOnnx', 'onnxSpec', 'projectionToImage', 'parseIdx']);
+  expect(out.dom, 'the ./dom subpath').toBe('function');
   expect(out.idx).toEqual({ shape: [2, 1, 3], data: [10, 20, 30, 40, 50, 60] });
   expect(out.onnx).toEqual({ inputs: [{ name: 'x', shape: [3] }], kind: 'Dense', kernel: W.flat(), bias: B });
   expect(out.noGpu, 'Node has no navigator.gpu: a typed error').toEqual({ deconvNetError: true, name: 'DeviceLostError' });
