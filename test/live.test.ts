@@ -130,7 +130,7 @@ describe('live mode', () => {
     const errors: Error[] = [];
     const projection = target(rt, 16, 16);
     const live = startLive({ model, source: canvas, unit: { layer: 'conv2', channel: 0 }, targets: { projection }, onError: (e) => errors.push(e) });
-    await expect.poll(() => live.frames, { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+    await expect.poll(() => live.error ?? live.frames, { timeout: 60_000 }).toBeGreaterThanOrEqual(1);
     rt.device.destroy();
     const error = await live.stopped;
     expect(error).toBeInstanceOf(DeviceLostError);

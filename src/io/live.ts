@@ -86,6 +86,7 @@ export class LiveView {
   #settle!: (e: Error | null) => void;
   #running = true;
   #busy = false;
+  #pending = false;
   #unit: LiveUnit;
   #gridLayer: string | number;
   #input: ImageInput;
@@ -144,6 +145,7 @@ export class LiveView {
     } finally {
       this.#busy = false;
     }
+    if (!this.#running) return; // stopped while the frame was drawn: not reported
     const now = performance.now();
     this.frames++;
     this.#times.push(now);
@@ -184,6 +186,9 @@ export class LiveView {
         }
       });
       await Promise.all(this.#outputs.map(({ out }) => out.present()));
+      // Back-pressure: the next frame starts once this one's GPU work is done,
+      // so a GPU slower than the frames drops frames instead of queueing them.
+      await runtime.device.queue.onSubmittedWorkDone();
     } catch (e) {
       input.release();
       fwd?.release();
@@ -200,7 +205,7 @@ export class LiveView {
     const tick = () => {
       if (!this.#running) return;
       this.#schedule();
-      if (!this.#busy) this.renderFrame().catch(() => undefined); // a failure stops the view and reports through onError
+      void this.#drive();
     };
     if (isVideo(source) && 'requestVideoFrameCallback' in source) {
       const id = source.requestVideoFrameCallback(tick);
@@ -209,6 +214,16 @@ export class LiveView {
       const id = requestAnimationFrame(tick);
       this.#cancelSchedule = () => cancelAnimationFrame(id);
     }
+  }
+
+  /** Draws the newest frame; a frame that arrives meanwhile is drawn right after (older ones are dropped). */
+  async #drive(): Promise<void> {
+    if (this.#busy) { this.#pending = true; return; }
+    do {
+      this.#pending = false;
+      // A failure stops the view and is reported through onError / stopped.
+      await this.renderFrame().catch(() => undefined);
+    } while (this.#pending && this.#running);
   }
 
   /** Stops on a lost device, an ended video or camera track. */
