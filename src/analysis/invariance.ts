@@ -17,6 +17,7 @@ import { OutOfRangeError } from '../gpu/errors.js';
 import { affineWarp } from '../ops/affine_warp.js';
 import { reduceRows } from '../ops/reduce_rows.js';
 import { makeProgress, throwIfAborted, type RunOptions } from './progress.js';
+import { gpuPacer } from './pacing.js';
 import { checkBatchSize, checkClassIndex, checkImage, classCountOf, imageShapeOf } from './occlusion.js';
 
 /**
@@ -154,6 +155,7 @@ export async function invarianceCurves(model: Model, image: Float32Array, option
     // results: layer l's distances at [l T, (l + 1) T), the class output at [L T, (L + 1) T).
     const results = rt.createTensor([(L + 1) * T], undefined, 'f32', 'invariance results');
     held.push(results);
+    const pacer = gpuPacer(rt.device);
     let first = 0;
     while (first < T) {
       throwIfAborted(options.signal);
@@ -179,6 +181,7 @@ export async function invarianceCurves(model: Model, image: Float32Array, option
       fwd.release();
       x.release();
       first = nextFirst;
+      await pacer.submitted();
       progress.report(n);
     }
     throwIfAborted(options.signal);

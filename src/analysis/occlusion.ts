@@ -18,6 +18,7 @@ import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { occludeGrid } from '../ops/occlude.js';
 import { reduceRows } from '../ops/reduce_rows.js';
 import { makeProgress, throwIfAborted, type RunOptions } from './progress.js';
+import { gpuPacer } from './pacing.js';
 
 export interface OcclusionOptions extends RunOptions {
   /** Layer (index or name) whose strongest feature map gives map (a). */
@@ -171,6 +172,7 @@ export async function occlusionSensitivity(model: Model, image: Float32Array, op
     // results: (a) [0, P), (b) [P, 2P), (c) interleaved (prob, label) [2P, 4P).
     const results = rt.createTensor([4 * positions], undefined, 'f32', 'occlusion results');
     held.push(results);
+    const pacer = gpuPacer(rt.device);
     let first = 0;
     while (first < positions) {
       throwIfAborted(options.signal);
@@ -195,6 +197,7 @@ export async function occlusionSensitivity(model: Model, image: Float32Array, op
       fwd.release();
       x.release();
       first = nextFirst;
+      await pacer.submitted();
       progress.report(n);
     }
     throwIfAborted(options.signal);

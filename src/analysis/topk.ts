@@ -24,6 +24,7 @@ import { channelMax } from '../ops/channel_max.js';
 import { topkMerge, emptyTopkTable, TOPK_NONE } from '../ops/topk_merge.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { throwIfAborted, type RunOptions } from './progress.js';
+import { gpuPacer } from './pacing.js';
 import { fieldBox, type FieldBox } from './receptive_field.js';
 import {
   datasetBatches, datasetImages, datasetReiterable, datasetSize, loadIdxDataset, type ImageDataset,
@@ -198,6 +199,7 @@ export async function topActivations(model: Model, dataset: ImageDataset, option
   const lists: Tensor[] = [];
   try {
     for (const p of plans) lists.push(rt.createTensor([p.selected.length], Uint32Array.from(p.selected), 'u32', `${p.name} channels`));
+    const pacer = gpuPacer(rt.device);
     for await (const batch of datasetBatches(data, imageSize, batchSize, signal)) {
       if (oneShot) kept.push(batch);
       const rec = rt.record(`topActivations: images ${batch.start}..${batch.start + batch.count - 1}`);
@@ -217,6 +219,7 @@ export async function topActivations(model: Model, dataset: ImageDataset, option
         throw e;
       }
       await rec.submit();
+      await pacer.submitted();
       progress.report(batch.count, 'forward', batch.start + batch.count);
     }
     throwIfAborted(signal);
