@@ -1,25 +1,76 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
 
-// Element-wise activations, forward, and their backward rules. Every backward
-// rule reads the forward *output* y (y > 0 exactly where x > 0 for the ReLU
-// family), so the forward input need not be kept.
+// Element-wise activations, forward, and their backward rules.
 //
 // ReLU has the three rules that distinguish the visualisation methods:
 //   deconvnet (Zeiler & Fergus 2014): rectify the reconstruction,   relu(g)
 //   guided    (Springenberg 2015):    both,                          relu(g) * [y > 0]
 //   gradient  (Simonyan 2013):        the true gradient,             g * [y > 0]
 // The other activations have no such variants: every mode uses their gradient.
+//
+// The ReLU family and the saturating functions (leaky ReLU, ELU, SELU,
+// sigmoid, tanh, clip, hard sigmoid, PReLU) get their gradient from the
+// forward *output* y (y > 0 exactly where x > 0, sigmoid' = y(1 - y), ...).
+// The smooth non-monotonic ones (GELU, swish, hard swish, mish) cannot be
+// inverted, so their rule reads the forward *input* x instead; softplus and
+// softsign do too, because from x their gradient keeps full precision.
 
 export const WORKGROUP = 256;
 
-export type ActivationKind = 'relu' | 'leaky_relu' | 'elu' | 'sigmoid' | 'tanh' | 'clip' | 'prelu';
+export type ActivationKind =
+  | 'relu' | 'leaky_relu' | 'elu' | 'sigmoid' | 'tanh' | 'clip' | 'prelu'
+  | 'selu' | 'hard_sigmoid' | 'gelu' | 'gelu_tanh' | 'swish' | 'hard_swish' | 'softplus' | 'softsign' | 'mish';
 export type BackwardRule = 'deconvnet' | 'guided' | 'gradient';
 
-/** `alpha`: leaky_relu slope / elu alpha; `lo`, `hi`: clip bounds; `channels`, `plane`: prelu's slope index. */
+/** Kinds whose backward rule reads the forward input x rather than the output y. */
+export function backwardReadsInput(kind: ActivationKind): boolean {
+  return kind === 'gelu' || kind === 'gelu_tanh' || kind === 'swish' || kind === 'hard_swish'
+    || kind === 'softplus' || kind === 'softsign' || kind === 'mish';
+}
+
+/**
+ * `alpha`: leaky_relu slope, elu/selu alpha, swish's sigmoid scale, the hard
+ * sigmoid/swish slope; `beta`: selu's scale (ONNX gamma), the hard
+ * sigmoid/swish offset; `lo`, `hi`: clip bounds; `channels`, `plane`:
+ * prelu's slope index.
+ */
 export const activationParams = defineParams({
-  size: 'u32', alpha: 'f32', lo: 'f32', hi: 'f32', channels: 'u32', plane: 'u32',
+  size: 'u32', alpha: 'f32', beta: 'f32', lo: 'f32', hi: 'f32', channels: 'u32', plane: 'u32',
 });
+
+// Numerically safe helpers: no exp() of a large positive argument anywhere
+// (WGSL leaves overflow to the implementation).
+const HELPERS = /* wgsl */ `
+fn sigm(t: f32) -> f32 {
+  let e = exp(-abs(t));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), t >= 0.0);
+}
+fn tanh_safe(t: f32) -> f32 {
+  let e = exp(-2.0 * abs(t));
+  return sign(t) * (1.0 - e) / (1.0 + e);
+}
+fn softplus(t: f32) -> f32 {
+  return max(t, 0.0) + log(1.0 + exp(-abs(t)));
+}
+// The standard normal CDF, Phi(t) = (1 + erf(t / sqrt 2)) / 2, from
+// Abramowitz & Stegun 7.1.26 (|error| of erf < 1.5e-7); the tail is computed
+// as erfc directly, so Phi of a negative t keeps its relative precision.
+fn phi_cdf(t: f32) -> f32 {
+  let z = abs(t) * 0.70710678;
+  let k = 1.0 / (1.0 + 0.3275911 * z);
+  let poly = k * (0.254829592 + k * (-0.284496736 + k * (1.421413741 + k * (-1.453152027 + k * 1.061405429))));
+  let tail = 0.5 * poly * exp(-z * z);
+  return select(1.0 - tail, tail, t < 0.0);
+}
+fn phi_pdf(t: f32) -> f32 {
+  return 0.39894228 * exp(-0.5 * t * t);
+}
+// GELU's tanh approximation: 0.5 t (1 + tanh(u)), u = sqrt(2/pi) (t + 0.044715 t^3).
+fn gelu_u(t: f32) -> f32 {
+  return 0.79788456 * (t + 0.044715 * t * t * t);
+}
+`;
 
 export function activationForwardShader(kind: ActivationKind): string {
   return wgsl`
@@ -31,6 +82,7 @@ ${activationParams.struct}
 @group(0) @binding(3) var<storage, read> slope: array<f32>;
 #endif
 ${flatIndexFn(WORKGROUP)}
+${HELPERS}
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -42,9 +94,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #elif ${kind === 'leaky_relu'}
   y[i] = select(v * p.alpha, v, v >= 0.0);
 #elif ${kind === 'elu'}
-  y[i] = select(p.alpha * (exp(v) - 1.0), v, v >= 0.0);
+  y[i] = select(p.alpha * (exp(min(v, 0.0)) - 1.0), v, v >= 0.0);
+#elif ${kind === 'selu'}
+  y[i] = p.beta * select(p.alpha * (exp(min(v, 0.0)) - 1.0), v, v > 0.0);
 #elif ${kind === 'sigmoid'}
-  y[i] = 1.0 / (1.0 + exp(-v));
+  y[i] = sigm(v);
+#elif ${kind === 'hard_sigmoid'}
+  y[i] = clamp(p.alpha * v + p.beta, 0.0, 1.0);
 #elif ${kind === 'tanh'}
   y[i] = tanh(v);
 #elif ${kind === 'clip'}
@@ -52,29 +108,46 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #elif ${kind === 'prelu'}
   let c = (i / p.plane) % p.channels;
   y[i] = select(v * slope[c], v, v >= 0.0);
+#elif ${kind === 'gelu'}
+  y[i] = v * phi_cdf(v);
+#elif ${kind === 'gelu_tanh'}
+  y[i] = 0.5 * v * (1.0 + tanh_safe(gelu_u(v)));
+#elif ${kind === 'swish'}
+  y[i] = v * sigm(p.alpha * v);
+#elif ${kind === 'hard_swish'}
+  y[i] = v * clamp(p.alpha * v + p.beta, 0.0, 1.0);
+#elif ${kind === 'softplus'}
+  y[i] = softplus(v);
+#elif ${kind === 'softsign'}
+  y[i] = v / (1.0 + abs(v));
+#elif ${kind === 'mish'}
+  y[i] = v * tanh_safe(softplus(v));
 #endif
 }
 `;
 }
 
+/** `s` is the saved forward value the rule reads: the output y, or the input x where backwardReadsInput(kind). */
 export function activationBackwardShader(kind: ActivationKind, rule: BackwardRule): string {
   return wgsl`
 ${activationParams.struct}
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
+@group(0) @binding(2) var<storage, read> s: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dx: array<f32>;
 #if ${kind === 'prelu'}
 @group(0) @binding(4) var<storage, read> slope: array<f32>;
 #endif
 ${flatIndexFn(WORKGROUP)}
+${HELPERS}
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = flatIndex(gid, nwg);
   if (i >= p.size) { return; }
   let gi = g[i];
-  let yi = y[i];
+  let yi = s[i];
+  let xi = s[i];
 #if ${kind === 'relu' && rule === 'deconvnet'}
   dx[i] = max(gi, 0.0);
 #elif ${kind === 'relu' && rule === 'guided'}
@@ -85,8 +158,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   dx[i] = select(gi * p.alpha, gi, yi >= 0.0);
 #elif ${kind === 'elu'}
   dx[i] = select(gi * (yi + p.alpha), gi, yi >= 0.0);
+#elif ${kind === 'selu'}
+  // y = beta alpha (e^x - 1) below 0, so dy/dx = beta alpha e^x = y + beta alpha.
+  dx[i] = select(gi * (yi + p.beta * p.alpha), gi * p.beta, yi > 0.0);
 #elif ${kind === 'sigmoid'}
   dx[i] = gi * yi * (1.0 - yi);
+#elif ${kind === 'hard_sigmoid'}
+  dx[i] = select(0.0, gi * p.alpha, yi > 0.0 && yi < 1.0);
 #elif ${kind === 'tanh'}
   dx[i] = gi * (1.0 - yi * yi);
 #elif ${kind === 'clip'}
@@ -94,6 +172,25 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #elif ${kind === 'prelu'}
   let c = (i / p.plane) % p.channels;
   dx[i] = select(gi * slope[c], gi, yi >= 0.0);
+#elif ${kind === 'gelu'}
+  dx[i] = gi * (phi_cdf(xi) + xi * phi_pdf(xi));
+#elif ${kind === 'gelu_tanh'}
+  let t = tanh_safe(gelu_u(xi));
+  dx[i] = gi * (0.5 * (1.0 + t) + 0.5 * xi * (1.0 - t * t) * 0.79788456 * (1.0 + 0.134145 * xi * xi));
+#elif ${kind === 'swish'}
+  let sg = sigm(p.alpha * xi);
+  dx[i] = gi * (sg + p.alpha * xi * sg * (1.0 - sg));
+#elif ${kind === 'hard_swish'}
+  let h = p.alpha * xi + p.beta;
+  dx[i] = gi * (clamp(h, 0.0, 1.0) + select(0.0, p.alpha * xi, h > 0.0 && h < 1.0));
+#elif ${kind === 'softplus'}
+  dx[i] = gi * sigm(xi);
+#elif ${kind === 'softsign'}
+  let d = 1.0 + abs(xi);
+  dx[i] = gi / (d * d);
+#elif ${kind === 'mish'}
+  let t = tanh_safe(softplus(xi));
+  dx[i] = gi * (t + xi * (1.0 - t * t) * sigm(xi));
 #endif
 }
 `;

@@ -40,7 +40,7 @@ export function defineParams<K extends string>(fields: Record<K, ScalarType>): P
 
 /**
  * Flat invocation index for 1-D element-wise kernels dispatched as a 2-D grid
- * (see `dispatch1d` in src/gpu/program.ts): dispatches over 65535 workgroups
+ * (see `dispatch1d` in src/gpu/recorder.ts): dispatches over 65535 workgroups
  * wrap into y.
  */
 export function flatIndexFn(workgroupSize: number): string {

@@ -132,7 +132,7 @@ describe('ONNX importer on a residual + Inception-style graph', () => {
     };
     expect(decoded.graph!.node!.length).toBe(11);
     const cases: Array<[Uint8Array, new (...a: never[]) => Error, RegExp]> = [
-      [swap((m) => { m.graph!.node![1]!.opType = 'Mish'; }), UnsupportedError, /blocks.onnx: node 1 "relu1" \(Mish\): ONNX op Mish is not supported/],
+      [swap((m) => { m.graph!.node![1]!.opType = 'Hardmax'; }), UnsupportedError, /blocks.onnx: node 1 "relu1" \(Hardmax\): ONNX op Hardmax is not supported/],
       [swap((m) => { m.graph!.node![5]!.output = ['p', 'pool_indices']; m.graph!.node![6]!.input = ['pool_indices', 'w3']; }), UnsupportedError, /the Indices output of MaxPool "pool"/],
       [swap((m) => { m.graph!.initializer![4]!.dims = [3, 95]; m.graph!.initializer![4]!.floatData = Array.from({ length: 285 }, () => 0.1); }), ShapeError, /node 10 "fc" \(Gemm\): input has 96 features, weight \[3,95\]/],
       [swap((m) => { m.graph!.initializer![0]!.floatData![7] = NaN; }), FormatError, /initializer "w1": tensor "w1" \[4,2,3,3\]: element 7 is NaN/],

@@ -121,6 +121,27 @@ function modelC(): tfl.LayersModel {
   return tfl.model({ name: 'c', inputs: img, outputs: [out1, out2] });
 }
 
+/**
+ * Sequential, 7x7x3, every activation users bring beyond the ReLU family, as
+ * layer activation strings (fused after conv/dense) and as Activation layers:
+ * selu, gelu, swish, hardSigmoid, softplus, softsign, gelu_new (tanh), mish.
+ */
+function modelD(): tfl.Sequential {
+  const m = tfl.sequential({ name: 'd' });
+  m.add(tfl.layers.conv2d({ name: 'c1', inputShape: [7, 7, 3], filters: 4, kernelSize: 3, padding: 'same', activation: 'selu' }));
+  m.add(tfl.layers.activation({ name: 'a_gelu', activation: 'gelu' }));
+  m.add(tfl.layers.conv2d({ name: 'c2', filters: 4, kernelSize: 3, padding: 'same', activation: 'swish' }));
+  m.add(tfl.layers.activation({ name: 'a_hsig', activation: 'hardSigmoid' }));
+  m.add(tfl.layers.conv2d({ name: 'c3', filters: 3, kernelSize: 2, activation: 'softplus' }));
+  m.add(tfl.layers.activation({ name: 'a_softsign', activation: 'softsign' }));
+  m.add(tfl.layers.conv2d({ name: 'c4', filters: 3, kernelSize: 2, activation: 'gelu_new' }));
+  m.add(tfl.layers.activation({ name: 'a_mish', activation: 'mish' }));
+  m.add(tfl.layers.flatten({ name: 'flat' }));
+  m.add(tfl.layers.dense({ name: 'fc', units: 5, activation: 'selu' }));
+  m.add(tfl.layers.dense({ name: 'out', units: 3, activation: 'hardSigmoid' }));
+  return m;
+}
+
 describe('TF.js Layers import: forward equals model.predict', () => {
   it('Sequential A (conv, BN, pools, depthwise, padding, separable, flatten, dropout, dense, softmax) from 3 shards', async () => {
     await initTf();
@@ -189,6 +210,38 @@ describe('TF.js Layers import: forward equals model.predict', () => {
     const model = await importSaved(await saveTfjs(keras, 1), 'c/model.json');
     expect(model.outputIndices.length).toBe(2);
     await compareWithTfjs(keras, model, [3, 8, 8]);
+    model.destroy();
+  });
+
+  it('Sequential D (selu, gelu, swish, hard sigmoid, softplus, softsign, gelu_new, mish: strings and Activation layers)', async () => {
+    await initTf();
+    const keras = modelD();
+    randomizeWeights(keras, 5);
+    const saved = await saveTfjs(keras, 1);
+    const model = await importSaved(saved, 'd/model.json');
+    const kinds = model.layers.map((l) => l.kind);
+    for (const k of ['selu', 'gelu', 'swish', 'hard_sigmoid', 'softplus', 'softsign', 'gelu_tanh', 'mish']) expect(kinds, k).toContain(k);
+    // Inputs spread over [-3, 3] so every activation sees its tails and the hard sigmoid saturates.
+    const x = randomArray(2 * 3 * 7 * 7, 21, -3, 3);
+    const fwd = await model.forward(x);
+    expectNear(await fwd.readOutput(), predictNchw(keras, x, [2, 3, 7, 7]), 'output');
+    for (const name of ['c1', 'a_gelu', 'c2', 'a_hsig', 'c3', 'a_softsign', 'c4', 'a_mish']) {
+      const sub = tfl.model({ inputs: keras.inputs, outputs: keras.getLayer(name).output as tfl.SymbolicTensor });
+      expectNear(await fwd.activation(name).read(), predictNchw(sub, x, [2, 3, 7, 7]), `layer ${name}`);
+    }
+    // The backward rules: a gradient projection from the last map equals tf.grad, in every mode
+    // (none of these activations has a DeconvNet rule of its own; ReLU is absent).
+    const { createDeconvNet } = await import('../src/index.js');
+    const expected = gradientNchw(keras, 'a_mish', x, [2, 3, 7, 7], 1, 2, 3);
+    const scale = Math.max(...Array.from(expected, Math.abs));
+    expect(scale).toBeGreaterThan(0);
+    for (const mode of ['gradient', 'guided', 'deconvnet'] as const) {
+      const proj = await createDeconvNet(model).project(fwd, { layer: 'a_mish', channel: 1, position: { y: 2, x: 3 }, mode, seed: 'one' });
+      const { data } = await proj.read();
+      proj.release();
+      expect(Math.max(...Array.from(data, (v, i) => Math.abs(v - expected[i]!))), mode).toBeLessThanOrEqual(1e-4 * scale);
+    }
+    fwd.release();
     model.destroy();
   });
 
@@ -390,8 +443,8 @@ describe('TF.js Layers import: bad input gets typed errors naming the file and t
     cf.modelTopology.config.layers[0].config.data_format = 'channels_first';
     expectError(() => tfjsLayersSpec(cf, buffers, F), UnsupportedError, F, /layer "conv1" \(Conv2D\)/, /channels_first/);
     const act = layers();
-    act.modelTopology.config.layers[9].config.activation = 'selu';
-    expectError(() => tfjsLayersSpec(act, buffers, F), UnsupportedError, F, /layer "fc1" \(Dense\)/, /activation "selu"/);
+    act.modelTopology.config.layers[9].config.activation = 'exponential';
+    expectError(() => tfjsLayersSpec(act, buffers, F), UnsupportedError, F, /layer "fc1" \(Dense\)/, /activation "exponential"/);
     const causal = layers();
     causal.modelTopology.config.layers[0].config.padding = 'causal';
     expectError(() => tfjsLayersSpec(causal, buffers, F), UnsupportedError, F, /layer "conv1"/, /causal/);

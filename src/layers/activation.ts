@@ -5,12 +5,25 @@ import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError } from '../gpu/errors.js';
 
-export interface ActivationOptions { name?: string; kind: Exclude<ActivationKind, 'prelu'>; alpha?: number; min?: number; max?: number }
+export interface ActivationOptions {
+  name?: string;
+  kind: Exclude<ActivationKind, 'prelu'>;
+  /** See ActivationAttrs: leaky/elu/selu alpha, swish scale, hard sigmoid/swish slope. */
+  alpha?: number;
+  /** hard_sigmoid / hard_swish offset. */
+  beta?: number;
+  /** selu scale. */
+  gamma?: number;
+  min?: number;
+  max?: number;
+}
 
 /**
  * Forward: an element-wise activation. Backward: for ReLU, the rule that
- * names the projection mode (deconvnet / guided / gradient); for the others,
- * their gradient.
+ * names the projection mode (deconvnet / guided / gradient); for the others
+ * (leaky ReLU, ELU, SELU, sigmoid, hard sigmoid, tanh, clip, GELU and its
+ * tanh form, swish, hard swish, softplus, softsign, mish), their exact
+ * gradient in every mode.
  */
 export class Activation extends BaseLayer implements Layer {
   readonly kind: string;
@@ -19,7 +32,8 @@ export class Activation extends BaseLayer implements Layer {
   constructor(options: ActivationOptions) {
     super(options.name);
     this.kind = options.kind === 'relu' ? 'ReLU' : options.kind;
-    this.attrs = { kind: options.kind, alpha: options.alpha, min: options.min, max: options.max };
+    const { kind, alpha, beta, gamma, min, max } = options;
+    this.attrs = { kind, alpha, beta, gamma, min, max };
   }
 
   build(_rt: Runtime, inputShape: readonly number[]): number[] {
@@ -31,7 +45,7 @@ export class Activation extends BaseLayer implements Layer {
   }
 
   backward(rec: Recorder, g: Tensor, fwd: ForwardRecord, mode: ProjectionMode): Tensor {
-    return activationBackward(rec, g, fwd.output, this.attrs, mode);
+    return activationBackward(rec, g, fwd.output, this.attrs, mode, fwd.input);
   }
 }
 

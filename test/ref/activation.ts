@@ -1,6 +1,8 @@
 // Float64 references written from the definitions.
-export type Kind = 'relu' | 'leaky_relu' | 'elu' | 'sigmoid' | 'tanh' | 'clip' | 'prelu';
-export interface RefAttrs { alpha?: number; min?: number; max?: number; slope?: ArrayLike<number>; channels?: number; plane?: number }
+import { smoothActivation, type SmoothKind } from './activation_smooth.js';
+
+export type Kind = 'relu' | 'leaky_relu' | 'elu' | 'sigmoid' | 'tanh' | 'clip' | 'prelu' | SmoothKind;
+export interface RefAttrs { alpha?: number; beta?: number; gamma?: number; min?: number; max?: number; slope?: ArrayLike<number>; channels?: number; plane?: number }
 
 export function activationRef(kind: Kind, x: ArrayLike<number>, a: RefAttrs = {}): Float64Array {
   const y = new Float64Array(x.length);
@@ -13,6 +15,8 @@ export function activationRef(kind: Kind, x: ArrayLike<number>, a: RefAttrs = {}
       case 'sigmoid': y[i] = 1 / (1 + Math.exp(-v)); break;
       case 'tanh': y[i] = Math.tanh(v); break;
       case 'clip': y[i] = Math.min(Math.max(v, a.min ?? -Infinity), a.max ?? Infinity); break;
+      case 'selu': case 'hard_sigmoid': case 'gelu': case 'gelu_tanh': case 'swish': case 'hard_swish': case 'softplus': case 'softsign': case 'mish':
+        y[i] = smoothActivation(kind, v, a); break;
       case 'prelu': {
         const s = a.slope!.length === 1 ? a.slope![0]! : a.slope![Math.floor(i / a.plane!) % a.channels!]!;
         y[i] = v >= 0 ? v : v * s;

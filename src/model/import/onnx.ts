@@ -37,6 +37,7 @@ import { conv2dOutputShape } from '../../ops/conv2d.js';
 import { conv2dTransposeOutputShape } from '../../ops/conv2d_transpose.js';
 import { poolGeometry } from '../../ops/pool_geometry.js';
 import { broadcastShapes } from '../../ops/elementwise.js';
+import { SELU_ALPHA, SELU_GAMMA } from '../../ops/activation.js';
 import { Attrs, decodeModel, tensorFromProto, toNumber, type HostTensor } from './onnx_tensor.js';
 
 export interface OnnxImportOptions {
@@ -577,6 +578,29 @@ function activationOf(kind: 'relu' | 'sigmoid' | 'tanh' | 'leaky_relu' | 'elu', 
   };
 }
 
+/** Selu, HardSigmoid, HardSwish, Gelu, Softplus, Softsign, Mish: one Activation node, attributes as ONNX names them. */
+function smoothActivation(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  const op = node.opType;
+  let options: ConstructorParameters<typeof Activation>[0];
+  if (op === 'Selu') {
+    a.ignore('consumed_inputs');
+    options = { name, kind: 'selu', alpha: a.float('alpha', SELU_ALPHA), gamma: a.float('gamma', SELU_GAMMA) };
+  } else if (op === 'HardSigmoid') {
+    a.ignore('consumed_inputs');
+    options = { name, kind: 'hard_sigmoid', alpha: a.float('alpha', 0.2), beta: a.float('beta', 0.5) };
+  } else if (op === 'HardSwish') {
+    options = { name, kind: 'hard_swish', alpha: 1 / 6, beta: 0.5 };
+  } else if (op === 'Gelu') {
+    const approximate = a.string('approximate', 'none');
+    if (approximate !== 'none' && approximate !== 'tanh') throw new FormatError(`${a.where}: approximate "${approximate}" is not "none" or "tanh"`);
+    options = { name, kind: approximate === 'tanh' ? 'gelu_tanh' : 'gelu' };
+  } else {
+    options = { name, kind: op === 'Softplus' ? 'softplus' : op === 'Softsign' ? 'softsign' : 'mish' };
+  }
+  return g.add(new Activation(options), [x.node], x.shape);
+}
+
 /** From opset 7 the slope broadcasts numpy-style: per channel only when its one non-1 dimension is axis 1. */
 function pRelu(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const x = g.computed(input(node, 0), a.where);
@@ -749,6 +773,13 @@ const OPS: Record<string, Mapping> = {
   Sigmoid: activationOf('sigmoid'),
   Tanh: activationOf('tanh'),
   PRelu: pRelu,
+  Selu: smoothActivation,
+  HardSigmoid: smoothActivation,
+  HardSwish: smoothActivation,
+  Gelu: smoothActivation,
+  Softplus: smoothActivation,
+  Softsign: smoothActivation,
+  Mish: smoothActivation,
   Clip: clip,
   LRN: lrn,
   BatchNormalization: batchNormalization,

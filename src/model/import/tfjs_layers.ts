@@ -134,6 +134,12 @@ function toKerasShape(v: Value): number[] {
 
 // ---------------------------------------------------------------- the converter
 
+/** The activation names the importer reads (Keras / TF.js spellings). */
+export const TFJS_ACTIVATIONS = [
+  'linear', 'relu', 'relu6', 'sigmoid', 'tanh', 'elu', 'leaky_relu', 'softmax', 'selu', 'softplus', 'softsign',
+  'swish', 'silu', 'gelu', 'gelu_new', 'mish', 'hard_sigmoid', 'hardSigmoid',
+];
+
 class Converter {
   readonly nodes: GraphNode[] = [];
   readonly inputs: ModelInput[] = [];
@@ -289,13 +295,21 @@ class Converter {
       case 'tanh': return this.add(name, new Activation({ kind: 'tanh' }), [v], shape, v.layout);
       case 'elu': return this.add(name, new Activation({ kind: 'elu', alpha: 1 }), [v], shape, v.layout);
       case 'leaky_relu': return this.add(name, new Activation({ kind: 'leaky_relu', alpha: 0.2 }), [v], shape, v.layout);
+      case 'selu': case 'softplus': case 'softsign': case 'swish': case 'gelu': case 'mish':
+        return this.add(name, new Activation({ kind: act as 'selu' }), [v], shape, v.layout);
+      case 'silu': return this.add(name, new Activation({ kind: 'swish' }), [v], shape, v.layout);
+      case 'gelu_new': return this.add(name, new Activation({ kind: 'gelu_tanh' }), [v], shape, v.layout);
+      // TF.js's hard sigmoid, clip(0.2 x + 0.5, 0, 1), is what tfjs-layers runs for
+      // this name whichever Keras wrote the file (Keras 3 changed its own to x/6 + 0.5).
+      case 'hard_sigmoid': case 'hardSigmoid':
+        return this.add(name, new Activation({ kind: 'hard_sigmoid', alpha: 0.2, beta: 0.5 }), [v], shape, v.layout);
       case 'softmax': {
         const p = this.plain(v);
         if (p.shape.length !== 1) this.unsupported(layer, `softmax over the channels of a [${toKerasShape(p)}] tensor is not supported (only of flat vectors)`);
         return this.add(name, new Softmax(), [p], p.shape, PLAIN);
       }
       default:
-        if (typeof act === 'string') this.unsupported(layer, `activation "${act}" is not supported (linear, relu, relu6, sigmoid, tanh, elu, leaky_relu, softmax)`);
+        if (typeof act === 'string') this.unsupported(layer, `activation "${act}" is not supported (${TFJS_ACTIVATIONS.join(', ')})`);
         this.fail(layer, `activation ${JSON.stringify(act)} is not a name`);
     }
   }
