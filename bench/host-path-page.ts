@@ -2,7 +2,7 @@
 // the newer entry points feature-detected, so that it also runs on a checkout
 // from before they existed.
 import { createRuntime, createModel, createDeconvNet, Conv2D, ReLU, MaxPool2D, Flatten, Dense, Softmax } from '../src/index.js';
-import { summarize } from './stats.js';
+import { interleave } from './stats.js';
 
 /** Counts of what the host asked the GPU for, from wrapping the device's methods. */
 interface Counts { submits: number; mapAsync: number; scopePops: number; serialWaits: number; buffers: number; bindGroups: number }
@@ -45,11 +45,11 @@ function instrument(device: GPUDevice) {
   };
 }
 
-export async function main(a: { runs: number }) {
+export async function main(a: { runs: number; size: number }) {
   const rt = await createRuntime();
   const meter = instrument(rt.device);
   const model = createModel(rt, {
-    inputShape: [3, 32, 32],
+    inputShape: [3, a.size, a.size],
     layers: [
       new Conv2D({ name: 'conv1', filters: 8, kernelSize: 3, padding: 'same' }), new ReLU(),
       new MaxPool2D({ name: 'pool1', kernel: 2 }),
@@ -58,7 +58,7 @@ export async function main(a: { runs: number }) {
     ],
   });
   const deconv = createDeconvNet(model);
-  const x = Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5);
+  const x = Float32Array.from({ length: 3 * a.size * a.size }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5);
   const opts = { layer: 'conv2', channel: 3 } as const;
   // Newer entry points, where this checkout has them.
   const m = model as unknown as Record<string, unknown>;
@@ -97,24 +97,24 @@ export async function main(a: { runs: number }) {
     paths.push(['predict', async () => (model as unknown as { predict(x: Float32Array): Promise<Float32Array> }).predict(x)]);
   }
 
-  const rows: string[] = [];
+  // Counts: one steady-state call of each path after warm-up (pipelines, pools, caches).
+  const counts = new Map<string, Counts>();
   for (const [name, run] of paths) {
-    for (let i = 0; i < 5; i++) await run(); // warm-up: pipelines, pools, caches
+    for (let i = 0; i < 5; i++) await run();
     const before = meter.snapshot();
     await run();
-    const c = meter.since(before);
-    const ms: number[] = [];
-    for (let i = 0; i < a.runs; i++) {
-      const t0 = performance.now();
-      await run();
-      ms.push(performance.now() - t0);
-    }
-    const s = summarize(ms);
-    rows.push(`| ${name} | ${c.submits} | ${c.mapAsync} | ${c.scopePops} | ${c.serialWaits} | ${c.buffers} | ${c.bindGroups} | ${s.median.toFixed(2)} (${s.q1.toFixed(2)}-${s.q3.toFixed(2)}) |`);
+    counts.set(name, meter.since(before));
   }
-  console.log(`host path of a small net (conv-relu-pool-conv-relu-dense-softmax, [1, 3, 32, 32]), steady state, ${a.runs} runs, ${navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? ''}`);
+  // Wall time: the paths in turn, round after round, so a change in the machine's load hits them alike.
+  const timed = await interleave(paths.map(([name, run]) => ({ name, run })), 3, a.runs, () => undefined);
+  console.log(`host path of a small net (conv-relu-pool-conv-relu-dense-softmax, [1, 3, ${a.size}, ${a.size}]), steady state, ${a.runs} interleaved rounds, ${navigator.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? ''}`);
   console.log('| path | submits | mapAsync | error-scope pops | serial GPU waits | buffers created | bind groups created | wall ms, median (q1-q3) |');
   console.log('|---|---|---|---|---|---|---|---|');
-  for (const r of rows) console.log(r);
+  for (const [name] of paths) {
+    const c = counts.get(name)!;
+    const s = timed.get(name)!.summary;
+    const ms = s ? `${s.median.toFixed(2)} (${s.q1.toFixed(2)}-${s.q3.toFixed(2)})` : timed.get(name)!.error;
+    console.log(`| ${name} | ${c.submits} | ${c.mapAsync} | ${c.scopePops} | ${c.serialWaits} | ${c.buffers} | ${c.bindGroups} | ${ms} |`);
+  }
   model.destroy(); rt.destroy();
 }
