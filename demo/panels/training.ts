@@ -94,6 +94,7 @@ function logChart(title: string, yLabel: string, testId: string) {
       { label: 'test', stroke: '#2471a3', width: 0, spanGaps: true, points: { show: true, size: 8, fill: '#2471a3' }, value: (_u, v) => (v == null ? '' : v.toFixed(3)) },
     ],
     axes: [{ label: 'epoch' }, { label: yLabel }],
+    legend: { live: false },
   }, data, root);
   return {
     root,
