@@ -3,7 +3,7 @@
 // with the CPU functions of src/render on the same numbers.
 import { describe, it, expect } from 'vitest';
 import {
-  draw, pictureSize, projectionToImage, featureMapGrid, heatMapToImage, inputToImage, imageToTensor,
+  draw, pictureSize, imageStats, createRuntime, projectionToImage, featureMapGrid, heatMapToImage, inputToImage, imageToTensor,
   CAFFE_PREPROCESSING, DestroyedError, OutOfRangeError, ShapeError, UnsupportedError, type Runtime, type RgbaImage, type Tensor,
 } from '../src/index.js';
 import { getRuntime } from './helpers/gpu.js';
@@ -164,6 +164,33 @@ describe('draw: pictures into textures with the normalisation computed on the GP
     expect(new Set(held.slice(1)).size).toBe(1);
     tensor.release();
     tex.destroy();
+  });
+});
+
+describe('imageStats: the normalisation statistics, in both variants', () => {
+  it('min, max and max |v| of the finite values of each row, on CPU-style and GPU-style kernels', async () => {
+    const rt = await getRuntime();
+    const tiled = await createRuntime({ device: rt.device, kernelStyle: 'tiled' }); // the same device, the tree variant
+    const data = makeRandom(11).array(7 * 300, -4, 3);
+    data[5] = NaN; data[301] = Infinity; data[900] = -Infinity;
+    data.fill(NaN, 6 * 300); // the last row has no finite value
+    for (const runtime of [rt, tiled]) {
+      const x = runtime.createTensor([7 * 300 + 5], Float32Array.from([...data, 1, 2, 3, 4, 5]));
+      const stats = await runtime.run('stats', (rec) => imageStats(rec, x, 6, 300, 300)); // rows 1..6
+      const got = await stats.read();
+      for (let r = 0; r < 6; r++) {
+        const row = Array.from(data.subarray((r + 1) * 300, (r + 2) * 300)).filter(Number.isFinite);
+        const expected = row.length ? [Math.min(...row), Math.max(...row), Math.max(...row.map(Math.abs)), 0] : [3.402823e38, -3.402823e38, 0, 0];
+        expect(Array.from(got.subarray(4 * r, 4 * r + 4)).map((v) => Math.fround(v)), `${runtime.kernelStyle} row ${r + 1}`)
+          .toEqual(expected.map((v) => Math.fround(v)));
+      }
+      stats.release();
+      x.release();
+    }
+    const small = rt.createTensor([10]);
+    await expect(rt.run('stats', (rec) => imageStats(rec, small, 3, 4))).rejects.toBeInstanceOf(OutOfRangeError);
+    small.release();
+    tiled.destroy();
   });
 });
 

@@ -1,4 +1,4 @@
-import { WORKGROUP, imageStatsParams, imageStatsShader } from '../../shaders/image_stats.js';
+import { WORKGROUP, imageStatsParams, imageStatsShader, type ImageStatsVariant } from '../../shaders/image_stats.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError } from '../gpu/errors.js';
@@ -7,7 +7,8 @@ import { OutOfRangeError } from '../gpu/errors.js';
  * Normalisation statistics of `rows` consecutive rows of `length` values of
  * `x`, from element `offset`: [rows, 4] = (min, max, max |v|, 0) over the
  * finite values of each row. What a picture is scaled by, computed on the
- * GPU so drawing it needs no readback.
+ * GPU so drawing it needs no readback. The variant follows the runtime's
+ * kernel style (see shaders/image_stats.ts).
  */
 export function imageStats(rec: Recorder, x: Tensor, rows: number, length: number, offset = 0): Tensor {
   const op = 'image stats';
@@ -18,13 +19,14 @@ export function imageStats(rec: Recorder, x: Tensor, rows: number, length: numbe
     throw new OutOfRangeError(`${op}: rows ${rows} x ${length} from ${offset} run past the ${x.size} values of [${x.shape}]`);
   }
   const out = rec.tensor([rows, 4], 'image stats');
+  const variant: ImageStatsVariant = rec.runtime.kernelStyle === 'direct' ? 'direct' : 'tree';
   rec.dispatch({
     name: op,
-    key: 'image-stats',
-    shader: imageStatsShader,
+    key: `image-stats-${variant}`,
+    shader: () => imageStatsShader(variant),
     params: imageStatsParams.pack({ rows, length, offset }),
     buffers: [x, out],
-    dispatch: [rows, 1, 1],
+    dispatch: variant === 'direct' ? [Math.ceil(rows / WORKGROUP), 1, 1] : [rows, 1, 1],
   });
   return out;
 }
