@@ -1,5 +1,7 @@
 // The analysis tabs (Top 9, Occlusion, Invariance) used as a person would:
 // open the tab, set small settings, run, cancel, and check what is drawn.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test, expect, type Page, type Locator } from '@playwright/test';
 
 /** Console errors and uncaught page errors: a shader error may only show there. */
@@ -95,6 +97,25 @@ test('Top 9 over the Tiny VGG samples: 9 patches and 9 projections per channel, 
   }
   await page.screenshot({ path: 'docs/screenshots/top9.png', fullPage: true });
 
+  // Save PNG downloads the whole figure as a valid PNG.
+  const [download] = await Promise.all([page.waitForEvent('download'), panel.getByTestId('top9-save').click()]);
+  expect(download.suggestedFilename()).toBe('top9.png');
+  const png = readFileSync((await download.path())!);
+  expect(Array.from(png.subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  expect(png.readUInt32BE(16), 'PNG width').toBeGreaterThan(300);
+
+  // Images the user picks become the dataset.
+  const samples = join('demo', 'public', 'models', 'tiny-vgg', 'samples');
+  const picked = readdirSync(samples).filter((f) => f.endsWith('.jpeg')).slice(0, 6).map((f) => join(samples, f));
+  await panel.getByTestId('top9-files').setInputFiles(picked);
+  await expect(panel.getByTestId('top9-dataset')).toHaveValue('picked');
+  await panel.getByTestId('top9-count').fill('1');
+  await panel.getByTestId('top9-run').click();
+  await expect(panel.getByTestId('top9-status')).toContainText('6 images', { timeout: 60_000 });
+  await expect(panel.getByTestId('top9-channel')).toHaveCount(1);
+  // Six images give six activations per channel (one per image).
+  await expect(panel.getByTestId('top9-channel')).toHaveAttribute('data-patches', '6');
+
   // Cancel a run on the Fashion-MNIST model's 500-image test subset, then rerun it to the end.
   await page.getByTestId('model-select').selectOption('fashion');
   await expect(panel.getByTestId('top9-dataset').locator('option[value=fashion-test]')).toBeAttached();
@@ -156,7 +177,8 @@ test('Occlusion on a Tiny VGG sample: three maps on the expected grid, cancel an
       const corner = Array.from(ctx.getImageData(1, 1, 1, 1).data);
       return { width: c.width, height: c.height, distinct: new Set(colours).size, corner };
     }, { W, size, stride, rows, cols });
-    expect([cells.width, cells.height]).toEqual([W * 4, H * 4]);
+    // The image's size at an integer scale (64 px at x3).
+    expect([cells.width, cells.height]).toEqual([W * 3, H * 3]);
     // Outside the cells (the first (size - stride) / 2 pixels) the canvas stays white.
     expect(cells.corner).toEqual([255, 255, 255, 255]);
     if (kind !== 'label') expect(cells.distinct, `${kind} map varies over the grid`).toBeGreaterThan(5);
