@@ -313,7 +313,7 @@ function onDrop(handle: (files: File[]) => void) {
 function predictionSection(app: App): HTMLElement {
   const list = el('ol', { class: 'top5', 'data-testid': 'top5' });
   const headline = el('p', { 'data-testid': 'prediction' });
-  app.on('model', () => { list.replaceChildren(); headline.textContent = ''; });
+  app.on('model', () => { list.replaceChildren(); headline.textContent = ''; list.dataset.image = ''; });
   app.on('forward', async () => {
     const fwd = app.fwd;
     if (!fwd) return;
@@ -332,6 +332,7 @@ function predictionSection(app: App): HTMLElement {
       el('span', { class: 'value' }, value(score)))));
     const best = top[0];
     const truth = app.image?.label;
+    list.dataset.image = app.image?.name ?? '';
     headline.textContent = best ? `Prediction: ${app.className(best.index)} (${value(best.score)})`
       + (truth === undefined ? '' : truth === best.index ? ', correct' : `; the image shows ${app.className(truth)}`) : '';
     bump('predictions');
