@@ -94,6 +94,10 @@ describe('live mode', () => {
     // The readback canvas shows the grid: conv2's 6 maps of 8x8 in 3 columns.
     expect([grid2d.width, grid2d.height]).toEqual([3 * 9 + 1, 2 * 9 + 1]);
     expect(live.fps).toBeGreaterThan(0);
+    // A frame is one submit: picture in, forward, projection, the three drawings and the readback copy.
+    const submits = rt.stats.submits;
+    await live.renderFrame();
+    expect(rt.stats.submits - submits).toBe(1);
     const snap = await live.snapshot();
     expect(snap.shape).toEqual([1, 3, 16, 16]);
     const before = rt.bytesHeld;

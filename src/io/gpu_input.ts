@@ -62,10 +62,23 @@ export class ImageInput {
    * DestroyedError naming it.
    */
   async toTensor(sources: ImageSource | readonly ImageSource[]): Promise<Tensor> {
+    return this.recordWith(sources, 'image input', (rec, list) => this.record(rec, list));
+  }
+
+  /**
+   * Runs `work` (which records `list`, the sources, with record()) in one
+   * submit and returns its result. Where this browser can only read video
+   * frames through a bitmap (see #videoPath), the frames are decoded first and
+   * the recording made again with them; the bitmaps are closed after the
+   * submit. A destroyed source texture becomes a DestroyedError naming it.
+   * For callers that record more work with the picture (live mode: the
+   * forward, projection and drawing in the same submit).
+   */
+  async recordWith<T>(sources: ImageSource | readonly ImageSource[], operation: string, work: (rec: Recorder, list: readonly ImageSource[]) => T): Promise<T> {
     const list = asList(sources);
     if (this.#videoPath !== 'bitmap') {
       try {
-        return await this.#submit(list);
+        return await submitWith(this.runtime, operation, list, work);
       } catch (e) {
         if (!(e instanceof NeedsBitmap)) throw e;
       }
@@ -73,41 +86,25 @@ export class ImageInput {
     // Video frames this browser can neither import nor copy: decoded to bitmaps first.
     const converted = await Promise.all(list.map((s) => (isVideoElement(s) || isVideoFrame(s) ? createImageBitmap(s) : s)));
     try {
-      return await this.#submit(converted);
+      return await submitWith(this.runtime, operation, converted, work);
     } finally {
       converted.forEach((s, i) => { if (s !== list[i]) (s as ImageBitmap).close(); });
     }
   }
 
-  async #submit(list: readonly ImageSource[]): Promise<Tensor> {
-    const rec = this.runtime.record(`image input (${list.length} picture${list.length === 1 ? '' : 's'})`);
-    let out: Tensor;
-    try {
-      out = this.record(rec, list);
-    } catch (e) {
-      rec.abandon();
-      throw e;
-    }
-    try {
-      await rec.submit();
-    } catch (e) {
-      out.release();
-      throw explainDestroyed(e, list);
-    }
-    return out;
-  }
-
   /**
    * Records the conversion into an open recording (e.g. before a forward
    * pass, for one submit in all). Copies of non-texture sources are queued
-   * now, ahead of the recording's submit.
+   * now, ahead of the recording's submit; the tensor is released if that
+   * submit fails. Video frames that must go through a bitmap here throw an
+   * UnsupportedError: recordWith() / toTensor() handle them.
    */
   record(rec: Recorder, sources: ImageSource | readonly ImageSource[]): Tensor {
     if (this.#destroyed) throw new DestroyedError('image input: this ImageInput was destroyed');
     const list = asList(sources);
     if (list.length === 0) throw new ShapeError('image input: no sources given');
     const pictures = list.map((source, i) => this.#bind(source, i));
-    return imageInput(rec, pictures, this.plan);
+    return rec.own(imageInput(rec, pictures, this.plan));
   }
 
   /** Frees the pooled copy textures; the ImageInput cannot be used after. */
@@ -208,6 +205,15 @@ export async function imageToTensor(runtime: Runtime, sources: ImageSource | rea
     return await input.toTensor(sources);
   } finally {
     input.destroy(); // after the submit: the queued work keeps what it uses
+  }
+}
+
+/** Records `work` in one submit; a failed submit that used a destroyed source texture is reported as such. */
+async function submitWith<T>(runtime: Runtime, operation: string, list: readonly ImageSource[], work: (rec: Recorder, list: readonly ImageSource[]) => T): Promise<T> {
+  try {
+    return await runtime.run(operation, (rec) => work(rec, list));
+  } catch (e) {
+    throw explainDestroyed(e, list);
   }
 }
 

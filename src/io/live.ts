@@ -9,7 +9,7 @@ import type { ProjectionMode } from '../layers/layer.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Recorder } from '../gpu/recorder.js';
 import { DeviceLostError, DestroyedError, OutOfRangeError } from '../gpu/errors.js';
-import type { Preprocessing } from '../model/preprocessing.js';
+import type { Preprocessing } from '../data/preprocessing.js';
 import type { FitMode } from '../ops/image_input.js';
 import { ImageInput, type ImageSource } from './gpu_input.js';
 import { pictureSize, recordDraw, type DrawTarget, type Picture } from './gpu_output.js';
@@ -166,38 +166,33 @@ export class LiveView {
     this.#finish(null);
   }
 
+  /** One submit: the picture in, forward, projection, every drawing (and readback copies). */
   async #frame(): Promise<void> {
-    const { model } = this.options;
-    const runtime = model.runtime;
-    const input = await this.#input.toTensor(this.options.source);
-    let fwd: ForwardResult | undefined;
-    let proj: Projection | undefined;
+    const { model, preprocessing } = this.options;
+    const { layer, channel, mode, position } = this.#unit;
+    const frame = await this.#input.recordWith(this.options.source, 'live frame', (rec, sources) => {
+      const input = this.#input.record(rec, sources);
+      const fwd = model.forwardIn(rec, input);
+      const proj = this.#deconv.projectIn(rec, fwd, { layer, channel, mode, position });
+      for (const { key, out } of this.#outputs) {
+        const picture: Picture = key === 'input' ? { kind: 'input', tensor: input, preprocessing }
+          : key === 'grid' ? { kind: 'grid', tensor: fwd.activation(this.#gridLayer) } : { kind: 'projection', tensor: proj.tensor };
+        out.record(rec, picture);
+      }
+      return { input, fwd, proj };
+    });
     try {
-      fwd = await model.forward(input);
-      const { layer, channel, mode, position } = this.#unit;
-      proj = await this.#deconv.project(fwd, { layer, channel, mode, position });
-      const pictures = { input, grid: fwd.activation(this.#gridLayer), projection: proj.tensor };
-      const preprocessing = this.options.preprocessing;
-      await runtime.run('live draw', (rec) => {
-        for (const { key, out } of this.#outputs) {
-          const picture: Picture = key === 'input' ? { kind: 'input', tensor: pictures.input, preprocessing }
-            : key === 'grid' ? { kind: 'grid', tensor: pictures.grid } : { kind: 'projection', tensor: pictures.projection };
-          out.record(rec, picture);
-        }
-      });
       await Promise.all(this.#outputs.map(({ out }) => out.present()));
       // Back-pressure: the next frame starts once this one's GPU work is done,
       // so a GPU slower than the frames drops frames instead of queueing them.
-      await runtime.device.queue.onSubmittedWorkDone();
+      await model.runtime.device.queue.onSubmittedWorkDone();
     } catch (e) {
-      input.release();
-      fwd?.release();
-      proj?.release();
+      release(frame);
       throw e;
     }
-    this.#releaseLast();
-    this.#last = { input, fwd, proj };
-    if (!this.#running) this.#releaseLast(); // stopped while this frame was in flight
+    if (this.#last) release(this.#last);
+    this.#last = this.#running ? frame : null;
+    if (!this.#running) release(frame); // stopped while this frame was in flight
   }
 
   #schedule(): void {
@@ -266,12 +261,15 @@ export class LiveView {
   }
 
   #releaseLast(): void {
-    if (!this.#last) return;
-    this.#last.proj.release();
-    this.#last.fwd.release();
-    this.#last.input.release();
+    if (this.#last) release(this.#last);
     this.#last = null;
   }
+}
+
+function release(frame: { input: Tensor; fwd: ForwardResult; proj: Projection }): void {
+  frame.proj.release();
+  frame.fwd.release();
+  frame.input.release();
 }
 
 /**
