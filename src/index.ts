@@ -24,12 +24,13 @@ export { featureMaps, featureMapsPerBlock, firstLayerFilters, type FeatureMaps }
 export { receptiveField, fieldBox, type ReceptiveField, type FieldBox } from './analysis/receptive_field.js';
 export { topActivations, cropToBox, type TopActivation, type TopKResult, type TopKOptions } from './analysis/topk.js';
 export { datasetBatches, datasetImages, datasetSize, datasetReiterable, loadIdxDataset, type ImageDataset, type IdxDataset } from './data/dataset.js';
-export { type Progress, type RunOptions } from './analysis/progress.js';
+export { type Progress, type RunOptions } from './util/progress.js';
 export { kernelStyleFor, type KernelStyle } from './gpu/runtime.js';
 export { denseBackwardWeight, denseChunkRows, splitDenseKernel, type DenseWeight } from './ops/dense.js';
-export { tuneModel, KERNEL_VARIANTS, KernelChooser, KernelTimer, type TunableOp, type KernelProbe, type TuneOptions, type TuneResult, type TuneModelOptions, type TuningStore, type KernelChoice } from './gpu/tuning.js';
+export { KERNEL_VARIANTS, KernelChooser, KernelTimer, type TunableOp, type KernelProbe, type TuneOptions, type TuneResult, type TuningStore, type KernelChoice } from './gpu/tuning.js';
+export { tuneModel, type TuneModelOptions } from './deconv/tune_model.js';
 export { createOptimizerState, type OptimizerState } from './train/trainer.js';
-export { preprocessRgba, channelStats, UNIT_RANGE, IMAGENET_PREPROCESSING, CAFFE_PREPROCESSING, type Preprocessing } from './model/preprocessing.js';
+export { preprocessRgba, channelStats, UNIT_RANGE, IMAGENET_PREPROCESSING, CAFFE_PREPROCESSING, type Preprocessing } from './data/preprocessing.js';
 export { heatMapToImage, type HeatMapOptions, type HeatColormap } from './render/image.js';
 export { inputToImage } from './render/input_image.js';
 export { categoricalColor, labelMapToImage, labelCounts } from './render/maps.js';

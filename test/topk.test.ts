@@ -12,7 +12,7 @@ import {
 import { topActivations, type TopKResult } from '../src/analysis/topk.js';
 import { fieldBox } from '../src/analysis/receptive_field.js';
 import { channelMax } from '../src/ops/channel_max.js';
-import type { Progress } from '../src/analysis/progress.js';
+import type { Progress } from '../src/util/progress.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { refForward, refProject, type RefLayer } from './ref/net.js';

@@ -9,7 +9,7 @@ import { WINOGRAD_MATRICES, winogradAlpha, type WinogradTile } from '../shaders/
 import { conv2d, conv2dBackwardInput } from '../src/ops/conv2d.js';
 import { conv2dTranspose } from '../src/ops/conv2d_transpose.js';
 import { createRuntime, type Runtime } from '../src/gpu/runtime.js';
-import { tuneModel } from '../src/gpu/tuning.js';
+import { tuneModel } from '../src/deconv/tune_model.js';
 import { OutOfRangeError } from '../src/gpu/errors.js';
 import { createModel, createDeconvNet, Conv2D, MaxPool2D, Flatten, Dense } from '../src/index.js';
 import { getRuntime, expectClose, counted } from './helpers/gpu.js';

@@ -21,7 +21,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { occludeBoxes } from '../ops/occlude.js';
 import { reduceRows } from '../ops/reduce_rows.js';
-import { makeProgress, throwIfAborted, type RunOptions } from './progress.js';
+import { makeProgress, throwIfAborted, type RunOptions } from '../util/progress.js';
 import { checkImage, imageShapeOf } from './occlusion.js';
 
 /** A rectangle in pixels: rows top .. top + height - 1, columns left .. left + width - 1. */

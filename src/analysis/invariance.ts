@@ -16,7 +16,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError } from '../gpu/errors.js';
 import { affineWarp } from '../ops/affine_warp.js';
 import { reduceRows } from '../ops/reduce_rows.js';
-import { makeProgress, throwIfAborted, type RunOptions } from './progress.js';
+import { makeProgress, throwIfAborted, type RunOptions } from '../util/progress.js';
 import { gpuPacer } from './pacing.js';
 import { checkBatchSize, checkClassIndex, checkImage, classCountOf, imageShapeOf } from './occlusion.js';
 

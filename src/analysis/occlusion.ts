@@ -17,7 +17,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { occludeGrid } from '../ops/occlude.js';
 import { reduceRows } from '../ops/reduce_rows.js';
-import { makeProgress, throwIfAborted, type RunOptions } from './progress.js';
+import { makeProgress, throwIfAborted, type RunOptions } from '../util/progress.js';
 import { gpuPacer } from './pacing.js';
 
 export interface OcclusionOptions extends RunOptions {

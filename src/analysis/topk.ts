@@ -23,7 +23,7 @@ import { createDeconvNet } from '../deconv/deconvnet.js';
 import { channelMax } from '../ops/channel_max.js';
 import { topkMerge, emptyTopkTable, TOPK_NONE } from '../ops/topk_merge.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
-import { throwIfAborted, type RunOptions } from './progress.js';
+import { throwIfAborted, type RunOptions } from '../util/progress.js';
 import { gpuPacer } from './pacing.js';
 import { fieldBox, type FieldBox } from './receptive_field.js';
 import {

@@ -3,7 +3,7 @@
 // batches of the model's input. DOM-free; runs in browsers and Node.
 import { parseIdx, gunzip } from './idx.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
-import { throwIfAborted } from '../analysis/progress.js';
+import { throwIfAborted } from '../util/progress.js';
 
 export type ImageDataset =
   /** `count` images back to back, each of the model's input shape. */

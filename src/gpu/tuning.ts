@@ -9,7 +9,7 @@
 //   1. a pinned choice (RuntimeOptions.pinnedKernels, runtime.pinKernel),
 //      for this shape, else for the whole op;
 //   2. the measured choice for this (op, shape), from runtime.tune() /
-//      tuneModel(), kept in memory and, where the user opted in
+//      tuneModel() (src/deconv/tune_model.ts), kept in memory and, where the user opted in
 //      (RuntimeOptions.tuningCache), in localStorage under the adapter's name;
 //   3. the adapter default: the runtime's kernelStyle family.
 // Every variant gives the same result up to float rounding (test/tuning.test.ts).
@@ -366,46 +366,4 @@ export class KernelTimer {
   destroy(): void {
     this.#querySet?.destroy();
   }
-}
-
-/** The parts of a model tuneModel uses (the public Model API). */
-export interface TunableModel {
-  readonly runtime: TunerRuntime;
-  readonly inputs?: ReadonlyArray<{ shape: readonly number[] }>;
-  readonly inputShape: readonly number[];
-  readonly info: ReadonlyArray<{ name: string; kind: string; outputShape: readonly number[]; projectable?: boolean }>;
-  forward(input: Float32Array | ReadonlyArray<Float32Array>): Promise<{ release(): void }>;
-}
-
-export interface TuneModelOptions extends TuneOptions {
-  /**
-   * Also tune the kernels of a DeconvNet projection (transposed convolutions,
-   * dense backward): from this layer (default: the deepest projectable
-   * layer that is not a Softmax), or false for the forward only.
-   */
-  project?: false | { layer: number | string; channel?: number };
-}
-
-/**
- * Measures, on this runtime's device, every kernel candidate for every
- * (op, shape) that `model`'s forward at `batch` (and its projection) hits,
- * and keeps the fastest of each (memory; localStorage where opted in).
- * Run it once after building a model; later runs find the choices cached.
- */
-export async function tuneModel(model: TunableModel, batch = 1, options: TuneModelOptions = {}): Promise<TuneResult[]> {
-  const inputs = (model.inputs ?? [{ shape: model.inputShape }]).map((i) => new Float32Array(batch * i.shape.reduce((a, b) => a * b, 1)).fill(0.5));
-  return tuneKernels(model.runtime, async () => {
-    const fwd = await model.forward(inputs.length === 1 ? inputs[0]! : inputs);
-    try {
-      if (options.project === false) return;
-      const from = options.project?.layer ?? [...model.info].reverse().find((l) => l.projectable !== false && l.kind !== 'Softmax')?.name;
-      if (from === undefined) return;
-      const { createDeconvNet } = await import('../deconv/deconvnet.js');
-      const deconv = createDeconvNet(model as never);
-      const proj = await deconv.project(fwd as never, { layer: from, channel: options.project?.channel ?? 0, mode: 'deconvnet' });
-      proj.release();
-    } finally {
-      fwd.release();
-    }
-  }, options);
 }

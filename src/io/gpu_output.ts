@@ -14,7 +14,7 @@ import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError, UnsupportedError } from '../gpu/errors.js';
 import { imageStats } from '../ops/image_stats.js';
-import { channelStats, UNIT_RANGE, type Preprocessing } from '../model/preprocessing.js';
+import { channelStats, UNIT_RANGE, type Preprocessing } from '../data/preprocessing.js';
 import { HEAT_COLORMAPS, type HeatColormap } from '../render/image.js';
 
 /** Where pictures are drawn: a texture with RENDER_ATTACHMENT usage, or a configured WebGPU canvas context. */

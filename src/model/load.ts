@@ -9,7 +9,7 @@ import { MODEL_FORMAT, loadSavedModel } from './serialize.js';
 import { importOnnx } from './import/onnx.js';
 import { importTfjsLayers, isTfjsLayersModelJson } from './import/tfjs_layers.js';
 import { modelHints, onnxMetadataProps, type ModelHints } from './metadata.js';
-import type { Preprocessing } from './preprocessing.js';
+import type { Preprocessing } from '../data/preprocessing.js';
 
 export type ModelFormat = 'onnx' | 'tfjs-layers' | 'deconvnet-webgpu';
 

@@ -6,7 +6,7 @@
 // "preprocessing" (an object or its JSON: scale, mean, std, channelOrder).
 import { FormatError } from '../gpu/errors.js';
 import { parseClassNames } from './class_names.js';
-import type { Preprocessing } from './preprocessing.js';
+import type { Preprocessing } from '../data/preprocessing.js';
 
 export interface ModelHints {
   classNames?: string[];

@@ -4,7 +4,7 @@ import {
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
-import { channelStats, UNIT_RANGE, type Preprocessing } from '../model/preprocessing.js';
+import { channelStats, UNIT_RANGE, type Preprocessing } from '../data/preprocessing.js';
 
 export type FitMode = typeof FIT_MODES[number];
 

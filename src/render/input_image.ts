@@ -2,7 +2,7 @@
 // the model saw (an input patch cut by topActivations, an occluded copy) can
 // be shown as the picture the user knows, whatever the model's normalisation.
 import { ShapeError } from '../gpu/errors.js';
-import { channelStats, UNIT_RANGE, type Preprocessing } from '../model/preprocessing.js';
+import { channelStats, UNIT_RANGE, type Preprocessing } from '../data/preprocessing.js';
 import type { RgbaImage } from './image.js';
 
 /**

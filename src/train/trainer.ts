@@ -7,7 +7,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { softmaxCrossEntropy, crossEntropyStats } from '../ops/cross_entropy.js';
 import { sgdStep, adamStep, type SgdOptions, type AdamOptions } from '../ops/optimizer.js';
 import { OutOfRangeError, ShapeError, TrainingDivergedError } from '../gpu/errors.js';
-import { makeProgress, throwIfAborted, type RunOptions } from '../analysis/progress.js';
+import { makeProgress, throwIfAborted, type RunOptions } from '../util/progress.js';
 import { topActivations, type TopActivation } from '../analysis/topk.js';
 import type { ImageDataset } from '../data/dataset.js';
 import type { ProjectionMode } from '../layers/layer.js';

@@ -1,4 +1,4 @@
-// Progress reporting and cancellation shared by the long-running analyses.
+// Progress reporting and cancellation shared by the long-running work (analyses, dataset reading, training).
 
 export interface Progress {
   /** Work units done so far (images, positions, transforms ...). */
