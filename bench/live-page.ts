@@ -52,6 +52,13 @@ async function measure(title: string, model: Model, video: HTMLVideoElement, lay
   while (performance.now() - t0 < seconds * 1000) { await manual.renderFrame(); frames++; }
   const backToBack = (frames * 1000) / (performance.now() - t0);
   const flat = model.runtime.bytesHeld + manual.bytesHeld === held;
+  // GPU time of the compute passes of a frame (timestamp queries; render passes are not timed), median of 10.
+  const gpu: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const passes = await model.runtime.profile(() => manual.renderFrame());
+    if (passes) gpu.push(passes.reduce((sum, p) => sum + p.ms, 0));
+  }
+  const gpuMs = gpu.sort((x, y) => x - y)[Math.floor(gpu.length / 2)] ?? NaN;
   manual.stop();
   // Scheduled on the video's frames (requestVideoFrameCallback), as the demo runs.
   const auto = startLive({ model, source: video, unit: { layer, channel: 3 }, targets, present, preprocessing: UNIT_RANGE });
@@ -60,8 +67,8 @@ async function measure(title: string, model: Model, video: HTMLVideoElement, lay
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const scheduled = ((auto.frames - start) * 1000) / (performance.now() - t1);
   auto.stop();
-  console.log(`${title}: ${backToBack.toFixed(1)} frames/s back to back (${(1000 / backToBack).toFixed(1)} ms a frame), ${scheduled.toFixed(1)} frames/s on the video's frames; GPU memory flat: ${flat}`);
-  return { title, backToBack, scheduled, flat };
+  console.log(`${title}: ${backToBack.toFixed(1)} frames/s back to back (${(1000 / backToBack).toFixed(1)} ms a frame), ${scheduled.toFixed(1)} frames/s on the video's frames; compute passes ${gpuMs.toFixed(1)} ms GPU time a frame; GPU memory flat: ${flat}`);
+  return { title, backToBack, scheduled, gpuMs, flat };
 }
 
 export async function main(a: { seconds: number }) {
