@@ -42,6 +42,8 @@ export const playgroundPanel: Panel = {
 
     let weights = Float32Array.from(kernelPreset('identity', 3).weights);
     let seq = 0;
+    /** The image changed since the output was drawn. */
+    let stale = true;
 
     function drawGrid() {
       const k = size.value;
@@ -86,6 +88,7 @@ export const playgroundPanel: Panel = {
       const image = app.image;
       if (!image) { sizeNote.textContent = 'Choose an image in the sidebar.'; return; }
       const mine = ++seq;
+      stale = false;
       const { rgba } = image;
       const k = size.value, s = stride.value, pad = padding.value as 'same' | 'valid';
       try {
@@ -114,7 +117,10 @@ export const playgroundPanel: Panel = {
     preset.addEventListener('change', applyPreset);
     size.input.addEventListener('change', applyPreset);
     for (const control of [stride.input, padding, bias, display]) control.addEventListener('change', () => void compute());
-    app.on('image', compute);
+    // Only while the tab shows (the op's shaders compile on first use); never holding up the image change.
+    const shown = () => root.closest('[hidden]') === null;
+    app.on('image', () => { stale = true; if (shown()) void compute(); });
+    window.addEventListener('tabshown', (e) => { if ((e as CustomEvent<string>).detail === 'playground' && stale) void compute(); });
     drawGrid();
 
     root.append(

@@ -266,7 +266,8 @@ export const trainingPanel: Panel = {
         const opt: OptimizerConfig = optimizer.value === 'sgd'
           ? { kind: 'sgd', learningRate: chosen.lr, momentum: 0.9 }
           : { kind: 'adam', learningRate: chosen.lr };
-        let epochStart = performance.now();
+        const trainStart = performance.now();
+        let epochStart = trainStart;
         let lastLog: TrainLogEntry | null = null;
         await train(model, trainSet, {
           epochs: chosen.epochs, batchSize: chosen.batch, optimizer: opt, seed: 1,
@@ -281,7 +282,7 @@ export const trainingPanel: Panel = {
             bar.value = done / total;
             root.dataset.steps = String(done);
             const epoch = Math.min(chosen.epochs, Math.floor(done / stepsPerEpoch) + 1);
-            const perStep = (performance.now() - t0) / Math.max(1, done);
+            const perStep = (performance.now() - trainStart) / Math.max(1, done);
             status.textContent = `Epoch ${epoch}/${chosen.epochs}, step ${done}/${total} `
               + `(${perStep.toFixed(0)} ms per step${lastLog ? `, loss ${lastLog.loss.toFixed(3)}` : ''})`;
           },
