@@ -4,10 +4,8 @@
 // the projection of one unit into a texture the app samples. A frame is one
 // library submit (input -> forward -> projection -> draw) and one app submit
 // (the scene); nothing is read back to the CPU.
-import {
-  createRuntime, createImageInput, createDeconvNet, loadModel, recordDraw,
-  type DeconvNet, type ImageInput, type Model, type Runtime,
-} from '../../src/index.js';
+import type { Model } from '../../src/index.js';
+import { createAnalysis, projectInto, type Analysis } from './projection.js';
 
 /** Tiny VGG's classes, in output order (see the model's README.md, served beside it). */
 const CLASSES = ['lifeboat', 'ladybug', 'pizza', 'bell pepper', 'school bus', 'koala', 'espresso', 'red panda', 'orange', 'sport car'];
@@ -160,48 +158,7 @@ async function loadPhoto(device: GPUDevice, texture: GPUTexture, name: string): 
   return bitmap;
 }
 
-// ---- the library's part of a frame --------------------------------------------
-
-interface Analysis {
-  runtime: Runtime;
-  model: Model;
-  deconv: DeconvNet;
-  input: ImageInput;
-}
-
-async function createAnalysis(device: GPUDevice): Promise<Analysis> {
-  const runtime = await createRuntime({ device });
-  const { model } = await loadModel(runtime, 'model.json');
-  // Tiny VGG takes RGB in [0, 1]: the default preprocessing.
-  const input = createImageInput(runtime, { shape: [3, INPUT_SIZE, INPUT_SIZE] });
-  return { runtime, model, deconv: createDeconvNet(model), input };
-}
-
-/**
- * Records photo -> input tensor -> forward -> projection of (layer, channel)
- * -> drawn into `target`, and submits it: one submit, nothing read back. The
- * returned promise settles when the library's error scopes have been popped.
- */
-async function projectInto(a: Analysis, photo: GPUTexture, target: GPUTexture, layer: string, channel: number): Promise<void> {
-  const rec = a.runtime.record('embed frame');
-  let release = (): void => undefined;
-  try {
-    const x = rec.temp(a.input.record(rec, photo));
-    const fwd = a.model.forwardIn(rec, x);
-    const proj = a.deconv.projectIn(rec, fwd, { layer, channel, mode: 'deconvnet' });
-    recordDraw(rec, target, { kind: 'projection', tensor: proj.tensor });
-    // Safe right after the submit: later work that reuses the buffers is queued after this.
-    release = () => { proj.release(); fwd.release(); };
-  } catch (e) {
-    rec.abandon();
-    throw e;
-  }
-  try {
-    await rec.submit();
-  } finally {
-    release();
-  }
-}
+// ---- the library's part, besides projectInto (./projection.ts) ------------------
 
 /** The top class of the photo: a readback, but once per photo, not per frame. */
 async function predictClass(a: Analysis, photo: ImageBitmap): Promise<string> {
@@ -234,7 +191,7 @@ async function main(): Promise<void> {
   const projection = createProjectionTexture(device);
   // Two squares side by side, a margin around each (clip space is -1..1 both ways).
   const scene = createScene(device, context, format, [photo, projection], [[-0.9375, -0.875, -0.0625, 0.875], [0.0625, -0.875, 0.9375, 0.875]]);
-  const analysis = await createAnalysis(device);
+  const analysis = await createAnalysis(device, 'model.json', INPUT_SIZE);
 
   const layers = projectableLayers(analysis.model);
   for (const l of layers) layerSelect.add(new Option(`${l.name} (${l.channels} channels)`, l.name));
