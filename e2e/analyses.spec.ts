@@ -106,12 +106,16 @@ test('Top 9 over the Tiny VGG samples: 9 patches and 9 projections per channel, 
 
   // Images the user picks become the dataset.
   const samples = join('demo', 'public', 'models', 'tiny-vgg', 'samples');
-  const picked = readdirSync(samples).filter((f) => f.endsWith('.jpeg')).slice(0, 6).map((f) => join(samples, f));
-  await panel.getByTestId('top9-files').setInputFiles(picked);
+  const picked = readdirSync(samples).filter((f) => f.endsWith('.jpeg')).slice(0, 6)
+    .map((name) => ({ name, mimeType: 'image/jpeg', buffer: readFileSync(join(samples, name)) }));
+  // A file that only claims to be an image is skipped, and the page says so.
+  const broken = { name: 'broken.jpeg', mimeType: 'image/jpeg', buffer: Buffer.from('not a JPEG at all') };
+  await panel.getByTestId('top9-files').setInputFiles([...picked, broken]);
   await expect(panel.getByTestId('top9-dataset')).toHaveValue('picked');
   await panel.getByTestId('top9-count').fill('1');
   await panel.getByTestId('top9-run').click();
   await expect(panel.getByTestId('top9-status')).toContainText('6 images', { timeout: 60_000 });
+  await expect(panel.getByTestId('top9-dataset-note')).toContainText('Skipped 1 files that are not readable images: broken.jpeg');
   await expect(panel.getByTestId('top9-channel')).toHaveCount(1);
   // Six images give six activations per channel (one per image).
   await expect(panel.getByTestId('top9-channel')).toHaveAttribute('data-patches', '6');

@@ -106,13 +106,20 @@ export const top9Panel: Panel = {
         : net.samples.map((s) => ({ name: s.name, source: (s.rgba ?? s.url)! }));
       const cached = choice === 'samples' ? sampleCache.get(net) : undefined;
       if (cached) return cached;
-      const pixels: ImageData[] = [];
-      for (const { source } of sources) {
+      const dataset: PixelDataset = { names: [], pixels: [] };
+      const unreadable: string[] = [];
+      for (const [i, { name, source }] of sources.entries()) {
         if (signal.aborted) throw new DOMException('cancelled', 'AbortError');
-        pixels.push(await imageDataAt(source, w, h));
-        progress.update(pixels.length, sources.length);
+        try {
+          dataset.pixels.push(await imageDataAt(source, w, h));
+          dataset.names.push(name);
+        } catch {
+          unreadable.push(name);
+        }
+        progress.update(i + 1, sources.length);
       }
-      const dataset = { names: sources.map((s) => s.name), pixels };
+      datasetNote.textContent = unreadable.length > 0 ? `Skipped ${unreadable.length} files that are not readable images: ${unreadable.slice(0, 3).join(', ')}${unreadable.length > 3 ? '…' : ''}` : '';
+      if (dataset.pixels.length === 0) throw new Error('none of the images could be read');
       if (choice === 'samples') sampleCache.set(net, dataset);
       return dataset;
     }
