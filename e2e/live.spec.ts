@@ -58,3 +58,18 @@ test('webcam switch: live projection of the fake camera, frame rate shown, stops
   expect(gpuErrors).toEqual([]);
   expect(errors).toEqual([]);
 });
+
+test('webcam switch: a refused camera permission is a clear message and the switch turns off', async ({ page }) => {
+  const errors = collectErrors(page);
+  // What the browser does when the user blocks the camera.
+  await page.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
+  await page.goto('/');
+  await expect(page.locator('body[data-ready=true]')).toBeVisible({ timeout: 120_000 });
+  await page.getByTestId('live-toggle').click(); // not check(): it turns itself off at once
+  await expect(page.getByTestId('live-status')).toHaveText(/Webcam unavailable: camera: permission to use the camera was denied/, { timeout: 30_000 });
+  await expect(page.getByTestId('live-toggle')).not.toBeChecked();
+  await expect(page.getByTestId('live-projection')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
