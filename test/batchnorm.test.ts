@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { foldBatchNorm, channelAffine, channelAffineBackward, type BatchNormWeights } from '../src/ops/batchnorm.js';
-import { DeconvNetError, OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
-import type { Recorder } from '../src/gpu/recorder.js';
+import { OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
+import { expectError } from './helpers/errors.js';
 import { makeRandom } from './helpers/random.js';
 import { batchNormRef, batchNormBackwardRef } from './ref/batchnorm.js';
 
@@ -60,17 +60,6 @@ describe('batch normalisation (folded) forward and backward', () => {
   });
 });
 
-async function expectError(run: (rec: Recorder) => unknown, type: new (...args: never[]) => DeconvNetError, parts: Array<string | number>) {
-  const rt = await getRuntime();
-  let caught: unknown = null;
-  try {
-    await rt.run('error case', run);
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(type);
-  for (const p of parts) expect((caught as Error).message).toContain(String(p));
-}
 
 describe('batchnorm errors', () => {
   it('channel-count mismatch in channelAffine', async () => {

@@ -3,12 +3,12 @@
 // features), Delta = sum over pairs i < j of the Hamming distance between
 // sign(eps_i) and sign(eps_j). Also the sign-mismatch and sqdist reductions.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createModel, OutOfRangeError, ShapeError, type Runtime, type Model } from '../src/index.js';
+import { OutOfRangeError, ShapeError, type Runtime, type Model } from '../src/index.js';
 import { correspondence, randomMasks, type Mask } from '../src/analysis/correspondence.js';
 import { reduceRows } from '../src/ops/reduce_rows.js';
-import { getRuntime, expectClose } from './helpers/gpu.js';
+import { expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
-import { makeTestNet, TEST_INPUT_SHAPE } from './helpers/nets.js';
+import { makeTestNet, testNetModel, TEST_INPUT_SHAPE } from './helpers/nets.js';
 import { refForward } from './ref/net.js';
 
 const [C, H, W] = TEST_INPUT_SHAPE as [number, number, number];
@@ -25,8 +25,7 @@ const layers = ['conv1', 'pool1', 'conv2', 'fc1'];
 let rt: Runtime;
 let model: Model;
 beforeAll(async () => {
-  rt = await getRuntime();
-  model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });
+  ({ rt, model } = await testNetModel(net));
 });
 afterAll(() => model?.destroy());
 

@@ -1,8 +1,8 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createModel, createDeconvNet, type Model, type Runtime } from '../src/index.js';
-import { getRuntime, expectClose } from './helpers/gpu.js';
+import { createDeconvNet, type Model, type Runtime } from '../src/index.js';
+import { expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
-import { makeTestNet, TEST_INPUT_SHAPE } from './helpers/nets.js';
+import { makeTestNet, testNetModel, TEST_INPUT_SHAPE } from './helpers/nets.js';
 import { refForward, refProject, finiteDifferenceGradient, type Mode, type T } from './ref/net.js';
 
 const BATCH = 2;
@@ -14,8 +14,7 @@ const saved = refForward(net.ref, input);
 let rt: Runtime;
 let model: Model;
 beforeAll(async () => {
-  rt = await getRuntime();
-  model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });
+  ({ rt, model } = await testNetModel(net));
 });
 afterAll(() => model?.destroy());
 

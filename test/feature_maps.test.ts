@@ -7,9 +7,8 @@ import {
   type Runtime, type Model,
 } from '../src/index.js';
 import { featureMaps, featureMapsPerBlock, firstLayerFilters, layerOverview } from '../src/analysis/feature_maps.js';
-import { getRuntime } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
-import { makeTestNet, TEST_INPUT_SHAPE } from './helpers/nets.js';
+import { makeTestNet, testNetModel, TEST_INPUT_SHAPE } from './helpers/nets.js';
 
 const PER = TEST_INPUT_SHAPE.reduce((a, b) => a * b, 1);
 const net = makeTestNet(8);
@@ -18,8 +17,7 @@ const input = makeRandom(40).array(3 * PER, 0, 1);
 let rt: Runtime;
 let model: Model;
 beforeAll(async () => {
-  rt = await getRuntime();
-  model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });
+  ({ rt, model } = await testNetModel(net));
 });
 afterAll(() => model?.destroy());
 

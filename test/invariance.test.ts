@@ -4,12 +4,12 @@
 // forward transform), run the reference net, take Euclidean distances to the
 // original's features. Also the `affine_warp` kernel on its own.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createModel, OutOfRangeError, type Runtime, type Model } from '../src/index.js';
+import { OutOfRangeError, type Runtime, type Model } from '../src/index.js';
 import { invarianceCurves, transformSeries, inverseMatrix, type Transform } from '../src/analysis/invariance.js';
 import { affineWarp } from '../src/ops/affine_warp.js';
-import { getRuntime, expectClose } from './helpers/gpu.js';
+import { expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
-import { makeTestNet, TEST_INPUT_SHAPE } from './helpers/nets.js';
+import { makeTestNet, testNetModel, TEST_INPUT_SHAPE } from './helpers/nets.js';
 import { refForward } from './ref/net.js';
 
 const [C, H, W] = TEST_INPUT_SHAPE as [number, number, number];
@@ -19,8 +19,7 @@ const image = makeRandom(21).array(C * H * W, 0, 1);
 let rt: Runtime;
 let model: Model;
 beforeAll(async () => {
-  rt = await getRuntime();
-  model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });
+  ({ rt, model } = await testNetModel(net));
 });
 afterAll(() => model?.destroy());
 

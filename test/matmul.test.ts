@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { matmul, type MatmulAttrs } from '../src/ops/matmul.js';
 import { dense, denseBackwardInput } from '../src/ops/dense.js';
-import { DeconvNetError, OutOfRangeError, ShapeError, UnsupportedError } from '../src/gpu/errors.js';
+import { OutOfRangeError, ShapeError, UnsupportedError } from '../src/gpu/errors.js';
 import type { Runtime } from '../src/gpu/runtime.js';
-import type { Recorder } from '../src/gpu/recorder.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
+import { expectError } from './helpers/errors.js';
 import { makeRandom } from './helpers/random.js';
 import { gemmRef, denseRef, denseBackwardRef, dot } from './ref/matmul.js';
 
@@ -132,19 +132,6 @@ describe('dense', () => {
   });
 });
 
-async function expectError(
-  run: (rec: Recorder) => unknown, type: new (...args: never[]) => DeconvNetError, parts: Array<string | number>,
-): Promise<void> {
-  const rt = await getRuntime();
-  let caught: unknown = null;
-  try {
-    await rt.run('error case', run);
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(type);
-  for (const p of parts) expect((caught as Error).message).toContain(String(p));
-}
 
 describe('matmul / dense errors', () => {
   let t: (shape: number[]) => Tensor;

@@ -7,9 +7,9 @@ import { createModel, OutOfRangeError, ShapeError, type Runtime, type Model } fr
 import { occlusionSensitivity } from '../src/analysis/occlusion.js';
 import { occludeGrid, occludeBoxes } from '../src/ops/occlude.js';
 import { reduceRows } from '../src/ops/reduce_rows.js';
-import { getRuntime, expectClose } from './helpers/gpu.js';
+import { expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
-import { makeTestNet, TEST_INPUT_SHAPE } from './helpers/nets.js';
+import { makeTestNet, testNetModel, TEST_INPUT_SHAPE } from './helpers/nets.js';
 import { refForward, type RefLayer } from './ref/net.js';
 
 const [C, H, W] = TEST_INPUT_SHAPE as [number, number, number];
@@ -20,8 +20,7 @@ let rt: Runtime;
 let model: Model;
 let logits: Model; // the same net without its Softmax
 beforeAll(async () => {
-  rt = await getRuntime();
-  model = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() });
+  ({ rt, model } = await testNetModel(net));
   logits = createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers().slice(0, -1) });
 });
 afterAll(() => { model?.destroy(); logits?.destroy(); });

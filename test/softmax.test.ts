@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { softmax, softmaxBackward, type SoftmaxAttrs } from '../src/ops/softmax.js';
-import { DeconvNetError, OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
-import type { Recorder } from '../src/gpu/recorder.js';
+import { OutOfRangeError, ShapeError } from '../src/gpu/errors.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
+import { expectError } from './helpers/errors.js';
 import { makeRandom } from './helpers/random.js';
 import { softmaxRef, softmaxGradNumeric, softmaxBackwardRef } from './ref/softmax.js';
 
@@ -91,17 +91,6 @@ describe('softmax backward vs central differences of sum(g * softmax(x))', () =>
   });
 });
 
-async function expectError(run: (rec: Recorder) => unknown, type: new (...args: never[]) => DeconvNetError, parts: Array<string | number>) {
-  const rt = await getRuntime();
-  let caught: unknown = null;
-  try {
-    await rt.run('error case', run);
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(type);
-  for (const p of parts) expect((caught as Error).message).toContain(String(p));
-}
 
 describe('softmax errors', () => {
   it('axis out of range', async () => {

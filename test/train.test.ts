@@ -1,23 +1,12 @@
 import { describe, it, expect } from 'vitest';
 import {
-  createModel, Conv2D, MaxPool2D, Flatten, Dense, Softmax, TrainingDivergedError, OutOfRangeError, isTrainable, topActivations,
+  createModel, TrainingDivergedError, OutOfRangeError, isTrainable, topActivations,
 } from '../src/index.js';
 import { train, evaluate, learningRateAt } from '../src/train/trainer.js';
 import { getRuntime, expectClose } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
+import { makeTinyNet, TINY_INPUT_SHAPE } from './helpers/nets.js';
 import { refForward, type RefLayer } from './ref/net.js';
-
-// conv 3x3 1->2 (fused ReLU), pool 2, dense 18 -> 3 classes, softmax; input 1x6x6.
-function tinyNet(seed: number) {
-  const rnd = makeRandom(seed);
-  const w1 = rnd.array(18, -0.6, 0.6), b1 = rnd.array(2, -0.1, 0.1), w2 = rnd.array(3 * 8, -0.6, 0.6), b2 = rnd.array(3, -0.1, 0.1);
-  const layers = () => [
-    new Conv2D({ name: 'conv', filters: 2, kernelSize: 3, activation: 'relu', kernel: w1, bias: b1 }), // 6 -> 4
-    new MaxPool2D({ name: 'pool', kernel: 2 }),                                                         // 4 -> 2
-    new Flatten(), new Dense({ name: 'fc', units: 3, kernel: w2, bias: b2 }), new Softmax(),
-  ];
-  return { layers, params: [w1, b1, w2, b2] };
-}
 
 function refLoss(params: Float64Array[], images: Float64Array, labels: Uint8Array, n: number): number {
   const [w1, b1, w2, b2] = params;
@@ -35,10 +24,10 @@ function refLoss(params: Float64Array[], images: Float64Array, labels: Uint8Arra
 describe('train', () => {
   it('one SGD step equals a float64 step with the finite-difference gradient of the mean loss', async () => {
     const rt = await getRuntime();
-    const net = tinyNet(3);
+    const net = makeTinyNet(3);
     const n = 4, lr = 0.5;
     const images = makeRandom(8).array(n * 36, 0, 1), labels = Uint8Array.from([0, 2, 1, 2]);
-    const model = createModel(rt, { inputShape: [1, 6, 6], layers: net.layers() });
+    const model = createModel(rt, { inputShape: TINY_INPUT_SHAPE, layers: net.layers() });
     await train(model, { images, labels, count: n }, { epochs: 1, batchSize: n, optimizer: { kind: 'sgd', learningRate: lr, momentum: 0 } });
 
     const params = net.params.map((p) => Float64Array.from(p));
@@ -71,7 +60,7 @@ describe('train', () => {
       const [y0, x0] = [[0, 0], [0, 3], [3, 0]][c]!;
       for (const [dy, dx] of [[0, 0], [0, 1], [1, 0], [1, 1]]) images[i * 36 + (y0! + 1 + dy!) * 6 + x0! + 1 + dx!] = 1;
     }
-    const model = createModel(rt, { inputShape: [1, 6, 6], layers: tinyNet(11).layers() });
+    const model = createModel(rt, { inputShape: TINY_INPUT_SHAPE, layers: makeTinyNet(11).layers() });
     const before = await evaluate(model, { images, labels, count: n });
     const probe = { images: images.subarray(0, 12 * 36), count: 12 };
     const { log, snapshots } = await train(model, { images, labels, count: n }, {
@@ -99,7 +88,7 @@ describe('train', () => {
 
   it('reports divergence with the step, and rejects out-of-range labels', async () => {
     const rt = await getRuntime();
-    const model = createModel(rt, { inputShape: [1, 6, 6], layers: tinyNet(2).layers() });
+    const model = createModel(rt, { inputShape: TINY_INPUT_SHAPE, layers: makeTinyNet(2).layers() });
     const images = makeRandom(1).array(8 * 36, 0, 1);
     const labels = Uint8Array.from([0, 1, 2, 0, 1, 2, 0, 1]);
     await expect(train(model, { images, labels, count: 8 }, { epochs: 1, batchSize: 8, optimizer: { kind: 'sgd', learningRate: 1e38, momentum: 0 }, logEvery: 1 }))

@@ -1,23 +1,15 @@
 // Pausing and stopping a training run (TrainOptions.pause / signal), and
 // feature snapshots handed out while it runs (onSnapshot).
 import { describe, it, expect } from 'vitest';
-import { createModel, Conv2D, MaxPool2D, Flatten, Dense, Softmax, isTrainable, type Model } from '../src/index.js';
+import { createModel, isTrainable, type Model } from '../src/index.js';
 import { train, type TrainLogEntry, type TrainOptions } from '../src/train/trainer.js';
 import { getRuntime } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
+import { makeTinyNet, TINY_INPUT_SHAPE } from './helpers/nets.js';
 
-// conv 3x3 1->2 (ReLU), pool 2, dense 8 -> 3 classes, softmax; input 1x6x6; fixed initial weights.
+/** The training tests' tiny net (1x6x6 input, 3 classes) with fixed initial weights. */
 async function tinyModel(): Promise<Model> {
-  const rnd = makeRandom(21);
-  const rt = await getRuntime();
-  return createModel(rt, {
-    inputShape: [1, 6, 6],
-    layers: [
-      new Conv2D({ name: 'conv', filters: 2, kernelSize: 3, activation: 'relu', kernel: rnd.array(18, -0.6, 0.6), bias: rnd.array(2, -0.1, 0.1) }),
-      new MaxPool2D({ name: 'pool', kernel: 2 }),
-      new Flatten(), new Dense({ name: 'fc', units: 3, kernel: rnd.array(24, -0.6, 0.6), bias: rnd.array(3, -0.1, 0.1) }), new Softmax(),
-    ],
-  });
+  return createModel(await getRuntime(), { inputShape: TINY_INPUT_SHAPE, layers: makeTinyNet(21).layers() });
 }
 
 const n = 16;

@@ -1,9 +1,10 @@
 // A small ZFNet-like net (overlapping 3x3/2 pooling, LRN, strided conv, dense
 // head), built twice from the same weights: as library layers and as the
 // float64 reference.
-import { Conv2D, MaxPool2D, LRN, Flatten, Dense, Softmax, ReLU, type Layer } from '../../src/index.js';
+import { createModel, Conv2D, MaxPool2D, LRN, Flatten, Dense, Softmax, ReLU, type Layer, type Model, type Runtime } from '../../src/index.js';
 import type { RefLayer } from '../ref/net.js';
 import { makeRandom } from './random.js';
+import { getRuntime } from './gpu.js';
 
 export const TEST_INPUT_SHAPE = [3, 19, 17];
 
@@ -40,4 +41,24 @@ export function makeTestNet(seed = 1): { layers: () => Layer[]; ref: RefLayer[] 
     { kind: 'softmax' },
   ];
   return { layers, ref };
+}
+
+/** The test net as a Model on the shared runtime (the analyses' tests build one per file). */
+export async function testNetModel(net: { layers: () => Layer[] }): Promise<{ rt: Runtime; model: Model }> {
+  const rt = await getRuntime();
+  return { rt, model: createModel(rt, { inputShape: TEST_INPUT_SHAPE, layers: net.layers() }) };
+}
+
+export const TINY_INPUT_SHAPE = [1, 6, 6];
+
+/** The training tests' net: conv 3x3 1->2 (fused ReLU), pool 2, dense 8 -> 3 classes, softmax; input 1x6x6. */
+export function makeTinyNet(seed: number): { layers: () => Layer[]; params: Float32Array[] } {
+  const rnd = makeRandom(seed);
+  const w1 = rnd.array(18, -0.6, 0.6), b1 = rnd.array(2, -0.1, 0.1), w2 = rnd.array(3 * 8, -0.6, 0.6), b2 = rnd.array(3, -0.1, 0.1);
+  const layers = (): Layer[] => [
+    new Conv2D({ name: 'conv', filters: 2, kernelSize: 3, activation: 'relu', kernel: w1, bias: b1 }), // 6 -> 4
+    new MaxPool2D({ name: 'pool', kernel: 2 }),                                                         // 4 -> 2
+    new Flatten(), new Dense({ name: 'fc', units: 3, kernel: w2, bias: b2 }), new Softmax(),
+  ];
+  return { layers, params: [w1, b1, w2, b2] };
 }
