@@ -9,6 +9,7 @@ import {
   Conv2D, ReLU, MaxPool2D, CameraError, DeviceLostError, NotReadyError, OutOfRangeError, type Runtime,
 } from '../src/index.js';
 import { getRuntime } from './helpers/gpu.js';
+import { readTexture, renderTarget as target } from './helpers/texture.js';
 
 function smallNet(rt: Runtime) {
   return createModel(rt, {
@@ -36,24 +37,6 @@ function movingSquare(): { canvas: HTMLCanvasElement; drawFrame: (i: number) => 
   };
   drawFrame(0);
   return { canvas, drawFrame };
-}
-
-function target(rt: Runtime, width: number, height: number): GPUTexture {
-  return rt.device.createTexture({ label: 'live target', size: [width, height], format: 'rgba8unorm', usage: GPUTextureUsage.RENDER_ATTACHMENT | GPUTextureUsage.COPY_SRC });
-}
-
-async function readTexture(rt: Runtime, texture: GPUTexture): Promise<Uint8Array> {
-  const bytesPerRow = Math.ceil((texture.width * 4) / 256) * 256;
-  const buffer = rt.device.createBuffer({ size: bytesPerRow * texture.height, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
-  const encoder = rt.device.createCommandEncoder();
-  encoder.copyTextureToBuffer({ texture }, { buffer, bytesPerRow }, [texture.width, texture.height]);
-  rt.device.queue.submit([encoder.finish()]);
-  await buffer.mapAsync(GPUMapMode.READ);
-  const rows = new Uint8Array(buffer.getMappedRange());
-  const out = new Uint8Array(texture.width * texture.height * 4);
-  for (let y = 0; y < texture.height; y++) out.set(rows.subarray(y * bytesPerRow, y * bytesPerRow + texture.width * 4), y * texture.width * 4);
-  buffer.destroy();
-  return out;
 }
 
 describe('live mode', () => {
