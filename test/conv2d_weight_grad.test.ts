@@ -183,7 +183,7 @@ for (const style of KERNEL_STYLES) describe(`conv2dBackwardWeight [${style}]`, (
     const attrs: Conv2dAttrs = { groups: 3, padding: 'same' };
     const x = rt.createTensor(xs, rnd.array(size(xs))), g = rt.createTensor(xs, rnd.array(size(xs)));
     (await rt.run('warm-up', (rec) => conv2dBackwardWeight(rec, x, g, ws, attrs))).release();
-    const held = rt.bytesHeld;
+    const held = rt.bytesHeld, inUse = rt.bytesInUse;
     for (let i = 0; i < 3; i++) (await rt.run('again', (rec) => conv2dBackwardWeight(rec, x, g, ws, attrs))).release();
     await expect(rt.run('bad', (rec) => conv2dBackwardWeight(rec, x, g, [3, 2, 3, 3], attrs))).rejects.toBeInstanceOf(ShapeError);
     let out: { release(): void } | null = null;
@@ -192,6 +192,8 @@ for (const style of KERNEL_STYLES) describe(`conv2dBackwardWeight [${style}]`, (
       throw new Error('cancelled');
     })).rejects.toThrow('cancelled');
     out!.release();
+    // bytesInUse, not bytesHeld alone: a buffer taken from the pool and never returned leaves bytesHeld unchanged.
+    expect(rt.bytesInUse).toBe(inUse);
     expect(rt.bytesHeld).toBe(held);
     x.release(); g.release();
   });

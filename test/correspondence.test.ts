@@ -112,10 +112,12 @@ describe('correspondence equals the CPU definition', () => {
     const seen: Array<[number, number]> = [];
     await correspondence(model, images, masks, { ...options, onProgress: (p) => seen.push([p.done, p.total]) });
     expect(seen[seen.length - 1]).toEqual([12, 12]);
-    const held = rt.bytesHeld;
+    const held = rt.bytesHeld, inUse = rt.bytesInUse;
     const controller = new AbortController();
     const run = correspondence(model, images, masks, { ...options, signal: controller.signal, onProgress: () => controller.abort() });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    // bytesInUse, not bytesHeld alone: a buffer taken from the pool and never returned leaves bytesHeld unchanged.
+    expect(rt.bytesInUse).toBe(inUse);
     expect(rt.bytesHeld).toBe(held);
   });
 

@@ -173,10 +173,12 @@ describe('invarianceCurves equals warp + reference forward + distances on the CP
     const seen: number[] = [];
     await invarianceCurves(model, image, { ...options, onProgress: (p) => { seen.push(p.done); expect(p.total).toBe(transforms.length); } });
     expect(seen[seen.length - 1]).toBe(transforms.length);
-    const held = rt.bytesHeld;
+    const held = rt.bytesHeld, inUse = rt.bytesInUse;
     const controller = new AbortController();
     const run = invarianceCurves(model, image, { ...options, signal: controller.signal, onProgress: () => controller.abort() });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+    // bytesInUse, not bytesHeld alone: a buffer taken from the pool and never returned leaves bytesHeld unchanged.
+    expect(rt.bytesInUse).toBe(inUse);
     expect(rt.bytesHeld).toBe(held);
   });
 

@@ -144,7 +144,7 @@ describe('occlusionSensitivity: cost, progress, cancellation', () => {
 
   it('an abort mid-run rejects with AbortError and frees every buffer', async () => {
     await occlusionSensitivity(model, image, options);
-    const held = rt.bytesHeld;
+    const held = rt.bytesHeld, inUse = rt.bytesInUse;
     const controller = new AbortController();
     let calls = 0;
     const run = occlusionSensitivity(model, image, {
@@ -154,9 +154,12 @@ describe('occlusionSensitivity: cost, progress, cancellation', () => {
     });
     await expect(run).rejects.toMatchObject({ name: 'AbortError' });
     expect(calls).toBe(1);
+    // bytesInUse, not bytesHeld alone: a buffer taken from the pool and never returned leaves bytesHeld unchanged.
+    expect(rt.bytesInUse).toBe(inUse);
     expect(rt.bytesHeld).toBe(held);
     // An already-aborted signal rejects before any work.
     await expect(occlusionSensitivity(model, image, { ...options, signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    expect(rt.bytesInUse).toBe(inUse);
     expect(rt.bytesHeld).toBe(held);
   });
 

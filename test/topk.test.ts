@@ -230,13 +230,15 @@ describe('topActivations: abort', () => {
   for (const stage of ['forward', 'project'] as const) {
     it(`aborting during ${stage === 'forward' ? 'the dataset pass' : 'the projections'} rejects with AbortError and frees every buffer`, async () => {
       // The full run in beforeAll warmed the pool and the uniform cache.
-      const held = rt.bytesHeld;
+      const held = rt.bytesHeld, inUse = rt.bytesInUse;
       const ctl = new AbortController();
       const run = topActivations(model, { images, count: COUNT }, {
         layers: LAYERS, k: 5, batchSize: 16, signal: ctl.signal,
         onProgress: (p) => { if (p.stage === stage && p.done >= 16) ctl.abort(); },
       });
       await expect(run).rejects.toMatchObject({ name: 'AbortError' });
+      // bytesInUse, not bytesHeld alone: a buffer taken from the pool and never returned leaves bytesHeld unchanged.
+      expect(rt.bytesInUse).toBe(inUse);
       expect(rt.bytesHeld).toBe(held);
     });
   }
