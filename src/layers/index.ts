@@ -21,3 +21,5 @@ export { GlobalAvgPool2D } from './global_avgpool2d.js';
 export { GlobalMaxPool2D } from './global_maxpool2d.js';
 export { Identity } from './identity.js';
 export { MatMul, type MatMulOptions } from './matmul.js';
+export { Resize2D } from './resize.js';
+export { Slice } from './slice.js';

@@ -29,3 +29,6 @@ export { add, sub, mul, div, binary, binaryBackward, mulBackward, reduceToShape,
 export { sumN, SUM_N_MAX_INPUTS } from './sum_n.js';
 export { concat, sliceAxis, split, concatShape, normalizeAxis } from './concat.js';
 export { transpose, transposeBackward, inversePerm, checkPerm } from './transpose.js';
+export { resize2d, resize2dBackward, resizeTable, COORDINATE_TRANSFORMATIONS, NEAREST_ROUNDINGS, type ResizeAttrs, type ResizeTable, type CoordinateTransformation, type NearestRounding } from './resize.js';
+export { slice, sliceBackward, sliceGeometry, type SliceSpec, type SliceGeometry } from './slice.js';
+export { backwardReadsInput, SELU_ALPHA, SELU_GAMMA } from './activation.js';

@@ -16,7 +16,7 @@ export interface OnnxModelSpec {
   opset?: number;
   nodes: OnnxNodeSpec[];
   /** Float initializers by name, or int64 ones (`int64: true`). */
-  inits?: Record<string, { dims: number[]; data: ArrayLike<number>; int64?: boolean }>;
+  inits?: Record<string, { readonly dims: readonly number[]; readonly data: ArrayLike<number>; readonly int64?: boolean }>;
   inputs: Array<{ name: string; dims: Array<number | string> }>;
   outputs: string[];
 }
@@ -33,8 +33,8 @@ function attribute(name: string, v: Attr): onnx.IAttributeProto {
 
 export function onnxModel(spec: OnnxModelSpec): Uint8Array {
   const init = Object.entries(spec.inits ?? {}).map(([name, t]) => t.int64
-    ? { name, dims: t.dims, dataType: onnx.TensorProto.DataType.INT64, int64Data: Array.from(t.data) }
-    : { name, dims: t.dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(t.data) });
+    ? { name, dims: [...t.dims], dataType: onnx.TensorProto.DataType.INT64, int64Data: Array.from(t.data) }
+    : { name, dims: [...t.dims], dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(t.data) });
   const info = (name: string, dims?: Array<number | string>) => ({
     name, type: { tensorType: { elemType: 1, shape: dims ? { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } : undefined } },
   });

@@ -32,12 +32,17 @@ import { Mul } from '../../layers/mul.js';
 import { Concat } from '../../layers/concat.js';
 import { MatMul } from '../../layers/matmul.js';
 import { ConstantOp } from '../../layers/constant_op.js';
+import { Resize2D } from '../../layers/resize.js';
+import { Slice } from '../../layers/slice.js';
 import { createModel, type Model, type ModelSpec, type GraphNode, type ModelInput } from '../model.js';
 import { conv2dOutputShape } from '../../ops/conv2d.js';
 import { conv2dTransposeOutputShape } from '../../ops/conv2d_transpose.js';
 import { poolGeometry } from '../../ops/pool_geometry.js';
 import { broadcastShapes } from '../../ops/elementwise.js';
 import { SELU_ALPHA, SELU_GAMMA } from '../../ops/activation.js';
+import { resizeTable, COORDINATE_TRANSFORMATIONS, NEAREST_ROUNDINGS, type ResizeAttrs } from '../../ops/resize.js';
+import { sliceGeometry, type SliceSpec } from '../../ops/slice.js';
+import { DeconvNetError } from '../../gpu/errors.js';
 import { Attrs, decodeModel, tensorFromProto, toNumber, type HostTensor } from './onnx_tensor.js';
 
 export interface OnnxImportOptions {
@@ -374,6 +379,23 @@ function foldConstant(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null 
       a.ignore('broadcast', 'axis');
       return broadcastHost(a, x, y, f);
     }
+    case 'Slice': {
+      const x = hosts()[0]!;
+      const spec = sliceInputs(g, node, a);
+      const geo = sliceGeometryAt(a, x.dims, spec);
+      const out: number[] = [];
+      const xs = strides(x.dims);
+      const n = size(geo.outShape), os = strides(geo.outShape);
+      for (let i = 0; i < n; i++) {
+        let src = 0, r = i;
+        for (let k = 0; k < geo.outShape.length; k++) {
+          const c = Math.floor(r / os[k]!); r -= c * os[k]!;
+          src += (geo.start[k]! + c * geo.step[k]!) * xs[k]!;
+        }
+        out.push(x.data[src]!);
+      }
+      return hostOf(x.dtype, geo.outShape, out);
+    }
     case 'ConstantOfShape': {
       const dims = Array.from(hosts()[0]!.data as ArrayLike<number>, Number);
       foldable(a, dims);
@@ -618,6 +640,11 @@ function pRelu(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   return g.add(new PReLU({ name, slope: g.floats(input(node, 1), a.where) }), [x.node], x.shape);
 }
 
+/**
+ * Clip: bounds are attributes before opset 11, then optional inputs that
+ * must be constants (initializers, Constant nodes or folded arithmetic), one
+ * value each. Like numpy, a min above max makes everything max.
+ */
 function clip(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const x = g.computed(input(node, 0), a.where);
   let min: number | undefined, max: number | undefined;
@@ -625,10 +652,153 @@ function clip(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
     min = a.optionalFloat('min');
     max = a.optionalFloat('max');
   } else {
-    min = input(node, 1) ? g.floats(input(node, 1), a.where)[0] : undefined;
-    max = input(node, 2) ? g.floats(input(node, 2), a.where)[0] : undefined;
+    const bound = (i: number, what: string) => {
+      if (!input(node, i)) return undefined;
+      const v = g.floats(input(node, i), `${a.where}: ${what}`);
+      if (v.length !== 1) throw new FormatError(`${a.where}: ${what} has ${v.length} values; Clip takes one`);
+      return v[0];
+    };
+    min = bound(1, 'min');
+    max = bound(2, 'max');
   }
+  if (min !== undefined && max !== undefined && min > max) min = max;
   return g.add(new Activation({ name, kind: 'clip', min, max }), [x.node], x.shape);
+}
+
+/** Slice's starts/ends/axes/steps: attributes before opset 10, constant inputs from 10. Axes as ONNX counts them. */
+function sliceInputs(g: GraphBuilder, node: Node, a: Attrs): SliceSpec {
+  if (g.opset < 10) return { starts: a.ints('starts'), ends: a.ints('ends'), axes: a.optionalInts('axes') };
+  const optional = (i: number) => (input(node, i) ? g.ints(input(node, i), a.where) : undefined);
+  return { starts: g.ints(input(node, 1), a.where), ends: g.ints(input(node, 2), a.where), axes: optional(3), steps: optional(4) };
+}
+
+/** sliceGeometry with errors naming the node. */
+function sliceGeometryAt(a: Attrs, dims: readonly number[], spec: SliceSpec) {
+  try {
+    return sliceGeometry(dims, spec, 'slice');
+  } catch (e) {
+    if (e instanceof DeconvNetError) throw new (e.constructor as typeof ShapeError)(`${a.where}: ${e.message}`);
+    throw e;
+  }
+}
+
+/**
+ * Slice of a computed value: a Slice node over the per-image axes. The batch
+ * axis may only be taken whole.
+ */
+function sliceOp(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  const spec = sliceInputs(g, node, a);
+  const full = g.visible(x.shape);
+  const geo = sliceGeometryAt(a, full, spec);
+  if (!g.whole && (geo.start[0] !== 0 || geo.step[0] !== 1 || geo.outShape[0] !== full[0])) {
+    throw new UnsupportedError(`${a.where}: slices the batch axis; only per-image axes can be sliced`);
+  }
+  const perImage = g.whole ? geo : { start: geo.start.slice(1), step: geo.step.slice(1), outShape: geo.outShape.slice(1) };
+  // The resolved geometry as a plain slice of every per-image axis.
+  const layer = new Slice({
+    name, axes: perImage.start.map((_, k) => k), starts: perImage.start,
+    // A backward slice that reaches index 0 ends "before the start": -(size + 1) resolves to -1.
+    ends: perImage.start.map((s, k) => {
+      const end = s + perImage.step[k]! * perImage.outShape[k]!;
+      return end < 0 ? -(x.shape[k]! + 1) : end;
+    }),
+    steps: perImage.step,
+  });
+  return g.add(layer, [x.node], perImage.outShape);
+}
+
+/**
+ * Split: one Slice node per output, along one per-image axis. Sizes from the
+ * `split` attribute (opset < 13) or input (13+), else equal parts
+ * (`num_outputs`, opset 18: the last part takes the remainder).
+ */
+function split(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  const axis = g.axis(a, a.int('axis', 0), x.shape);
+  const outputs = node.output ?? [];
+  const dim = x.shape[axis]!;
+  let sizes = g.opset < 13 ? a.optionalInts('split') : input(node, 1) ? g.ints(input(node, 1), a.where) : undefined;
+  const numOutputs = g.opset >= 18 && a.has('num_outputs') ? a.int('num_outputs') : undefined;
+  if (!sizes) {
+    const n = outputs.length;
+    const part = numOutputs ? Math.ceil(dim / n) : dim / n;
+    if (!Number.isInteger(part)) throw new ShapeError(`${a.where}: axis ${axis + 1} of size ${dim} does not split into ${n} equal parts`);
+    sizes = outputs.map((_, k) => Math.min(part, dim - k * part));
+  }
+  if (sizes.length !== outputs.length || sizes.some((s) => !Number.isInteger(s) || s < 1) || sizes.reduce((p, q) => p + q, 0) !== dim) {
+    throw new ShapeError(`${a.where}: split sizes [${sizes}] for ${outputs.length} outputs do not add up to axis ${axis + 1} of size ${dim}`);
+  }
+  let offset = 0;
+  const values = sizes.map((s, k) => {
+    const shape = x.shape.map((d, i) => (i === axis ? s : d));
+    const layer = new Slice({ name: k === 0 ? name : g.uniqueName(`${name}/${k}`), axes: [axis], starts: [offset], ends: [offset + s] });
+    offset += s;
+    return g.add(layer, [x.node], shape);
+  });
+  values.slice(1).forEach((v, k) => { if (outputs[k + 1]) g.values.set(outputs[k + 1]!, v); });
+  return values[0]!;
+}
+
+/**
+ * Resize (opset 10+) and Upsample: a Resize2D node over H and W; the batch
+ * and channel scales must be 1. Upsample and Resize-10 map coordinates
+ * asymmetrically and round nearest down (their definition); Resize 11+
+ * reads coordinate_transformation_mode and nearest_mode.
+ */
+function resize(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
+  const x = g.computed(input(node, 0), a.where);
+  const [c, h, w] = planeOf(a, x.shape);
+  const legacy = node.opType === 'Upsample' || g.opset < 11;
+  const mode = a.string('mode', 'nearest');
+  if (mode === 'cubic') throw new UnsupportedError(`${a.where}: mode "cubic" is not supported (nearest, linear)`);
+  if (mode !== 'nearest' && mode !== 'linear' && mode !== 'bilinear') throw new FormatError(`${a.where}: mode "${mode}" is not nearest, linear or cubic`);
+  const attrs: Omit<ResizeAttrs, 'scales' | 'size'> = { mode: mode === 'nearest' ? 'nearest' : 'linear' };
+  let scales: number[] | undefined, sizes: number[] | undefined;
+  if (legacy) {
+    attrs.coordinateTransformation = 'asymmetric';
+    attrs.nearestRounding = 'floor';
+    scales = node.opType === 'Upsample' && g.opset < 9 ? a.floats('scales') : Array.from(g.floats(input(node, 1), a.where));
+  } else {
+    const ct = a.string('coordinate_transformation_mode', 'half_pixel');
+    const nr = a.string('nearest_mode', 'round_prefer_floor');
+    if (!(COORDINATE_TRANSFORMATIONS as readonly string[]).includes(ct)) throw new UnsupportedError(`${a.where}: coordinate_transformation_mode "${ct}" is not supported (${COORDINATE_TRANSFORMATIONS.join(', ')})`);
+    if (!(NEAREST_ROUNDINGS as readonly string[]).includes(nr)) throw new FormatError(`${a.where}: nearest_mode "${nr}" is not one of ${NEAREST_ROUNDINGS.join(', ')}`);
+    attrs.coordinateTransformation = ct as ResizeAttrs['coordinateTransformation'];
+    attrs.nearestRounding = nr as ResizeAttrs['nearestRounding'];
+    a.float('cubic_coeff_a', -0.75); // cubic only
+    a.int('exclude_outside', 0); // cubic only
+    a.float('extrapolation_value', 0); // tf_crop_and_resize only
+    if (a.int('antialias', 0) !== 0) throw new UnsupportedError(`${a.where}: antialias=1 is not supported`);
+    const policy = a.string('keep_aspect_ratio_policy', 'stretch');
+    if (policy !== 'stretch') throw new UnsupportedError(`${a.where}: keep_aspect_ratio_policy "${policy}" is not supported (stretch)`);
+    const axes = a.optionalInts('axes');
+    const scaleInput = input(node, 2) ? Array.from(g.floats(input(node, 2), a.where)) : [];
+    const sizeInput = input(node, 3) ? g.ints(input(node, 3), a.where) : [];
+    if (scaleInput.length > 0) scales = scaleInput;
+    else if (sizeInput.length > 0) sizes = sizeInput;
+    else throw new FormatError(`${a.where}: has neither scales nor sizes`);
+    // With axes (opset 18), the values cover only those axes: spread them over all four.
+    if (axes) {
+      const norm = axes.map((ax) => (ax < 0 ? ax + 4 : ax));
+      const spread = (v: number[], dflt: number[]) => dflt.map((d, i) => (norm.includes(i) ? v[norm.indexOf(i)]! : d));
+      if (scales) scales = spread(scales, [1, 1, 1, 1]);
+      if (sizes) sizes = spread(sizes, [g.batch, c, h, w]);
+    }
+  }
+  const values = scales ?? sizes!;
+  if (values.length !== 4) throw new FormatError(`${a.where}: ${scales ? 'scales' : 'sizes'} [${values}] must have 4 values for an NCHW input`);
+  const keepsBatchAndChannels = scales ? scales[0] === 1 && scales[1] === 1 : (g.whole || sizes![0] === g.batch) && sizes![1] === c;
+  if (!keepsBatchAndChannels) throw new UnsupportedError(`${a.where}: ${scales ? 'scales' : 'sizes'} [${values}] resize the batch or channel axis; only H and W can be resized`);
+  const layerAttrs: ResizeAttrs = scales ? { ...attrs, scales: [scales[2]!, scales[3]!] } : { ...attrs, size: [sizes![2]!, sizes![3]!] };
+  let table;
+  try {
+    table = resizeTable(h, w, layerAttrs, 'resize');
+  } catch (e) {
+    if (e instanceof DeconvNetError) throw new (e.constructor as typeof ShapeError)(`${a.where}: ${e.message}`);
+    throw e;
+  }
+  return g.add(new Resize2D({ name, ...layerAttrs }), [x.node], [c, table.outH, table.outW]);
 }
 
 /**
@@ -781,6 +951,10 @@ const OPS: Record<string, Mapping> = {
   Softsign: smoothActivation,
   Mish: smoothActivation,
   Clip: clip,
+  Slice: sliceOp,
+  Split: split,
+  Resize: resize,
+  Upsample: resize,
   LRN: lrn,
   BatchNormalization: batchNormalization,
   Gemm: gemm,
@@ -819,7 +993,8 @@ function constantNode(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null 
     const x = g.value(input(node, 0), a.where);
     const dims = 'host' in x ? x.host.dims : g.visible(x.shape);
     const start = a.int('start', 0), end = a.int('end', dims.length);
-    return { dtype: 'int64', dims: [], data: dims.slice(start, end) } as HostTensor & { dims: number[] };
+    const data = dims.slice(start, end);
+    return { dtype: 'int64', dims: [data.length], data };
   }
   const inputs = (node.input ?? []).filter((n) => n !== '');
   if (inputs.length > 0 && inputs.every((n) => 'host' in g.value(n, a.where))) return foldConstant(g, node, a);
@@ -930,7 +1105,8 @@ export async function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {
       value = mapping(g, node, a, name);
     }
     a.assertAllRead();
-    const extra = outputs.slice(1).filter((o) => o && !g.unreadable.has(o));
+    // Extra outputs are unreadable (pool indices, dropout masks) or set by the op's mapping (Split).
+    const extra = outputs.slice(1).filter((o) => o && !g.unreadable.has(o) && !g.values.has(o));
     if (extra.length) throw new UnsupportedError(`${where}: only the first output is supported, the node also produces ${extra.join(', ')}`);
     g.values.set(outputs[0], value);
   });
