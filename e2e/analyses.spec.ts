@@ -157,6 +157,10 @@ test('Occlusion on a Tiny VGG sample: three maps on the expected grid, cancel an
   await expect(panel.getByTestId('occlusion-status')).toContainText(`${rows}x${cols} positions`);
   // The first sample is boat_1.jpeg, whose true class is lifeboat.
   await expect(panel.getByTestId('occlusion-summary')).toContainText('lifeboat');
+  // Beside map (a): the strongest activation of its channel projected to pixels (paper Fig. 7 (c)).
+  const projection = await canvasStats(panel.getByTestId('occlusion-projection'));
+  expect([projection.width, projection.height]).toEqual([W * 3, H * 3]);
+  expect(projection.colours, 'projection is not blank').toBeGreaterThan(10);
   await page.screenshot({ path: 'docs/screenshots/occlusion.png', fullPage: true });
 
   // Without the image underneath, each map is only its cells: sample every cell's centre.

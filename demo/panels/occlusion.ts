@@ -5,9 +5,9 @@
 // occlusionSensitivity computes the maps, the render helpers colour them.
 import {
   occlusionSensitivity, occlusionMapBox, heatMapToImage, labelMapToImage, labelCounts, categoricalColor,
-  type OcclusionResult, type RgbaImage,
+  projectionToImage, type OcclusionResult, type RgbaImage,
 } from '../../src/index.js';
-import { imageInput, type App, type Panel } from '../app.js';
+import { imageInput, type App, type Net, type Panel } from '../app.js';
 import { el, paint, scaleFor, savePngButton, progressControl } from '../ui.js';
 import { classChooser, runWithProgress } from './analysis_controls.js';
 
@@ -28,7 +28,7 @@ export const occlusionPanel: Panel = {
     const run = el('button', { type: 'button', 'data-testid': 'occlusion-run' }, 'Occlude');
     const progress = progressControl('occlusion');
     const summary = el('p', { class: 'note', 'data-testid': 'occlusion-summary' });
-    const maps = el('div', { class: 'row', 'data-testid': 'occlusion-maps' });
+    const maps = el('div', { class: 'row occlusion-maps', 'data-testid': 'occlusion-maps' });
 
     root.append(
       el('p', { class: 'note' }, 'A square of the fill colour covers the image at every position of a grid; each cell of a map is '
@@ -41,6 +41,8 @@ export const occlusionPanel: Panel = {
     );
 
     let result: OcclusionResult | null = null;
+    /** The strongest activation of map (a)'s channel projected to pixels, as in the paper's Fig. 7 (c). */
+    let projection: RgbaImage | null = null;
     /** Aborts a run whose model or image was replaced. */
     let stale = new AbortController();
 
@@ -64,10 +66,12 @@ export const occlusionPanel: Panel = {
       const { net, image } = app;
       if (!image) { progress.finish('Choose an image first.'); return; }
       await runWithProgress(progress, run, stale.signal, 'occlusion-runs', async (signal) => {
-        result = await occlusionSensitivity(net.model, imageInput(net, image.rgba), {
+        const input = imageInput(net, image.rgba);
+        result = await occlusionSensitivity(net.model, input, {
           layer: layerSelect.value, size: Number(size.value), stride: Number(stride.value), fill: fillValue(),
           classIndex: classes.chosen(), signal, onProgress: (p) => progress.update(p.done, p.total),
         });
+        projection = await strongestProjection(net, input, result);
         draw();
         return `${result.rows}x${result.cols} positions.`;
       });
@@ -85,9 +89,19 @@ export const occlusionPanel: Panel = {
       maps.replaceChildren(
         mapFigure('feature', `(a) total activation of ${r.layer} channel ${r.strongestChannel}`, feature,
           rangeLegend(r.featureActivation, false)),
+        projectionFigure(r),
         mapFigure('probability', `(b) p(${app.className(r.classIndex)})`, probability, rangeLegend(r.classProbability, true)),
         mapFigure('label', '(c) most probable class', labels, classLegend(app, r.topLabel)),
       );
+    }
+
+    function projectionFigure(r: OcclusionResult): HTMLElement {
+      const canvas = el('canvas', { 'data-testid': 'occlusion-projection' });
+      const [, h, w] = app.inputSize;
+      paint(canvas, projection!, scaleFor(Math.max(w, h), 192));
+      return el('figure', { class: 'figure' }, canvas,
+        el('figcaption', {}, `channel ${r.strongestChannel}'s strongest activation projected to pixels`),
+        savePngButton(() => canvas, 'occlusion-projection.png', 'occlusion-save-projection'));
     }
 
     function mapFigure(kind: string, caption: string, map: RgbaImage, legend: HTMLElement): HTMLElement {
@@ -123,6 +137,7 @@ export const occlusionPanel: Panel = {
       stale.abort();
       stale = new AbortController();
       result = null;
+      projection = null;
       draw();
     };
     app.on('model', () => { reset(); refreshControls(); classes.refresh(); });
@@ -130,6 +145,22 @@ export const occlusionPanel: Panel = {
     app.on('layer', () => { layerSelect.value = app.layer; });
   },
 };
+
+/** A fresh forward pass of `input` and the DeconvNet projection of the strongest activation of the result's channel. */
+async function strongestProjection(net: Net, input: Float32Array, r: OcclusionResult): Promise<RgbaImage> {
+  const fwd = await net.model.forward(input);
+  try {
+    const projection = await net.deconv.project(fwd, { layer: r.layer, channel: r.strongestChannel });
+    try {
+      const { data, shape } = await projection.read();
+      return projectionToImage(data, shape);
+    } finally {
+      projection.release();
+    }
+  } finally {
+    fwd.release();
+  }
+}
 
 /** The jet colour bar with the map's lowest and highest values (or 0 and 1 for probabilities). */
 function rangeLegend(values: Float32Array, probability: boolean): HTMLElement {
