@@ -6,7 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   createModel, createRuntime, createDeconvNet, startLive, openCamera, imageToTensor, projectionToImage,
-  Conv2D, ReLU, MaxPool2D, CameraError, DeviceLostError, NotReadyError, OutOfRangeError, type Runtime,
+  Conv2D, ReLU, MaxPool2D, Flatten, Dense, CameraError, DeviceLostError, NotReadyError, OutOfRangeError, type Runtime,
 } from '../src/index.js';
 import { getRuntime } from './helpers/gpu.js';
 import { readTexture, renderTarget as target } from './helpers/texture.js';
@@ -19,6 +19,8 @@ function smallNet(rt: Runtime) {
       new ReLU({ name: 'relu1' }),
       new MaxPool2D({ name: 'pool1', kernel: 2, stride: 2 }),
       new Conv2D({ name: 'conv2', filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', seed: 4 }),
+      // A head live mode need not run (its forward stops at the deepest layer shown).
+      new Flatten({ name: 'flatten' }), new Dense({ name: 'fc', units: 5, seed: 5 }),
     ],
   });
 }
@@ -60,7 +62,7 @@ describe('live mode', () => {
       if (frame < 3) {
         const drawn = await readTexture(rt, projection);
         pictures.push(Array.from(drawn).join(','));
-        // The same pixels through the library step by step, rendered on the CPU.
+        // The same pixels through the library step by step (the whole forward), rendered on the CPU.
         const x = await imageToTensor(rt, canvas, { shape: [3, 16, 16], fit: 'crop' });
         const fwd = await model.forward(x);
         const proj = await createDeconvNet(model).project(fwd, { layer: 'conv2', channel: 2 });

@@ -2,8 +2,7 @@
 // projection of the chosen unit -> drawn, every frame, on the GPU. Nothing is
 // read back unless asked (snapshot(), or the 'readback' way of showing a
 // frame on a 2-D canvas where WebGPU canvases cannot be presented).
-import type { Model } from '../model/model.js';
-import type { ForwardResult } from '../model/model.js';
+import { ForwardResult, type Model } from '../model/model.js';
 import { createDeconvNet, type DeconvNet, type Projection, type ProjectOptions } from '../deconv/deconvnet.js';
 import type { ProjectionMode } from '../layers/layer.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -170,9 +169,13 @@ export class LiveView {
   async #frame(): Promise<void> {
     const { model, preprocessing } = this.options;
     const { layer, channel, mode, position } = this.#unit;
+    // The forward stops at the deepest layer shown: the layers above it (a
+    // classifier head) are not needed for the projection or the grid.
+    const end = Math.max(model.layerIndex(layer), model.layerIndex(this.#gridLayer)) + 1;
     const frame = await this.#input.recordWith(this.options.source, 'live frame', (rec, sources) => {
       const input = this.#input.record(rec, sources);
-      const fwd = model.forwardIn(rec, input);
+      const { outputs, switches } = model.recordForward(rec, input, end);
+      const fwd = rec.own(new ForwardResult(model, [input], [false], outputs, switches));
       const proj = this.#deconv.projectIn(rec, fwd, { layer, channel, mode, position });
       for (const { key, out } of this.#outputs) {
         const picture: Picture = key === 'input' ? { kind: 'input', tensor: input, preprocessing }
