@@ -54,7 +54,7 @@ const TEXELS = 64;
 interface EmbedWindow {
   embed: EmbedStatus;
 }
-interface EmbedStatus { state: string; frames: number; layer: string; channel: number; prediction: string; errors: string[] }
+interface EmbedStatus { state: string; frames: number; gpuBytes: number; layer: string; channel: number; prediction: string; errors: string[] }
 
 function embedStatus(page: Page): Promise<EmbedStatus> {
   return page.evaluate(() => ({ ...(window as unknown as EmbedWindow).embed }));
@@ -97,7 +97,7 @@ async function waitForFrames(page: Page, atLeast: number): Promise<void> {
   expect((await embedStatus(page)).errors).toEqual([]);
 }
 
-test('the embedding example draws the photo and the projection in its own scene, with no GPU error', async ({ page }) => {
+test('the embedding example draws the photo and the projection in its own scene, frame after frame, with no GPU error', async ({ page }) => {
   test.setTimeout(240_000);
   const consoleErrors: string[] = [];
   // Chromium reports WebGPU validation errors as console warnings.
@@ -149,5 +149,16 @@ test('the embedding example draws the photo and the projection in its own scene,
   const other = quadTexels(await canvasPixels(page), PROJECTION);
   const changed = other.filter((px, i) => px.some((v, c) => Math.abs(v - proj[i]![c]!) > 8)).length;
   expect(changed).toBeGreaterThan(20);
+
+  // Cycling the channels, a projection every animation frame: no error, and the library's GPU memory stays flat.
+  await page.locator('#animate').check();
+  const cycling = (await embedStatus(page)).frames;
+  await waitForFrames(page, cycling + 10);
+  const before = await embedStatus(page);
+  await waitForFrames(page, before.frames + 10);
+  await page.locator('#animate').uncheck();
+  const after = await embedStatus(page);
+  expect(after.gpuBytes).toBe(before.gpuBytes);
+  expect(after.gpuBytes).toBeGreaterThan(0);
   expect(consoleErrors).toEqual([]);
 });

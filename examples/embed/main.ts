@@ -18,6 +18,8 @@ interface EmbedStatus {
   frames: number;
   /** Wall time of the last frame, from recording to the GPU queue being done. */
   lastFrameMs: number;
+  /** GPU bytes the library holds (pooled buffers, pipelines' uniforms): flat from frame to frame. */
+  gpuBytes: number;
   layer: string;
   channel: number;
   /** The top class of the photo on show (read once per photo, outside the frame path). */
@@ -30,7 +32,7 @@ declare global {
   interface Window { embed: EmbedStatus }
 }
 
-const status: EmbedStatus = { state: 'starting', frames: 0, lastFrameMs: 0, layer: '', channel: 0, prediction: '', errors: [] };
+const status: EmbedStatus = { state: 'starting', frames: 0, lastFrameMs: 0, gpuBytes: 0, layer: '', channel: 0, prediction: '', errors: [] };
 window.embed = status;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -45,7 +47,7 @@ function report(): void {
   const lines = status.state === 'starting' ? ['starting…'] : [
     `photo: predicted ${status.prediction}`,
     `projection of ${status.layer} channel ${status.channel}`,
-    `frames: ${status.frames}, last frame ${status.lastFrameMs.toFixed(1)} ms (GPU queue done)`,
+    `frames: ${status.frames}, last frame ${status.lastFrameMs.toFixed(1)} ms (GPU queue done), library GPU memory ${(status.gpuBytes / 1024).toFixed(0)} KiB`,
   ];
   if (status.errors.length > 0) lines.push(...status.errors.map((e) => `error: ${e}`));
   statusLine.textContent = lines.join('\n');
@@ -214,7 +216,7 @@ async function main(): Promise<void> {
       scene.draw(); // queued after the library's submit, so it samples this frame's projection
       await done;
       await device.queue.onSubmittedWorkDone(); // only to time the frame
-      Object.assign(status, { frames: status.frames + 1, lastFrameMs: performance.now() - start, layer, channel });
+      Object.assign(status, { frames: status.frames + 1, lastFrameMs: performance.now() - start, gpuBytes: analysis.runtime.bytesHeld, layer, channel });
       if (status.state === 'starting') status.state = 'ready';
       report();
     } catch (e) {
