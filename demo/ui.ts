@@ -140,3 +140,16 @@ export function latestOnly() {
     }
   };
 }
+
+/** A panel's render that runs only while its tab shows; one asked for while hidden runs when the tab is shown again. */
+export function whileShown(root: HTMLElement, render: () => Promise<void>): () => Promise<void> {
+  let pending = false;
+  const hidden = () => root.closest<HTMLElement>('.tab')?.hidden === true;
+  window.addEventListener('tabshown', () => {
+    if (pending && !hidden()) { pending = false; void render(); }
+  });
+  return async () => {
+    if (hidden()) { pending = true; return; }
+    await render();
+  };
+}

@@ -3,7 +3,7 @@
 // projects that channel: its strongest activation, or the very unit clicked.
 import { featureMaps, type FeatureMaps } from '../../src/index.js';
 import type { App, Panel } from '../app.js';
-import { el, paint, cropPicture, latestOnly, savePngButton, messageOf, bump } from '../ui.js';
+import { el, paint, cropPicture, latestOnly, whileShown, savePngButton, messageOf, bump } from '../ui.js';
 
 /** Tiles are shown about this many CSS pixels wide, whatever the map size. */
 const TILE_PX = 96;
@@ -41,7 +41,7 @@ export const featureMapsPanel: Panel = {
       select.value = app.layer;
     }
 
-    const render = () => latest(async (isStale) => {
+    const render = whileShown(root, () => latest(async (isStale) => {
       const fwd = app.fwd;
       if (!fwd || !app.layer) return;
       const layer = app.layer;
@@ -53,7 +53,7 @@ export const featureMapsPanel: Panel = {
       markSelection();
       error.textContent = '';
       bump('feature-maps');
-    }).catch((e: unknown) => { error.textContent = messageOf(e); });
+    }).catch((e: unknown) => { error.textContent = messageOf(e); }));
 
     function markSelection() {
       const s = app.selection;

@@ -5,7 +5,7 @@
 // click on a bar projects that unit. Only the values drawn are read back.
 import { layerOverview, parameterCounts, type FeatureMaps } from '../../src/index.js';
 import type { App, Panel } from '../app.js';
-import { el, paint, cropPicture, latestOnly, messageOf, bump } from '../ui.js';
+import { el, paint, cropPicture, latestOnly, whileShown, messageOf, bump } from '../ui.js';
 
 /** Feature maps shown per layer, and values per flat layer (more are summarised as "+N"). */
 const CHANNELS = 10;
@@ -24,7 +24,7 @@ export const networkPanel: Panel = {
     const latest = latestOnly();
     let params: number[] = [];
 
-    const render = () => latest(async (isStale) => {
+    const render = whileShown(root, () => latest(async (isStale) => {
       const { fwd, image } = app;
       if (!fwd || !image) return;
       const overview = await layerOverview(fwd, { channels: CHANNELS, units: UNITS });
@@ -34,7 +34,7 @@ export const networkPanel: Panel = {
       markCurrent();
       error.textContent = '';
       bump('network');
-    }).catch((e: unknown) => { error.textContent = messageOf(e); });
+    }).catch((e: unknown) => { error.textContent = messageOf(e); }));
 
     function markCurrent() {
       for (const column of strip.querySelectorAll<HTMLElement>('.layer')) column.classList.toggle('current', column.dataset.layer === app.layer);

@@ -5,7 +5,7 @@ import {
   fieldBox, cropToBox, projectionToImage, type FieldBox, type ProjectionMode,
 } from '../../src/index.js';
 import type { App, Panel, ProjectionChoice } from '../app.js';
-import { el, paint, scaleFor, savePngButton, latestOnly, messageOf, bump } from '../ui.js';
+import { el, paint, scaleFor, savePngButton, latestOnly, whileShown, messageOf, bump } from '../ui.js';
 
 const MODES: ProjectionMode[] = ['deconvnet', 'guided', 'gradient'];
 const CHOICES: Array<[ProjectionChoice, string]> = [['deconvnet', 'deconvnet'], ['guided', 'guided backprop'], ['gradient', 'gradient'], ['all', 'all three']];
@@ -30,7 +30,7 @@ export const projectionPanel: Panel = {
       label, figures, error,
     );
 
-    const render = () => latest(async (isStale) => {
+    const render = whileShown(root, () => latest(async (isStale) => {
       const { fwd, selection: sel, image } = app;
       if (!fwd || !sel || !image) { figures.replaceChildren(); return; }
       const modes = app.mode === 'all' ? MODES : [app.mode];
@@ -56,7 +56,7 @@ export const projectionPanel: Panel = {
         + `${modes.join(', ')}; receptive field rows ${box.top}..${box.top + box.height - 1}, columns ${box.left}..${box.left + box.width - 1}`;
       error.textContent = '';
       bump('projections');
-    }).catch((e: unknown) => { error.textContent = messageOf(e); });
+    }).catch((e: unknown) => { error.textContent = messageOf(e); }));
 
     overlay.addEventListener('change', () => void render());
     app.on('selection', render);
