@@ -142,6 +142,27 @@ function modelD(): tfl.Sequential {
   return m;
 }
 
+/**
+ * Channels-first Sequential, input Keras [3, 9, 8] (our NCHW as it is):
+ * conv, max pool, zero padding, depthwise, average pool, all
+ * channels_first; then a channels_last conv on the same tensor (a Transpose
+ * between them) and a channels_first Flatten before the Dense.
+ */
+function modelE(): tfl.Sequential {
+  const cf = { dataFormat: 'channelsFirst' as const };
+  const m = tfl.sequential({ name: 'e' });
+  m.add(tfl.layers.conv2d({ name: 'c1', inputShape: [3, 9, 8], filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', ...cf }));
+  m.add(tfl.layers.maxPooling2d({ name: 'pool', poolSize: 2, ...cf }));
+  m.add(tfl.layers.zeroPadding2d({ name: 'zp', padding: [[1, 0], [0, 2]], ...cf }));
+  m.add(tfl.layers.depthwiseConv2d({ name: 'dw', kernelSize: 2, depthMultiplier: 2, ...cf }));
+  m.add(tfl.layers.averagePooling2d({ name: 'avg', poolSize: 2, strides: 1, ...cf }));
+  m.add(tfl.layers.conv2d({ name: 'c2', filters: 3, kernelSize: 2, activation: 'tanh' }));
+  m.add(tfl.layers.conv2d({ name: 'c3', filters: 5, kernelSize: 1, ...cf }));
+  m.add(tfl.layers.flatten({ name: 'flat', ...cf }));
+  m.add(tfl.layers.dense({ name: 'fc', units: 4 }));
+  return m;
+}
+
 describe('TF.js Layers import: forward equals model.predict', () => {
   it('Sequential A (conv, BN, pools, depthwise, padding, separable, flatten, dropout, dense, softmax) from 3 shards', async () => {
     await initTf();
@@ -241,6 +262,47 @@ describe('TF.js Layers import: forward equals model.predict', () => {
       proj.release();
       expect(Math.max(...Array.from(data, (v, i) => Math.abs(v - expected[i]!))), mode).toBeLessThanOrEqual(1e-4 * scale);
     }
+    fwd.release();
+    model.destroy();
+  });
+
+  it('channels_first E (conv, BN axis 1, pools, padding, depthwise, Flatten; a channels_last conv in between)', async () => {
+    const { tf } = await import('./helpers/tfjs_models.js');
+    await initTf();
+    const keras = modelE();
+    randomizeWeights(keras, 6);
+    const model = await importSaved(await saveTfjs(keras, 1), 'e/model.json');
+    // The input is Keras's [C, H, W] as it is; the channels_last conv reads through a Transpose, and back.
+    expect(model.inputShape).toEqual([3, 9, 8]);
+    expect(model.info.filter((n) => n.kind === 'Transpose').map((n) => n.name)).toEqual(['c2/channels_last', 'c3/channels_first']);
+    const x = randomArray(2 * 3 * 9 * 8, 17);
+    const fwd = await model.forward(x);
+    // tfjs on the same NCHW numbers: channels_first layers give NCHW, which is ours.
+    const run = (name: string) => tf.tidy(() => {
+      const sub = tfl.model({ inputs: keras.inputs, outputs: keras.getLayer(name).output as tfl.SymbolicTensor });
+      return (sub.predict(tf.tensor4d(x, [2, 3, 9, 8])) as ReturnType<typeof tf.tensor>).dataSync() as Float32Array;
+    });
+    for (const name of ['c1', 'pool', 'zp', 'dw', 'avg', 'c3']) expectNear(await fwd.activation(name).read(), run(name), `layer ${name}`);
+    expectNear(await fwd.readOutput(), run('fc'), 'output');
+    fwd.release();
+    model.destroy();
+  });
+
+  it('channels_first BatchNormalization (axis 1) normalises our channel axis (float64; tfjs 4.22 itself mixes the axes up there)', async () => {
+    await initTf();
+    const m = tfl.sequential({ name: 'bn1' });
+    m.add(tfl.layers.conv2d({ name: 'c', inputShape: [2, 5, 4], filters: 3, kernelSize: 1, dataFormat: 'channelsFirst' }));
+    m.add(tfl.layers.batchNormalization({ name: 'bn', axis: 1, epsilon: 0.01 }));
+    randomizeWeights(m, 8);
+    const model = await importSaved(await saveTfjs(m, 1));
+    const [gamma, beta, mean, variance] = m.getLayer('bn').getWeights().map((w) => w.dataSync() as Float32Array);
+    const fwd = await model.forward(randomArray(2 * 2 * 5 * 4, 9));
+    const c = await fwd.activation('c').read();
+    const expected = Float64Array.from(c, (v, i) => {
+      const k = Math.floor(i / 20) % 3;
+      return ((v - mean![k]!) / Math.sqrt(variance![k]! + 0.01)) * gamma![k]! + beta![k]!;
+    });
+    expectNear(await fwd.readOutput(), Float32Array.from(expected), 'bn');
     fwd.release();
     model.destroy();
   });
@@ -440,8 +502,8 @@ describe('TF.js Layers import: bad input gets typed errors naming the file and t
     lstm.modelTopology.config.layers[2].class_name = 'LSTM';
     expectError(() => tfjsLayersSpec(lstm, buffers, F), UnsupportedError, F, /layer "pool1" \(LSTM\)/, /not supported/);
     const cf = layers();
-    cf.modelTopology.config.layers[0].config.data_format = 'channels_first';
-    expectError(() => tfjsLayersSpec(cf, buffers, F), UnsupportedError, F, /layer "conv1" \(Conv2D\)/, /channels_first/);
+    cf.modelTopology.config.layers[0].config.data_format = 'channels_middle';
+    expectError(() => tfjsLayersSpec(cf, buffers, F), FormatError, F, /layer "conv1" \(Conv2D\)/, /data_format "channels_middle"/);
     const act = layers();
     act.modelTopology.config.layers[9].config.activation = 'exponential';
     expectError(() => tfjsLayersSpec(act, buffers, F), UnsupportedError, F, /layer "fc1" \(Dense\)/, /activation "exponential"/);

@@ -15,7 +15,10 @@
 //   layers reading it get their kernel rows permuted to match Keras's HWC
 //   order; anywhere else (Softmax, Reshape, Concatenate, a model output) the
 //   HWC order is restored explicitly with a Transpose;
-// - Reshape to or from 3-D goes through HWC order with Transpose nodes.
+// - Reshape to or from 3-D goes through HWC order with Transpose nodes;
+// - channels_first layers (data_format) read Keras [C, H, W], which is our
+//   layout as it is: an input read only by such layers is taken as is, and
+//   a Transpose node sits where a channels_last and a channels_first layer meet.
 // Each Keras layer becomes a node of the same name (helper nodes are named
 // `<layer>/<what>`), so projections and activations are asked for by the
 // Keras layer names.
@@ -171,8 +174,9 @@ class Converter {
     return { node: name, shape, layout };
   }
 
-  input(name: string, kerasShape: number[]): Value {
-    const { shape, layout } = fromKerasShape(kerasShape);
+  /** A model input; `channelsFirst`: its readers take Keras [C, H, W] maps, so it is our NCHW as it is. */
+  input(name: string, kerasShape: number[], channelsFirst = false): Value {
+    const { shape, layout } = channelsFirst ? { shape: [...kerasShape], layout: PLAIN } : fromKerasShape(kerasShape);
     if (this.#names.has(name)) throw new FormatError(`${this.file}: two layers are named "${name}"`);
     this.#names.add(name);
     this.inputs.push({ name, shape });
@@ -260,18 +264,34 @@ class Converter {
     this.fail(layer, `padding ${JSON.stringify(p)} is not "same" or "valid"`);
   }
 
-  channelsLast(layer: KerasLayer): void {
+  /** Whether the layer reads its maps channels first (Keras [C, H, W]); refuses unknown formats. */
+  channelsFirst(layer: KerasLayer): boolean {
     const f = layer.config.data_format;
-    if (f === undefined || f === null || f === 'channels_last') return;
-    if (f === 'channels_first') this.unsupported(layer, 'data_format "channels_first" is not supported; the importer reads channels_last Keras models (the TF.js default)');
-    this.fail(layer, `data_format ${JSON.stringify(f)} is not "channels_last"`);
+    if (f === undefined || f === null || f === 'channels_last') return false;
+    if (f === 'channels_first') return true;
+    this.fail(layer, `data_format ${JSON.stringify(f)} is not "channels_last" or "channels_first"`);
   }
 
-  image(layer: KerasLayer, v: Value): [number, number, number] {
-    if (v.layout.kind !== 'chw') {
-      this.fail(layer, `needs a 3-D [height, width, channels] input, got [${toKerasShape(this.plain(v))}]`, ShapeError);
+  /**
+   * The layer's input as our [C, H, W] maps, and the layout its output takes.
+   * A channels_last layer reads Keras [H, W, C] (our 'chw' layout); a
+   * channels_first one reads Keras [C, H, W], which is our data as it is
+   * ('plain'). A value in the other layout goes through a Transpose node first.
+   */
+  image(layer: KerasLayer, v: Value): { v: Value; shape: [number, number, number]; layout: Layout } {
+    const first = this.channelsFirst(layer);
+    if (v.shape.length !== 3 || v.layout.kind === 'hwcFlat') {
+      this.fail(layer, `needs a 3-D ${first ? '[channels, height, width]' : '[height, width, channels]'} input, got [${toKerasShape(this.plain(v))}]`, ShapeError);
     }
-    return [v.shape[0]!, v.shape[1]!, v.shape[2]!];
+    const [a, b, c] = v.shape as [number, number, number];
+    if (first && v.layout.kind === 'chw') {
+      // Keras sees [H, W, C] = our [b, c, a]: what a channels_first layer calls [C, H, W].
+      v = this.add(`${layer.name}/channels_first`, new Transpose({ perm: [1, 2, 0] }), [v], [b, c, a], PLAIN);
+    } else if (!first && v.layout.kind === 'plain') {
+      // Keras sees [a, b, c] as [H, W, C]: our [c, a, b].
+      v = this.add(`${layer.name}/channels_last`, new Transpose({ perm: [2, 0, 1] }), [v], [c, a, b], CHW);
+    }
+    return { v, shape: v.shape as [number, number, number], layout: first ? PLAIN : CHW };
   }
 
   one(layer: KerasLayer, ins: Value[]): Value {
@@ -380,7 +400,6 @@ class Converter {
   }
 
   convCommon(layer: KerasLayer) {
-    this.channelsLast(layer);
     const kernel = this.pairOf(layer, 'kernel_size');
     const stride = this.pairOf(layer, 'strides', [1, 1]);
     const dilation = this.pairOf(layer, 'dilation_rate', [1, 1]);
@@ -389,8 +408,10 @@ class Converter {
     return { kernel, stride, dilation, padding, useBias };
   }
 
-  conv2d(layer: KerasLayer, v: Value): Value {
-    const [inC, h, w] = this.image(layer, v);
+  conv2d(layer: KerasLayer, v0: Value): Value {
+    const img = this.image(layer, v0);
+    const v = img.v;
+    const [inC, h, w] = img.shape;
     const { kernel: [kh, kw], stride, dilation, padding, useBias } = this.convCommon(layer);
     const filters = this.positiveInt(layer, 'filters');
     const groups = this.positiveInt(layer, 'groups', 1);
@@ -401,11 +422,13 @@ class Converter {
     const attrs = { stride, dilation, padding, groups };
     const out = this.shapeOf(layer, () => conv2dOutputShape([1, inC, h, w], [filters, inC / groups, kh, kw], attrs).slice(1));
     return this.withActivation(layer, (activation, name) =>
-      this.add(name, new Conv2D({ filters, kernelSize: [kh, kw], ...attrs, activation, kernel, bias, useBias }), [v], out, CHW));
+      this.add(name, new Conv2D({ filters, kernelSize: [kh, kw], ...attrs, activation, kernel, bias, useBias }), [v], out, img.layout));
   }
 
-  depthwise(layer: KerasLayer, v: Value): Value {
-    const [inC, h, w] = this.image(layer, v);
+  depthwise(layer: KerasLayer, v0: Value): Value {
+    const img = this.image(layer, v0);
+    const v = img.v;
+    const [inC, h, w] = img.shape;
     const { kernel: [kh, kw], stride, dilation, padding, useBias } = this.convCommon(layer);
     const mult = this.positiveInt(layer, 'depth_multiplier', 1);
     const k = this.weight(layer, 'depthwise_kernel', [kh, kw, inC, mult]);
@@ -415,11 +438,13 @@ class Converter {
     const attrs = { stride, dilation, padding, groups: inC };
     const out = this.shapeOf(layer, () => conv2dOutputShape([1, inC, h, w], [inC * mult, 1, kh, kw], attrs).slice(1));
     return this.withActivation(layer, (activation, name) =>
-      this.add(name, new Conv2D({ filters: inC * mult, kernelSize: [kh, kw], ...attrs, activation, kernel, bias, useBias }), [v], out, CHW));
+      this.add(name, new Conv2D({ filters: inC * mult, kernelSize: [kh, kw], ...attrs, activation, kernel, bias, useBias }), [v], out, img.layout));
   }
 
-  separable(layer: KerasLayer, v: Value): Value {
-    const [inC, h, w] = this.image(layer, v);
+  separable(layer: KerasLayer, v0: Value): Value {
+    const img = this.image(layer, v0);
+    const v = img.v;
+    const [inC, h, w] = img.shape;
     const { kernel: [kh, kw], stride, dilation, padding, useBias } = this.convCommon(layer);
     const mult = this.positiveInt(layer, 'depth_multiplier', 1);
     const filters = this.positiveInt(layer, 'filters');
@@ -430,14 +455,16 @@ class Converter {
     const mid = this.shapeOf(layer, () => conv2dOutputShape([1, inC, h, w], [inC * mult, 1, kh, kw], dAttrs).slice(1));
     const depth = this.add(`${layer.name}/depthwise`, new Conv2D({
       filters: inC * mult, kernelSize: [kh, kw], ...dAttrs, kernel: permute(dk, [kh, kw, inC, mult], [2, 3, 0, 1]), useBias: false,
-    }), [v], mid, CHW);
+    }), [v], mid, img.layout);
     const pointwise = permute(pk, [1, 1, inC * mult, filters], [3, 2, 0, 1]);
     return this.withActivation(layer, (activation, name) =>
-      this.add(name, new Conv2D({ filters, kernelSize: 1, activation, kernel: pointwise, bias, useBias }), [depth], [filters, mid[1]!, mid[2]!], CHW));
+      this.add(name, new Conv2D({ filters, kernelSize: 1, activation, kernel: pointwise, bias, useBias }), [depth], [filters, mid[1]!, mid[2]!], img.layout));
   }
 
-  conv2dTranspose(layer: KerasLayer, v: Value): Value {
-    const [inC, h, w] = this.image(layer, v);
+  conv2dTranspose(layer: KerasLayer, v0: Value): Value {
+    const img = this.image(layer, v0);
+    const v = img.v;
+    const [inC, h, w] = img.shape;
     const { kernel: [kh, kw], stride, dilation, padding, useBias } = this.convCommon(layer);
     const filters = this.positiveInt(layer, 'filters');
     const op = layer.config.output_padding;
@@ -462,15 +489,16 @@ class Converter {
     const kernel = permute(k, [kh, kw, filters, inC], [3, 2, 0, 1]);
     const make = (name: string) => this.add(name, new Conv2DTranspose({
       filters, kernelSize: [kh, kw], stride, dilation, outputShape: outShape, kernel, bias, useBias,
-    }), [v], [filters, outShape[0], outShape[1]], CHW);
+    }), [v], [filters, outShape[0], outShape[1]], img.layout);
     const act = layer.config.activation ?? 'linear';
     if (act === 'linear') return make(layer.name);
     return this.activation(layer, act, make(`${layer.name}/preact`), layer.name)!;
   }
 
-  pool(layer: KerasLayer, v: Value): Value {
-    const [c, h, w] = this.image(layer, v);
-    this.channelsLast(layer);
+  pool(layer: KerasLayer, v0: Value): Value {
+    const img = this.image(layer, v0);
+    const v = img.v;
+    const [c, h, w] = img.shape;
     const kernel = this.pairOf(layer, 'pool_size', [2, 2]);
     const stride = this.pairOf(layer, 'strides', kernel);
     const padding = this.padding(layer);
@@ -478,16 +506,17 @@ class Converter {
     const g = this.shapeOf(layer, () => poolGeometry([1, c, h, w], attrs, layer.name));
     const isMax = layer.className.startsWith('Max');
     // TF's average pooling divides by the taps inside the input: countIncludePad false, our default.
-    return this.add(layer.name, isMax ? new MaxPool2D(attrs) : new AvgPool2D(attrs), [v], [c, g.outH, g.outW], CHW);
+    return this.add(layer.name, isMax ? new MaxPool2D(attrs) : new AvgPool2D(attrs), [v], [c, g.outH, g.outW], img.layout);
   }
 
-  globalPool(layer: KerasLayer, v: Value): Value {
-    const [c] = this.image(layer, v);
-    this.channelsLast(layer);
+  globalPool(layer: KerasLayer, v0: Value): Value {
+    const img = this.image(layer, v0);
+    const v = img.v;
+    const [c] = img.shape;
     const keep = this.bool(layer, 'keepdims', false);
     const isMax = layer.className.startsWith('GlobalMax');
     // Our global pools give [C, 1, 1] (Keras keepdims); Keras's default [C] is a Flatten (a view) of it.
-    const pooled = this.add(keep ? layer.name : `${layer.name}/pool`, isMax ? new GlobalMaxPool2D() : new GlobalAvgPool2D(), [v], [c, 1, 1], CHW);
+    const pooled = this.add(keep ? layer.name : `${layer.name}/pool`, isMax ? new GlobalMaxPool2D() : new GlobalAvgPool2D(), [v], [c, 1, 1], img.layout);
     if (keep) return pooled;
     return this.add(layer.name, new Flatten(), [pooled], [c], PLAIN);
   }
@@ -513,8 +542,17 @@ class Converter {
   }
 
   flatten(layer: KerasLayer, v: Value): Value {
-    this.channelsLast(layer);
     const size = v.shape.reduce((a, d) => a * d, 1);
+    if (this.channelsFirst(layer)) {
+      // Keras moves the channels (its axis 1) last before flattening: of a plain [C, H, W] value,
+      // the same HWC order as a channels_last Flatten of our CHW maps.
+      if (v.layout.kind === 'chw') this.unsupported(layer, 'data_format "channels_first" on channels_last maps is not supported');
+      if (v.shape.length === 3) {
+        const [c, h, w] = v.shape as [number, number, number];
+        const layout: Layout = c === 1 || h * w === 1 ? PLAIN : { kind: 'hwcFlat', c, h, w };
+        return this.add(layer.name, new Flatten(), [v], [size], layout);
+      }
+    }
     if (v.layout.kind === 'chw') {
       const [c, h, w] = v.shape as [number, number, number];
       // With one channel or one pixel, CHW and HWC orders coincide.
@@ -567,6 +605,10 @@ class Converter {
     const rank = v.shape.length;
     let axis = layer.config.axis ?? -1;
     if (Array.isArray(axis) && axis.length === 1) axis = axis[0];
+    // Channels first (axis 1 of a plain [C, H, W] value) are our axis 0, as they are for channels_last maps.
+    if (rank === 3 && v.layout.kind === 'plain' && (axis === 1 || axis === -3)) {
+      return this.add(layer.name, new BatchNorm({ ...this.batchNormParams(layer, v.shape[0]!), epsilon: this.finite(layer, 'epsilon', 1e-3)! }), [v], v.shape, v.layout);
+    }
     // The channel axis is Keras's last one (-1, or `rank` counting the batch).
     if (!(axis === -1 || axis === rank)) {
       this.unsupported(layer, `axis ${JSON.stringify(layer.config.axis)} is not supported; only the channel (last) axis of a ${rank}-D input`);
@@ -575,15 +617,8 @@ class Converter {
       this.unsupported(layer, `batch normalization of a [${toKerasShape(v)}] tensor is not supported (3-D images or flat vectors)`);
     }
     const channels = v.shape[0]!;
-    const center = this.bool(layer, 'center', true);
-    const scale = this.bool(layer, 'scale', true);
     const epsilon = this.finite(layer, 'epsilon', 1e-3)!;
-    const take = (name: string, dflt: number) => (name === 'gamma' && !scale) || (name === 'beta' && !center)
-      ? new Float32Array(channels).fill(dflt)
-      : this.weight(layer, name, [channels]);
-    let params = {
-      scale: take('gamma', 1), bias: take('beta', 0), mean: take('moving_mean', 0), variance: take('moving_variance', 1),
-    };
+    let params = this.batchNormParams(layer, channels);
     const l = v.layout;
     if (l.kind === 'hwcFlat') {
       // Per-feature parameters of a CHW-ordered vector: feature j is Keras feature kerasIndex(j).
@@ -593,9 +628,20 @@ class Converter {
     return this.add(layer.name, new BatchNorm({ ...params, epsilon }), [v], v.shape, v.layout);
   }
 
-  zeroPad(layer: KerasLayer, v: Value): Value {
-    const [c, h, w] = this.image(layer, v);
-    this.channelsLast(layer);
+  /** gamma, beta, moving mean and variance ([channels] each; 1 / 0 where `scale` / `center` is off). */
+  batchNormParams(layer: KerasLayer, channels: number): { scale: Float32Array; bias: Float32Array; mean: Float32Array; variance: Float32Array } {
+    const center = this.bool(layer, 'center', true);
+    const scale = this.bool(layer, 'scale', true);
+    const take = (name: string, dflt: number) => (name === 'gamma' && !scale) || (name === 'beta' && !center)
+      ? new Float32Array(channels).fill(dflt)
+      : this.weight(layer, name, [channels]);
+    return { scale: take('gamma', 1), bias: take('beta', 0), mean: take('moving_mean', 0), variance: take('moving_variance', 1) };
+  }
+
+  zeroPad(layer: KerasLayer, v0: Value): Value {
+    const img = this.image(layer, v0);
+    const v = img.v;
+    const [c, h, w] = img.shape;
     const p = layer.config.padding ?? 1;
     const ok = (d: unknown) => Number.isInteger(d) && (d as number) >= 0;
     let t: number, b: number, l: number, r: number;
@@ -606,7 +652,7 @@ class Converter {
     } else {
       this.fail(layer, `padding ${JSON.stringify(p)} is not an integer, [rows, cols] or [[top, bottom], [left, right]]`);
     }
-    return this.add(layer.name, new Pad2D({ pads: [t, l, b, r] }), [v], [c, h + t + b, w + l + r], CHW);
+    return this.add(layer.name, new Pad2D({ pads: [t, l, b, r] }), [v], [c, h + t + b, w + l + r], img.layout);
   }
 
   addLayer(layer: KerasLayer, ins0: Value[]): Value {
@@ -854,7 +900,11 @@ export function tfjsLayersSpec(modelJson: string | object, weightBuffers: Weight
   const weights = readWeights(mj.weightsManifest, weightBuffers, file);
   const order = topologicalOrder(topo, file);
   const conv = new Converter(file, weights);
-  for (const input of topo.inputs) conv.values.set(input.name, conv.input(input.name, input.shape));
+  for (const input of topo.inputs) {
+    const readers = topo.layers.filter((l) => l.inbound.includes(input.name));
+    const channelsFirst = input.shape.length === 3 && readers.length > 0 && readers.every((l) => l.config.data_format === 'channels_first');
+    conv.values.set(input.name, conv.input(input.name, input.shape, channelsFirst));
+  }
   for (const layer of order) {
     const ins = layer.inbound.map((n) => conv.values.get(n)!);
     conv.values.set(layer.name, conv.convert(layer, ins));
