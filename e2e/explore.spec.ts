@@ -56,6 +56,15 @@ test('Tiny VGG opens by default and predicts koala_1.jpeg as koala', async ({ pa
   const input = await canvasStats(page, '[data-testid=input-image]');
   expect(input.width).toBe(64 * 2);
   expect(input.levels).toBeGreaterThan(100);
+
+  // The Explore panels draw only while their tab shows: an image picked on another tab is drawn on return.
+  await expect(page.getByTestId('network-layer').first()).toBeVisible();
+  const drawn = await page.locator('body').getAttribute('data-network');
+  await page.getByTestId('tab-button-top9').click();
+  await pickSample(page, 'koala_2.jpeg');
+  await expect(page.locator('body')).toHaveAttribute('data-network', drawn!);
+  await page.getByTestId('tab-button-explore').click();
+  await expect(page.locator('body')).toHaveAttribute('data-network', String(Number(drawn) + 1));
   await expectNoErrors(page, errors);
 });
 
@@ -123,6 +132,13 @@ test('click a unit of a feature map: projection beside the input, its receptive 
   expect(Array.from(png.subarray(0, 8))).toEqual([137, 80, 78, 71, 13, 10, 26, 10]);
   expect(png.subarray(12, 16).toString('ascii')).toBe('IHDR');
   expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([192, 192]);
+
+  // Overlay: the projection blended over the photo has the photo's colours.
+  const plain = (await canvasStats(page, '[data-testid=projection-canvas][data-mode=deconvnet]')).levels;
+  await page.getByTestId('overlay').check();
+  await expect.poll(async () => (await canvasStats(page, '[data-testid=projection-canvas][data-mode=deconvnet]')).levels, { timeout: 60_000 })
+    .toBeGreaterThan(Math.max(1000, 3 * plain));
+  await page.getByTestId('overlay').uncheck();
 
   // A click on a channel with "strongest activation" projects its maximum, at the position the caption names.
   await page.getByTestId('click-max').check();
