@@ -12,7 +12,7 @@ import {
 import { loadModel } from '../src/model/load.js';
 import { getRuntime } from './helpers/gpu.js';
 import {
-  tfl, initTf, randomizeWeights, saveTfjs, predictNchw, gradientNchw, randomArray, type SavedTfjs,
+  tfl, initTf, randomizeWeights, saveTfjs, predictNchw, gradientNchw, randomArray, nchwToNhwc, nhwcToNchw, type SavedTfjs,
 } from './helpers/tfjs_models.js';
 
 /** The issue's bar for imported models: every element within 1e-4 (relative to the output's largest magnitude, floored at 1). */
@@ -163,6 +163,23 @@ function modelE(): tfl.Sequential {
   return m;
 }
 
+/**
+ * Functional with shared layers: one conv applied to two 6x6x2 inputs
+ * (siamese), one Dense applied to both flattened branches, the results added;
+ * the conv's second output is also a model output.
+ */
+function modelF(): tfl.LayersModel {
+  const a = tfl.input({ name: 'a', shape: [6, 6, 2] });
+  const b = tfl.input({ name: 'b', shape: [6, 6, 2] });
+  const conv = tfl.layers.conv2d({ name: 'shared_conv', filters: 3, kernelSize: 3, activation: 'relu' });
+  const flat = tfl.layers.flatten({ name: 'flat' });
+  const dense = tfl.layers.dense({ name: 'shared_fc', units: 4, activation: 'tanh' });
+  const ca = conv.apply(a) as tfl.SymbolicTensor, cb = conv.apply(b) as tfl.SymbolicTensor;
+  const fa = dense.apply(flat.apply(ca)) as tfl.SymbolicTensor, fb = dense.apply(flat.apply(cb)) as tfl.SymbolicTensor;
+  const sum = tfl.layers.add({ name: 'sum' }).apply([fa, fb]) as tfl.SymbolicTensor;
+  return tfl.model({ name: 'f', inputs: [a, b], outputs: [sum, cb] });
+}
+
 describe('TF.js Layers import: forward equals model.predict', () => {
   it('Sequential A (conv, BN, pools, depthwise, padding, separable, flatten, dropout, dense, softmax) from 3 shards', async () => {
     await initTf();
@@ -305,6 +322,44 @@ describe('TF.js Layers import: forward equals model.predict', () => {
     expectNear(await fwd.readOutput(), Float32Array.from(expected), 'bn');
     fwd.release();
     model.destroy();
+  });
+
+  it('functional F with shared layers: every call is a node, later calls share the first call\'s weight tensors', async () => {
+    const { tf } = await import('./helpers/tfjs_models.js');
+    const { SharedLayer } = await import('../src/index.js');
+    await initTf();
+    const keras = modelF();
+    randomizeWeights(keras, 7);
+    const model = await importSaved(await saveTfjs(keras, 1), 'f/model.json');
+    expect(model.info.map((n) => `${n.name}:${n.kind}`)).toEqual([
+      'shared_conv:Conv2D', 'shared_conv@1:Conv2D', 'flat:Flatten', 'flat@1:Flatten', 'shared_fc/preact:Dense', 'shared_fc:tanh',
+      'shared_fc@1/preact:Dense', 'shared_fc@1:tanh', 'sum:Add',
+    ]);
+    const second = model.layers.find((l) => l.name === 'shared_conv@1')!;
+    expect(second).toBeInstanceOf(SharedLayer);
+    expect((second as InstanceType<typeof SharedLayer>).layer).toBe(model.layers[0]);
+    expect((second as InstanceType<typeof SharedLayer>).parameterCount).toBe(0);
+    expect((model.layers.find((l) => l.name === 'shared_fc@1/preact') as InstanceType<typeof SharedLayer>).layer).toBe(model.layers.find((l) => l.name === 'shared_fc/preact'));
+    const xa = randomArray(2 * 2 * 6 * 6, 31), xb = randomArray(2 * 2 * 6 * 6, 32);
+    const fwd = await model.forward([xa, xb]);
+    const nhwc = (x: Float32Array) => tf.tensor4d(nchwToNhwc(x, [2, 2, 6, 6]), [2, 6, 6, 2]);
+    const [sum, cb] = tf.tidy(() => (keras.predict([nhwc(xa), nhwc(xb)]) as ReturnType<typeof tf.tensor>[]).map((t) => ({ data: t.dataSync() as Float32Array, shape: t.shape })));
+    expectNear(await fwd.outputs[0]!.read(), sum!.data, 'sum');
+    expectNear(await fwd.outputs[1]!.read(), nhwcToNchw(cb!.data, cb!.shape), 'shared_conv@1');
+    fwd.release();
+    model.destroy();
+  });
+
+  it('a shared layer called on inputs of two shapes is refused, naming it', async () => {
+    await initTf();
+    const a = tfl.input({ name: 'a', shape: [6, 6, 2] }), b = tfl.input({ name: 'b', shape: [5, 5, 2] });
+    const conv = tfl.layers.conv2d({ name: 'conv', filters: 2, kernelSize: 3 });
+    const gap = tfl.layers.globalAveragePooling2d({ name: 'gap' });
+    const sum = tfl.layers.add({ name: 'sum' }).apply([gap.apply(conv.apply(a)), gap.apply(conv.apply(b))] as tfl.SymbolicTensor[]) as tfl.SymbolicTensor;
+    const saved = await saveTfjs(tfl.model({ inputs: [a, b], outputs: sum }), 1);
+    expect(() => tfjsLayersSpec(saved.json, saved.paths.map((p) => saved.shards.get(p)!), 'g/model.json')).toThrow(UnsupportedError);
+    expect(() => tfjsLayersSpec(saved.json, saved.paths.map((p) => saved.shards.get(p)!), 'g/model.json'))
+      .toThrow(/g\/model.json: layer "conv@1" \(Conv2D\): the shared layer "conv" is called on inputs of another shape/);
   });
 
   it('projects back through an imported model (deconvnet mode) to an input-shaped image', async () => {

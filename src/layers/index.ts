@@ -23,3 +23,4 @@ export { Identity } from './identity.js';
 export { MatMul, type MatMulOptions } from './matmul.js';
 export { Resize2D } from './resize.js';
 export { Slice } from './slice.js';
+export { SharedLayer } from './shared.js';

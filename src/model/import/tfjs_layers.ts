@@ -24,7 +24,7 @@
 // Keras layer names.
 import {
   Conv2D, Conv2DTranspose, Dense, Flatten, Activation, ReLU, Softmax, BatchNorm, Pad2D, MaxPool2D, AvgPool2D,
-  Add, Concat, Reshape, Transpose, Identity, GlobalAvgPool2D, GlobalMaxPool2D,
+  Add, Concat, Reshape, Transpose, Identity, GlobalAvgPool2D, GlobalMaxPool2D, SharedLayer, isMerge,
   type AnyLayer,
 } from '../../layers/index.js';
 import { createModel, type Model, type ModelSpec, type GraphNode, type ModelInput } from '../model.js';
@@ -117,12 +117,23 @@ function kerasIndex(l: Extract<Layout, { kind: 'hwcFlat' }>, j: number): number 
   return p * l.c + c;
 }
 
-/** A Keras layer as the topology gives it, with its inputs resolved to layer names. */
+/**
+ * One call of a Keras layer as the topology gives it, its inputs resolved to
+ * value keys (valueKey). A shared layer has one entry per call: `name` is
+ * its node's name (the layer's own name for the first call, `<name>@<k>` for
+ * call k), `kerasName` the layer's (its weights are found by it).
+ */
 interface KerasLayer {
   className: string;
   name: string;
+  kerasName: string;
   config: Json;
   inbound: string[];
+}
+
+/** The key of output `node` of a Keras layer (call `node`): the layer's name for the first call. */
+function valueKey(name: string, node: number): string {
+  return node === 0 ? name : `${name}@${node}`;
 }
 
 /** Our per-image shape of a Keras per-image shape, and its layout. */
@@ -150,8 +161,47 @@ class Converter {
   /** Restored HWC-ordered copies of hwcFlat values, made at most once each. */
   readonly restored = new Map<string, Value>();
   #names = new Set<string>();
+  /** Per Keras layer converted once: the nodes its first call made, in order (what later calls share). */
+  readonly #calls = new Map<string, Array<{ layer: AnyLayer; inputShapes: number[][]; outputShape: number[] }>>();
+  #call: { layer: KerasLayer; made: Array<{ layer: AnyLayer; inputShapes: number[][]; outputShape: number[] }>; sharing: boolean; next: number } | null = null;
 
   constructor(readonly file: string, readonly weights: Map<string, TfjsWeight>) {}
+
+  /**
+   * Converts one call of a Keras layer. The first call of a layer makes its
+   * nodes; a later call of the same layer (a shared layer) makes the same
+   * sequence of nodes, each one a SharedLayer running the first call's node
+   * (same weight tensors) on its own inputs.
+   */
+  convertCall(layer: KerasLayer, ins: Value[]): Value {
+    const first = this.#calls.get(layer.kerasName);
+    this.#call = { layer, made: first ?? [], sharing: first !== undefined, next: 0 };
+    try {
+      const v = this.convert(layer, ins);
+      if (!first) this.#calls.set(layer.kerasName, this.#call.made);
+      return v;
+    } finally {
+      this.#call = null;
+    }
+  }
+
+  /** The layer a node of the current call gets: itself, or (a later call of a shared layer) a SharedLayer of the first call's. */
+  #shared(layer: AnyLayer, inputs: Value[], shape: number[]): AnyLayer {
+    const call = this.#call;
+    if (!call) return layer;
+    const inputShapes = inputs.map((v) => v.shape);
+    if (!call.sharing) {
+      call.made.push({ layer, inputShapes, outputShape: shape });
+      return layer;
+    }
+    const first = call.made[call.next++];
+    const same = first && first.layer.kind === layer.kind && JSON.stringify(first.inputShapes) === JSON.stringify(inputShapes);
+    if (!same) {
+      this.unsupported(call.layer, `the shared layer "${call.layer.kerasName}" is called on inputs of another shape (first [${first?.inputShapes.join('], [')}], now [${inputShapes.join('], [')}]); only calls on inputs of one shape can share weights`);
+    }
+    if (isMerge(first.layer)) return layer;
+    return new SharedLayer({ layer: first.layer, inputShape: inputShapes[0]!, outputShape: first.outputShape });
+  }
 
   // ------------------------------------------------------------ helpers
 
@@ -170,7 +220,9 @@ class Converter {
     if (!(shape.every((d) => Number.isInteger(d) && d >= 1) && shape.reduce((a, d) => a * d, 1) <= MAX_ELEMENTS)) {
       throw new ShapeError(`${this.file}: node "${name}" would have shape [${shape}]; every dimension must be a positive integer and the size at most ${MAX_ELEMENTS}`);
     }
-    this.nodes.push({ layer, inputs: inputs.map((v) => v.node) });
+    const node = this.#shared(layer, inputs, shape);
+    node.name = name;
+    this.nodes.push({ layer: node, inputs: inputs.map((v) => v.node) });
     return { node: name, shape, layout };
   }
 
@@ -185,7 +237,7 @@ class Converter {
 
   /** A weight by Keras name "<layer>/<weight>" (also found under a model-scope prefix), shape-checked. */
   weight(layer: KerasLayer, wname: string, shape: number[]): Float32Array {
-    const key = `${layer.name}/${wname}`;
+    const key = `${layer.kerasName}/${wname}`;
     let w = this.weights.get(key) ?? this.weights.get(`${key}:0`);
     if (!w) {
       const suffix = `/${key}`;
@@ -205,6 +257,17 @@ class Converter {
     const done = this.restored.get(v.node);
     if (done) return done;
     const { c, h, w } = v.layout;
+    // Layout helpers belong to no layer call: a shared layer's calls need not make them alike.
+    const call = this.#call;
+    this.#call = null;
+    try {
+      return this.#restore(v, c, h, w);
+    } finally {
+      this.#call = call;
+    }
+  }
+
+  #restore(v: Value, c: number, h: number, w: number): Value {
     const map = this.add(`${v.node}/chw`, new Reshape({ shape: [c, h, w] }), [v], [c, h, w], CHW);
     const hwc = this.add(`${v.node}/hwc`, new Transpose({ perm: [1, 2, 0] }), [map], [h, w, c], PLAIN);
     const flat = this.add(`${v.node}/hwc_flat`, new Flatten(), [hwc], [c * h * w], PLAIN);
@@ -743,20 +806,26 @@ function layerEntry(raw: unknown, index: number, file: string): { className: str
   return { className: raw.class_name, name, config: raw.config, raw };
 }
 
-/** Layer names a functional layer's inbound node reads: tfjs/Keras 2 [[name, node, tensor, kwargs], ...] or Keras 3 {args: [keras tensors]}. */
-function inboundNames(raw: Json, name: string, className: string, file: string): string[] {
+/**
+ * The value keys each call of a functional layer reads, one list per inbound
+ * node (several for a shared layer): tfjs/Keras 2 [[name, node, tensor,
+ * kwargs], ...] or Keras 3 {args: [keras tensors]}.
+ */
+function inboundCalls(raw: Json, name: string, className: string, file: string): string[][] {
   const nodes = raw.inbound_nodes ?? [];
   const where = `${file}: layer "${name}" (${className})`;
   if (!Array.isArray(nodes)) throw new FormatError(`${where}: inbound_nodes is not a list`);
-  if (nodes.length === 0) return [];
-  if (nodes.length > 1) throw new UnsupportedError(`${where}: the layer is called ${nodes.length} times (shared layers are not supported)`);
-  const node = nodes[0];
+  if (nodes.length === 0) return [[]];
+  return nodes.map((node) => inboundKeys(node, where));
+}
+
+function inboundKeys(node: unknown, where: string): string[] {
   const out: string[] = [];
   const history = (h: unknown) => {
-    if (!Array.isArray(h) || typeof h[0] !== 'string' || (h[1] ?? 0) !== 0 || (h[2] ?? 0) !== 0) {
-      throw new FormatError(`${where}: inbound ${JSON.stringify(h)} is not [layer name, 0, 0] (layers with several nodes or outputs are not supported)`);
+    if (!Array.isArray(h) || typeof h[0] !== 'string' || !(Number.isInteger(h[1] ?? 0) && (h[1] ?? 0) >= 0) || (h[2] ?? 0) !== 0) {
+      throw new FormatError(`${where}: inbound ${JSON.stringify(h)} is not [layer name, node, 0] (layers with several outputs are not supported)`);
     }
-    out.push(h[0]);
+    out.push(valueKey(h[0], h[1] ?? 0));
   };
   if (Array.isArray(node)) {
     for (const entry of node) history(entry);
@@ -779,14 +848,14 @@ function inboundNames(raw: Json, name: string, className: string, file: string):
 }
 
 function refList(v: unknown, what: string, file: string): string[] {
-  if (!Array.isArray(v) || v.length === 0) throw new FormatError(`${file}: ${what} is not a list of [layer name, 0, 0]`);
-  // A single [name, 0, 0] (Keras 3 with one input/output) or a list of them.
+  if (!Array.isArray(v) || v.length === 0) throw new FormatError(`${file}: ${what} is not a list of [layer name, node, 0]`);
+  // A single [name, node, 0] (Keras 3 with one input/output) or a list of them.
   const list = typeof v[0] === 'string' ? [v] : v;
   return list.map((r) => {
-    if (!Array.isArray(r) || typeof r[0] !== 'string' || (r[1] ?? 0) !== 0 || (r[2] ?? 0) !== 0) {
-      throw new FormatError(`${file}: ${what} entry ${JSON.stringify(r)} is not [layer name, 0, 0]`);
+    if (!Array.isArray(r) || typeof r[0] !== 'string' || !(Number.isInteger(r[1] ?? 0) && (r[1] ?? 0) >= 0) || (r[2] ?? 0) !== 0) {
+      throw new FormatError(`${file}: ${what} entry ${JSON.stringify(r)} is not [layer name, node, 0]`);
     }
-    return r[0];
+    return valueKey(r[0], r[1] ?? 0);
   });
 }
 
@@ -810,7 +879,7 @@ function readTopology(mj: Json, file: string): Topology {
         if (e !== first) throw new FormatError(`${file}: layer "${e.name}": an InputLayer can only come first in a Sequential model`);
         continue;
       }
-      layers.push({ className: e.className, name: e.name, config: e.config, inbound: [previous] });
+      layers.push({ className: e.className, name: e.name, kerasName: e.name, config: e.config, inbound: [previous] });
       previous = e.name;
     }
     if (layers.length === 0) throw new FormatError(`${file}: the Sequential model has no layers after its input`);
@@ -841,7 +910,9 @@ function readTopology(mj: Json, file: string): Topology {
         if (!inputNames.includes(e.name)) throw new FormatError(`${file}: InputLayer "${e.name}" is not among input_layers`);
         continue;
       }
-      layers.push({ className: e.className, name: e.name, config: e.config, inbound: inboundNames(e.raw, e.name, e.className, file) });
+      inboundCalls(e.raw, e.name, e.className, file).forEach((inbound, k) => {
+        layers.push({ className: e.className, name: valueKey(e.name, k), kerasName: e.name, config: e.config, inbound });
+      });
     }
     return { inputs, layers, outputs };
   }
@@ -907,7 +978,7 @@ export function tfjsLayersSpec(modelJson: string | object, weightBuffers: Weight
   }
   for (const layer of order) {
     const ins = layer.inbound.map((n) => conv.values.get(n)!);
-    conv.values.set(layer.name, conv.convert(layer, ins));
+    conv.values.set(layer.name, conv.convertCall(layer, ins));
   }
   const outputs = topo.outputs.map((name) => {
     const v = conv.values.get(name);
