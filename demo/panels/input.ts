@@ -19,10 +19,10 @@ export const inputPanel: Panel = {
   mount(app, root) {
     root.append(
       modelSection(app),
-      preprocessingSection(app),
-      classNamesSection(app),
       imageSection(app),
       predictionSection(app),
+      preprocessingSection(app),
+      classNamesSection(app),
     );
   },
 };
