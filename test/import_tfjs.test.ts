@@ -362,6 +362,31 @@ describe('TF.js Layers import: forward equals model.predict', () => {
       .toThrow(/g\/model.json: layer "conv@1" \(Conv2D\): the shared layer "conv" is called on inputs of another shape/);
   });
 
+  it('nested models: a Sequential backbone inside a functional model, and inside a Sequential, are inlined', async () => {
+    await initTf();
+    const backbone = () => {
+      const b = tfl.sequential({ name: 'backbone' });
+      b.add(tfl.layers.conv2d({ name: 'bb_conv', inputShape: [7, 7, 3], filters: 4, kernelSize: 3, activation: 'relu' }));
+      b.add(tfl.layers.maxPooling2d({ name: 'bb_pool', poolSize: 2 }));
+      return b;
+    };
+    const x = tfl.input({ name: 'pixels', shape: [7, 7, 3] });
+    const feats = backbone().apply(x) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ name: 'head', units: 3 }).apply(tfl.layers.flatten({ name: 'flat' }).apply(feats)) as tfl.SymbolicTensor;
+    const functional = tfl.model({ name: 'outer', inputs: x, outputs: out });
+    const sequential = tfl.sequential({ name: 'outer_seq' });
+    sequential.add(backbone());
+    sequential.add(tfl.layers.globalAveragePooling2d({ name: 'gap' }));
+    for (const [keras, seed] of [[functional, 41], [sequential, 42]] as const) {
+      randomizeWeights(keras, seed);
+      const model = await importSaved(await saveTfjs(keras, 1));
+      expect(model.layers.map((l) => l.name)).toContain('bb_conv');
+      const input = randomArray(2 * 3 * 7 * 7, seed);
+      expectNear(await model.predict(input), predictNchw(keras, input, [2, 3, 7, 7]), `${keras.name} output`);
+      model.destroy();
+    }
+  });
+
   it('projects back through an imported model (deconvnet mode) to an input-shaped image', async () => {
     const { createDeconvNet } = await import('../src/index.js');
     await initTf();
