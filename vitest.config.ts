@@ -10,7 +10,7 @@ export default defineConfig({
     projects: [
       {
         // Pre-bundled so a cold cache does not reload a running test.
-        optimizeDeps: { include: ['onnx-proto', 'wgsl-preprocessor/wgsl-preprocessor.js', '@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-layers'] },
+        optimizeDeps: { include: ['onnx-proto', 'wgsl-preprocessor/wgsl-preprocessor.js', '@tensorflow/tfjs-core', '@tensorflow/tfjs-core/dist/register_all_gradients', '@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-layers', '@tensorflow-models/mobilenet/dist/imagenet_classes.js'] },
         test: {
           name: 'browser',
           include: ['test/**/*.test.ts'],
