@@ -65,6 +65,8 @@ export class App {
   readonly nets: Net[] = [];
   #listeners = new Map<AppEvent, Array<() => void | Promise<void>>>();
   #forwardSeq = 0;
+  /** Nets replaced in the picker while on show: destroyed when the page moves off them. */
+  #replaced: Net[] = [];
 
   constructor(readonly runtime: Runtime) {}
 
@@ -84,7 +86,9 @@ export class App {
     const old = this.nets.findIndex((n) => n.id === full.id);
     if (old >= 0) {
       const previous = this.nets[old]!;
+      // The net on show is still drawn from: it goes once another is shown.
       if (previous !== this.net) previous.model.destroy();
+      else this.#replaced.push(previous);
       this.nets[old] = full;
     } else {
       this.nets.push(full);
@@ -97,6 +101,7 @@ export class App {
     this.fwd?.release();
     this.fwd = null;
     this.net = net;
+    for (const replaced of this.#replaced.splice(0)) if (replaced !== net) replaced.model.destroy();
     this.selection = null;
     const maps = this.featureLayers();
     this.layer = maps[Math.floor(maps.length / 2)] ?? '';
