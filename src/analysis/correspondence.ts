@@ -23,6 +23,7 @@ import { occludeBoxes } from '../ops/occlude.js';
 import { reduceRows } from '../ops/reduce_rows.js';
 import { makeProgress, throwIfAborted, type RunOptions } from '../util/progress.js';
 import { checkImage, imageShapeOf } from './occlusion.js';
+import { sweep } from './sweep.js';
 
 /** A rectangle in pixels: rows top .. top + height - 1, columns left .. left + width - 1. */
 export interface Mask { top: number; left: number; height: number; width: number }
@@ -132,26 +133,22 @@ export async function correspondence(model: Model, images: Float32Array[], masks
     // results: set s, layer l, pair p at (s L + l) P + p.
     const results = rt.createTensor([sets.length * L * P], undefined, 'f32', 'correspondence results');
     held.push(results);
-    for (let s = 0; s < sets.length; s++) {
-      throwIfAborted(options.signal);
-      const x = state.masked!;
-      const fwd = await model.forward(x);
-      forwards.push(fwd);
-      await rt.run(`correspondence: mask set ${s}`, (rec) => {
+    await sweep(model, {
+      total: sets.length,
+      firstBatch: state.masked!,
+      unitsOf: () => 1, // one mask set of N images
+      label: (s) => `correspondence: mask set ${s}`,
+      reduce: (rec, fwd, s) => {
         layerIndices.forEach((li, l) => {
           reduceRows(rec, fwd.activations[li]!, results, {
             op: 'sign-mismatch', pairs, length: features[l]!, base: fwd0.activations[li]!, outOffset: (s * L + l) * P,
           }, `correspondence (${model.layers[li]!.name})`);
         });
-        if (s + 1 < sets.length) {
-          state.masked = occludeBoxes(rec, originals, boxesOf(sets[s + 1]!), fill);
-          held.push(state.masked);
-        }
-      });
-      fwd.release();
-      x.release();
-      progress.report(N);
-    }
+      },
+      perturb: (rec, s) => occludeBoxes(rec, originals, boxesOf(sets[s]!), fill),
+      done: () => progress.report(N),
+      signal: options.signal,
+    });
     throwIfAborted(options.signal);
     const r = await results.read();
     const deltaOf = (s: number, l: number) => {

@@ -17,7 +17,7 @@ import { OutOfRangeError } from '../gpu/errors.js';
 import { affineWarp } from '../ops/affine_warp.js';
 import { reduceRows } from '../ops/reduce_rows.js';
 import { makeProgress, throwIfAborted, type RunOptions } from '../util/progress.js';
-import { gpuPacer } from './pacing.js';
+import { sweep } from './sweep.js';
 import { checkBatchSize, checkClassIndex, checkImage, classCountOf, imageShapeOf } from './occlusion.js';
 
 /**
@@ -155,16 +155,12 @@ export async function invarianceCurves(model: Model, image: Float32Array, option
     // results: layer l's distances at [l T, (l + 1) T), the class output at [L T, (L + 1) T).
     const results = rt.createTensor([(L + 1) * T], undefined, 'f32', 'invariance results');
     held.push(results);
-    const pacer = gpuPacer(rt.device);
-    let first = 0;
-    while (first < T) {
-      throwIfAborted(options.signal);
-      const x = state.batch!;
-      const n = x.shape[0]!;
-      const fwd = await model.forward(x);
-      forwards.push(fwd);
-      const nextFirst = first + n;
-      await rt.run(`invariance: transforms ${first}..${nextFirst - 1}`, (rec) => {
+    await sweep(model, {
+      total: T,
+      firstBatch: state.batch!,
+      unitsOf: (x) => x.shape[0]!,
+      label: (first, last) => `invariance: transforms ${first}..${last}`,
+      reduce: (rec, fwd, first, n) => {
         layerIndices.forEach((li, l) => {
           reduceRows(rec, fwd.activations[li]!, results, {
             op: 'sqdist', rows: n, length: features[l]!, base: fwd0.activations[li]!, baseStride: 0, root: true, outOffset: l * T + first,
@@ -173,17 +169,11 @@ export async function invarianceCurves(model: Model, image: Float32Array, option
         reduceRows(rec, fwd.output, results, {
           op: 'sum', rows: n, length: 1, rowStride: classes, offset: classIndex, outOffset: L * T + first,
         });
-        if (nextFirst < T) {
-          state.batch = affineWarp(rec, img, matrices, { first: nextFirst, copies: Math.min(batchSize, T - nextFirst), fill });
-          held.push(state.batch);
-        }
-      });
-      fwd.release();
-      x.release();
-      first = nextFirst;
-      await pacer.submitted();
-      progress.report(n);
-    }
+      },
+      perturb: (rec, first) => affineWarp(rec, img, matrices, { first, copies: Math.min(batchSize, T - first), fill }),
+      done: (n) => progress.report(n),
+      signal: options.signal,
+    });
     throwIfAborted(options.signal);
     const r = await results.read();
     return {

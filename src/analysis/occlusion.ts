@@ -18,7 +18,7 @@ import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { occludeGrid } from '../ops/occlude.js';
 import { reduceRows } from '../ops/reduce_rows.js';
 import { makeProgress, throwIfAborted, type RunOptions } from '../util/progress.js';
-import { gpuPacer } from './pacing.js';
+import { sweep } from './sweep.js';
 
 export interface OcclusionOptions extends RunOptions {
   /** Layer (index or name) whose strongest feature map gives map (a). */
@@ -172,16 +172,12 @@ export async function occlusionSensitivity(model: Model, image: Float32Array, op
     // results: (a) [0, P), (b) [P, 2P), (c) interleaved (prob, label) [2P, 4P).
     const results = rt.createTensor([4 * positions], undefined, 'f32', 'occlusion results');
     held.push(results);
-    const pacer = gpuPacer(rt.device);
-    let first = 0;
-    while (first < positions) {
-      throwIfAborted(options.signal);
-      const x = state.batch!;
-      const n = x.shape[0]!;
-      const fwd = await model.forward(x);
-      forwards.push(fwd);
-      const nextFirst = first + n;
-      await rt.run(`occlusion: positions ${first}..${nextFirst - 1}`, (rec) => {
+    await sweep(model, {
+      total: positions,
+      firstBatch: state.batch!,
+      unitsOf: (x) => x.shape[0]!,
+      label: (first, last) => `occlusion: positions ${first}..${last}`,
+      reduce: (rec, fwd, first, n) => {
         reduceRows(rec, fwd.activations[layerIndex]!, results, {
           op: 'sum', rows: n, length: plane, rowStride: channels * plane, offset: strongestChannel * plane, outOffset: first,
         });
@@ -189,17 +185,11 @@ export async function occlusionSensitivity(model: Model, image: Float32Array, op
           op: 'sum', rows: n, length: 1, rowStride: classes, offset: classIndex, outOffset: positions + first,
         });
         reduceRows(rec, fwd.output, results, { op: 'argmax', rows: n, length: classes, outOffset: 2 * positions + 2 * first });
-        if (nextFirst < positions) {
-          state.batch = occludeGrid(rec, img, { ...grid, first: nextFirst, copies: Math.min(batchSize, positions - nextFirst) });
-          held.push(state.batch);
-        }
-      });
-      fwd.release();
-      x.release();
-      first = nextFirst;
-      await pacer.submitted();
-      progress.report(n);
-    }
+      },
+      perturb: (rec, first) => occludeGrid(rec, img, { ...grid, first, copies: Math.min(batchSize, positions - first) }),
+      done: (n) => progress.report(n),
+      signal: options.signal,
+    });
     throwIfAborted(options.signal);
     const r = await results.read();
     const topLabel = new Int32Array(positions);
