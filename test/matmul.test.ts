@@ -8,6 +8,7 @@ import { getRuntime, expectClose } from './helpers/gpu.js';
 import { expectError } from './helpers/errors.js';
 import { makeRandom } from './helpers/random.js';
 import { gemmRef, denseRef, denseBackwardRef, dot } from './ref/matmul.js';
+import { MATMUL_DIRECT_WORKGROUP, MATMUL_TILES, matmulParams, matmulShader, matmulTileKey } from '../shaders/matmul.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -71,16 +72,38 @@ describe('matmul (Gemm)', () => {
     it(describeCase(c), async () => runGemm(await getRuntime(), c, 100 + i));
   });
 
-  it('folds a grid of more than 65535 tiles into y', async (ctx) => {
-    const rt = await getRuntime();
-    // 65537 workgroups cost about a minute on SwiftShader (every workgroup
-    // pays for its barriers), so there it only runs when asked for.
-    if (rt.device.adapterInfo?.architecture === 'swiftshader' && !import.meta.env.VITE_SLOW_TESTS) {
-      ctx.skip('slow on SwiftShader: set VITE_SLOW_TESTS=1 to run it');
-    }
-    // 65537 row tiles of 32: the linear tile index must wrap into the y dimension.
-    await runGemm(rt, { M: 65536 * 32 + 5, N: 1, K: 2, bias: (_M, N) => [N] }, 7);
-  });
+  // 65536 real workgroups take about a minute on SwiftShader, so the fold is
+  // reached by lowering the limit the grid folds at (as the conv tests do): the
+  // shader numbers its tiles wid.x + wid.y * num_workgroups.x whatever the limit.
+  for (const [variant, M, N, limit] of [['tiled', 32 * 13 + 5, 3, 5], ['direct', 4 * 200 + 3, 5, 3]] as const) {
+    it(`folds a grid past the workgroup limit into y (${variant}: ${M}x${N}, limit ${limit})`, async () => {
+      const rt = await getRuntime();
+      const K = 2, tile = MATMUL_TILES[variant]!;
+      const rnd = makeRandom(7);
+      const aData = rnd.array(M * K), bData = rnd.array(K * N), cData = rnd.array(N);
+      const A = rt.createTensor([M, K], aData), B = rt.createTensor([K, N], bData), C = rt.createTensor([N], cData);
+      const tilesM = Math.ceil(M / tile.tm), tilesN = Math.ceil(N / tile.tn);
+      const perGroup = tile.direct ? MATMUL_DIRECT_WORKGROUP : 1;
+      const groups = Math.ceil(tilesM * tilesN / perGroup);
+      const dispatch: [number, number, number] = [limit, Math.ceil(groups / limit), 1];
+      expect(groups).toBeGreaterThan(limit);
+      expect(dispatch[0] * dispatch[1]).toBeGreaterThan(groups); // the last row of the grid has workgroups with no tile
+      const Y = await rt.run('folded matmul', (rec) => {
+        const y = rec.tensor([M, N], 'folded matmul');
+        rec.dispatch({
+          name: 'folded matmul', key: `test-matmul:${matmulTileKey(tile)}`,
+          shader: () => matmulShader({ transposeA: false, transposeB: false, bias: true, relu: false, tile }),
+          params: matmulParams.pack({
+            M, N, K, tilesM, tilesN, alpha: 1, beta: 1, biasRowStride: 0, biasColStride: 1, lda: K, aCol: 0, ldy: N, yCol: 0, biasOffset: 0,
+          }),
+          buffers: [A, B, y, C], dispatch,
+        });
+        return y;
+      });
+      expectClose(await Y.read(), gemmRef(aData, [M, K], bData, [K, N], { data: cData, shape: [N] }).y, `folded ${variant}`);
+      for (const t of [A, B, C, Y]) t.release();
+    });
+  }
 
   it('chains in one submit (output feeds the next matmul)', async () => {
     const rt = await getRuntime();

@@ -7,11 +7,11 @@ import { conv2d, type Conv2dAttrs } from '../src/ops/conv2d.js';
 import { conv2dTranspose, type Conv2dTransposeAttrs } from '../src/ops/conv2d_transpose.js';
 import { matmul, type MatmulAttrs } from '../src/ops/matmul.js';
 import { createRuntime, type Runtime } from '../src/gpu/runtime.js';
-import { KERNEL_VARIANTS, KernelTimer, MIN_TUNE_REPEATS, pickFastest, tuneRepeats, type TunableOp, type TuningStore } from '../src/gpu/tuning.js';
+import { KERNEL_VARIANTS, KernelTimer, MIN_TUNE_REPEATS, defaultVariant, pickFastest, tuneRepeats, type TunableOp, type TuningStore } from '../src/gpu/tuning.js';
 import { tuneModel } from '../src/deconv/tune_model.js';
 import { OutOfRangeError } from '../src/gpu/errors.js';
 import { createModel, Conv2D, MaxPool2D, Flatten, Dense } from '../src/index.js';
-import { getRuntime, expectClose } from './helpers/gpu.js';
+import { getRuntime, expectClose, counted } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { conv2dRef, conv2dTransposeRef, samePadsRef, type ConvRefAttrs } from './ref/conv.js';
 import { gemmRef } from './ref/matmul.js';
@@ -30,6 +30,21 @@ function pinnedRuntime(op: TunableOp, variant: string): Promise<Runtime> {
   }
   return rt;
 }
+
+/**
+ * Whether `variant` computes a convolution of this kernel, stride, dilation and groups:
+ * Winograd F(m x m, 3 x 3) is defined for one-group 3x3 kernels at stride 1, dilation 1;
+ * every other variant takes any convolution. Where a pinned variant cannot, the chooser
+ * runs the adapter default instead.
+ */
+function variantTakes(variant: string, w: Shape4, attrs: { stride?: number | [number, number]; dilation?: number | [number, number]; groups?: number }): boolean {
+  if (!variant.startsWith('winograd')) return true;
+  const ones = (v: number | [number, number] | undefined) => v === undefined || (typeof v === 'number' ? v === 1 : v[0] === 1 && v[1] === 1);
+  return w[2] === 3 && w[3] === 3 && ones(attrs.stride) && ones(attrs.dilation) && (attrs.groups ?? 1) === 1;
+}
+
+/** The case name, saying where the variant cannot take the case and the adapter default runs instead. */
+const caseTitle = (name: string, variant: string, takes: boolean) => (takes ? name : `${name} (${variant} cannot take it: the adapter default runs)`);
 
 interface ConvCase { name: string; x: Shape4; w: Shape4; attrs: Conv2dAttrs; bias: boolean }
 
@@ -54,12 +69,14 @@ function convRefAttrs(c: ConvCase): ConvRefAttrs {
 
 for (const variant of KERNEL_VARIANTS.conv2d) describe(`conv2d variant ${variant}`, () => {
   CONV_CASES.forEach((c, index) => {
-    it(c.name, async () => {
+    const takes = variantTakes(variant, c.w, c.attrs);
+    it(caseTitle(c.name, variant, takes), async () => {
       const rt = await pinnedRuntime('conv2d', variant);
       const rnd = makeRandom(500 + index);
       const xData = rnd.array(size(c.x)), wData = rnd.array(size(c.w)), bData = c.bias ? rnd.array(c.w[0]) : null;
       const x = rt.createTensor(c.x, xData), w = rt.createTensor(c.w, wData), b = bData ? rt.createTensor([c.w[0]], bData) : null;
-      const y = await rt.run(c.name, (rec) => conv2d(rec, x, w, b, c.attrs));
+      const { result: y, variants } = await counted(rt, c.name, (rec) => conv2d(rec, x, w, b, c.attrs));
+      expect(variants).toEqual([takes ? variant : defaultVariant('conv2d', rt.kernelStyle)]);
       expectClose(await y.read(), conv2dRef(xData, c.x, wData, c.w, bData, convRefAttrs(c)), `${variant} ${c.name}`);
       for (const t of [x, w, b, y]) t?.release();
     });
@@ -80,14 +97,16 @@ const TRANSPOSE_CASES: TransposeCase[] = [
 
 for (const variant of KERNEL_VARIANTS.conv2dTranspose) describe(`conv2dTranspose variant ${variant}`, () => {
   TRANSPOSE_CASES.forEach((c, index) => {
-    it(c.name, async () => {
+    const takes = variantTakes(variant, c.w, c.attrs);
+    it(caseTitle(c.name, variant, takes), async () => {
       const rt = await pinnedRuntime('conv2dTranspose', variant);
       const rnd = makeRandom(600 + index);
       const groups = c.attrs.groups ?? 1;
       const cout = c.w[1] * groups;
       const xData = rnd.array(size(c.x)), wData = rnd.array(size(c.w)), bData = c.bias ? rnd.array(cout) : null;
       const x = rt.createTensor(c.x, xData), w = rt.createTensor(c.w, wData), b = bData ? rt.createTensor([cout], bData) : null;
-      const y = await rt.run(c.name, (rec) => conv2dTranspose(rec, x, w, b, c.attrs));
+      const { result: y, variants } = await counted(rt, c.name, (rec) => conv2dTranspose(rec, x, w, b, c.attrs));
+      expect(variants).toEqual([takes ? variant : defaultVariant('conv2dTranspose', rt.kernelStyle)]);
       expect(y.shape).toEqual([c.x[0], cout, ...c.out]);
       const pr = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
       const ref = conv2dTransposeRef(xData, c.x, wData, c.w, bData, {
@@ -118,7 +137,8 @@ for (const variant of KERNEL_VARIANTS.matmul) describe(`matmul variant ${variant
       const cShape = c.bias ? c.bias(c.M, c.N) : null;
       const aData = rnd.array(size(aShape)), bData = rnd.array(size(bShape)), cData = cShape ? rnd.array(size(cShape)) : null;
       const A = rt.createTensor(aShape, aData), B = rt.createTensor(bShape, bData), C = cShape ? rt.createTensor(cShape, cData!) : null;
-      const Y = await rt.run(name, (rec) => matmul(rec, A, B, C, c.attrs));
+      const { result: Y, variants } = await counted(rt, name, (rec) => matmul(rec, A, B, C, c.attrs));
+      expect(variants).toEqual([variant]);
       const ref = gemmRef(aData, aShape, bData, bShape, cShape ? { data: cData!, shape: cShape } : null, { ...c.attrs, relu: c.attrs.activation === 'relu' });
       expectClose(await Y.read(), ref.y, `${variant} ${name}`);
       for (const t of [A, B, C, Y]) t?.release();

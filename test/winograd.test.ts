@@ -11,6 +11,7 @@ import { conv2dTranspose } from '../src/ops/conv2d_transpose.js';
 import { createRuntime, type Runtime } from '../src/gpu/runtime.js';
 import { tuneModel } from '../src/deconv/tune_model.js';
 import { OutOfRangeError } from '../src/gpu/errors.js';
+import { defaultVariant } from '../src/gpu/tuning.js';
 import { createModel, createDeconvNet, Conv2D, MaxPool2D, Flatten, Dense } from '../src/index.js';
 import { getRuntime, expectClose, counted } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
@@ -65,7 +66,8 @@ describe('Winograd convolution on the GPU', () => {
       const xd = rnd.array(size(xs)), wd = rnd.array(size(ws), -0.2, 0.2), bd = rnd.array(48);
       const x = rt.createTensor(xs, xd), w = rt.createTensor(ws, wd), b = rt.createTensor([48], bd);
       // Weight, input and output transforms around one matrix-product pass.
-      const { result: y, passes, submits } = await counted(rt, variant, (rec) => conv2d(rec, x, w, b, { padding: 'same', activation: 'relu' }));
+      const { result: y, passes, submits, variants } = await counted(rt, variant, (rec) => conv2d(rec, x, w, b, { padding: 'same', activation: 'relu' }));
+      expect(variants).toEqual([variant]);
       expect(passes).toBe(4);
       expect(submits).toBe(1);
       const ref = conv2dRef(xd, xs, wd, ws, bd, { stride: [1, 1], dilation: [1, 1], pads: [1, 1, 1, 1], groups: 1, relu: true });
@@ -80,7 +82,8 @@ describe('Winograd convolution on the GPU', () => {
       // He-style weight scale, as in a trained net: the sums stay O(1) while the terms cancel.
       const xd = rnd.array(size(xs), 0, 1), wd = rnd.array(size(ws), -0.06, 0.06), bd = rnd.array(64, -0.1, 0.1);
       const x = rt.createTensor(xs, xd), w = rt.createTensor(ws, wd), b = rt.createTensor([64], bd);
-      const y = await rt.run(variant, (rec) => conv2d(rec, x, w, b, { padding: 'same' }));
+      const { result: y, variants } = await counted(rt, variant, (rec) => conv2d(rec, x, w, b, { padding: 'same' }));
+      expect(variants).toEqual([variant]);
       const ref = conv2dRef(xd, xs, wd, ws, bd, { stride: [1, 1], dilation: [1, 1], pads: [1, 1, 1, 1], groups: 1, relu: false });
       expectClose(await y.read(), ref, `${variant} deep layer`);
       for (const t of [x, w, b, y]) t.release();
@@ -92,7 +95,8 @@ describe('Winograd convolution on the GPU', () => {
       const rnd = makeRandom(910 + tile);
       const wd = rnd.array(size(ws), -0.3, 0.3), gd = rnd.array(size(gs));
       const w = rt.createTensor(ws, wd), g = rt.createTensor(gs, gd);
-      const { result: dx, passes } = await counted(rt, variant, (rec) => conv2dBackwardInput(rec, g, w, xShape, { padding: 'same' }));
+      const { result: dx, passes, variants } = await counted(rt, variant, (rec) => conv2dBackwardInput(rec, g, w, xShape, { padding: 'same' }));
+      expect(variants).toEqual([variant]);
       expect(passes).toBe(4);
       expect(dx.shape).toEqual(xShape);
       const ref = conv2dTransposeRef(gd, gs, wd, ws, null, { stride: [1, 1], dilation: [1, 1], padBegin: [1, 1], groups: 1, outH: 15, outW: 17 });
@@ -110,10 +114,14 @@ describe('Winograd convolution on the GPU', () => {
       const xs: Shape4 = [2, 12, 13, 9], ws: Shape4 = [m, 12, 3, 3];
       const xd = rnd.array(size(xs)), wd = rnd.array(size(ws), -0.3, 0.3), bd = rnd.array(m);
       const x = rt.createTensor(xs, xd), w = rt.createTensor(ws, wd), b = rt.createTensor([m], bd);
-      const { result: y, passes } = await counted(rt, 'tiled family', (rec) => conv2d(rec, x, w, b, { padding: 'same', activation: 'relu' }));
+      const { result: y, passes, variants, keys } = await counted(rt, 'tiled family', (rec) => conv2d(rec, x, w, b, { padding: 'same', activation: 'relu' }));
+      expect(variants).toEqual(['winograd-4x4']);
+      expect(keys.filter((k) => k.startsWith('conv2d:vec4/')), 'the products on the vec4 tiled kernel').toHaveLength(1);
       expect(passes).toBe(4);
       expectClose(await y.read(), conv2dRef(xd, xs, wd, ws, bd, { stride: [1, 1], dilation: [1, 1], pads: [1, 1, 1, 1], groups: 1, relu: true }), `tiled family forward, ${m} channels`);
-      const { result: dx, passes: back } = await counted(rt, 'tiled family backward', (rec) => conv2dBackwardInput(rec, y, w, xs, { padding: 'same' }));
+      const { result: dx, passes: back, variants: backVariants, keys: backKeys } = await counted(rt, 'tiled family backward', (rec) => conv2dBackwardInput(rec, y, w, xs, { padding: 'same' }));
+      expect(backVariants).toEqual(['winograd-2x2']);
+      expect(backKeys.filter((k) => k.startsWith('conv2d:vec4/')), 'the products on the vec4 tiled kernel').toHaveLength(1);
       expect(back).toBe(4);
       const yd = await y.read();
       expectClose(await dx.read(), conv2dTransposeRef(yd, [2, m, 13, 9], wd, ws, null, { stride: [1, 1], dilation: [1, 1], padBegin: [1, 1], groups: 1, outH: 13, outW: 9 }), `tiled family backward, ${m} channels`);
@@ -133,7 +141,8 @@ describe('Winograd convolution on the GPU', () => {
     for (const c of cases) {
       const xd = rnd.array(size(c.xs)), wd = rnd.array(size(c.ws));
       const x = rt.createTensor(c.xs, xd), w = rt.createTensor(c.ws, wd);
-      const { result: y, passes } = await counted(rt, 'fallback', (rec) => conv2d(rec, x, w, null, c.attrs));
+      const { result: y, passes, variants } = await counted(rt, 'fallback', (rec) => conv2d(rec, x, w, null, c.attrs));
+      expect(variants, JSON.stringify(c.ws)).toEqual([defaultVariant('conv2d', rt.kernelStyle)]);
       expect(passes, JSON.stringify(c.ws)).toBe(1);
       const ref = conv2dRef(xd, c.xs, wd, c.ws, null, { stride: c.stride, dilation: [1, 1], pads: c.pads, groups: c.groups, relu: false });
       expectClose(await y.read(), ref, `fallback ${JSON.stringify(c.attrs)}`);
@@ -144,7 +153,8 @@ describe('Winograd convolution on the GPU', () => {
     const xs: Shape4 = [1, 64, 40, 40], ws: Shape4 = [8, 64, 3, 3];
     const xd = rnd.array(size(xs)), wd = rnd.array(size(ws), -0.1, 0.1);
     const x = small.createTensor(xs, xd), w = small.createTensor(ws, wd);
-    const { result: y, passes } = await counted(small, 'binding limit', (rec) => conv2d(rec, x, w, null, { padding: 'same' }));
+    const { result: y, passes, variants } = await counted(small, 'binding limit', (rec) => conv2d(rec, x, w, null, { padding: 'same' }));
+    expect(variants).toEqual([defaultVariant('conv2d', small.kernelStyle)]);
     expect(passes).toBe(1);
     expectClose(await y.read(), conv2dRef(xd, xs, wd, ws, null, { stride: [1, 1], dilation: [1, 1], pads: [1, 1, 1, 1], groups: 1, relu: false }), 'binding limit');
     for (const t of [x, w, y]) t.release();
@@ -156,7 +166,8 @@ describe('Winograd convolution on the GPU', () => {
     const xs: Shape4 = [1, 3, 5, 4], ws: Shape4 = [3, 5, 3, 3];
     const xd = rnd.array(size(xs)), wd = rnd.array(size(ws));
     const x = rt.createTensor(xs, xd), w = rt.createTensor(ws, wd);
-    const { result: y, passes } = await counted(rt, 'stride 2', (rec) => conv2dTranspose(rec, x, w, null, { stride: 2 }));
+    const { result: y, passes, variants } = await counted(rt, 'stride 2', (rec) => conv2dTranspose(rec, x, w, null, { stride: 2 }));
+    expect(variants).toEqual([defaultVariant('conv2dTranspose', rt.kernelStyle)]);
     expect(passes).toBe(1);
     expectClose(await y.read(), conv2dTransposeRef(xd, xs, wd, ws, null, { stride: [2, 2], dilation: [1, 1], padBegin: [0, 0], groups: 1, outH: 11, outW: 9 }), 'stride 2');
     for (const t of [x, w, y]) t.release();

@@ -1,6 +1,6 @@
 // Shared set-up of the browser tests: one runtime per test file on a device
 // whose uncaptured errors are collected, and the accuracy checks of the issue.
-import { afterAll, afterEach, expect } from 'vitest';
+import { afterAll, afterEach, expect, vi } from 'vitest';
 import { createRuntime, type Runtime, type Recorder } from '../../src/index.js';
 
 let runtimePromise: Promise<Runtime> | null = null;
@@ -52,14 +52,28 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   expect(maxErr, `${what}: max element error (element ${worst})`).toBeLessThanOrEqual(elemTol);
 }
 
-/** Runs `fn` in one recording and counts its compute passes and submits: a kernel's cost, for tests that state it. */
-export async function counted<T>(rt: Runtime, name: string, fn: (rec: Recorder) => T): Promise<{ result: T; passes: number; submits: number }> {
+/**
+ * Runs `fn` in one recording and counts its compute passes and submits (a kernel's cost, for tests
+ * that state it), the pipeline keys it dispatched, and the kernel variants the ops were given.
+ */
+export async function counted<T>(rt: Runtime, name: string, fn: (rec: Recorder) => T): Promise<{
+  result: T; passes: number; submits: number; keys: string[]; variants: string[];
+}> {
   const rec = rt.record(name);
   const dispatch = rec.dispatch.bind(rec);
-  let passes = 0;
-  rec.dispatch = (program, label) => { passes++; dispatch(program, label); };
+  const keys: string[] = [];
+  rec.dispatch = (program, label) => { keys.push(program.key); dispatch(program, label); };
+  // What the kernel chooser answered: it falls back silently where a pinned variant cannot take the shape.
+  const chooser = vi.spyOn(rt, 'kernelVariant');
   const before = rt.stats.submits;
-  const result = fn(rec);
+  const variants: string[] = [];
+  let result: T;
+  try {
+    result = fn(rec);
+  } finally {
+    variants.push(...chooser.mock.results.map((r) => r.value as string));
+    chooser.mockRestore();
+  }
   await rec.submit();
-  return { result, passes, submits: rt.stats.submits - before };
+  return { result, passes: keys.length, submits: rt.stats.submits - before, keys, variants };
 }
