@@ -142,6 +142,16 @@ function modelD(): tfl.Sequential {
   return m;
 }
 
+/** UpSampling2D, nearest (2x3) and bilinear (2x2), between convolutions. */
+function modelUp(): tfl.Sequential {
+  const m = tfl.sequential({ name: 'up' });
+  m.add(tfl.layers.conv2d({ name: 'c1', inputShape: [4, 5, 2], filters: 3, kernelSize: 3, padding: 'same' }));
+  m.add(tfl.layers.upSampling2d({ name: 'up_nearest', size: [2, 3] }));
+  m.add(tfl.layers.conv2d({ name: 'c2', filters: 2, kernelSize: 3 }));
+  m.add(tfl.layers.upSampling2d({ name: 'up_bilinear', size: [2, 2], interpolation: 'bilinear' }));
+  return m;
+}
+
 /**
  * Channels-first Sequential, input Keras [3, 9, 8] (our NCHW as it is):
  * conv, max pool, zero padding, depthwise, average pool, all
@@ -385,6 +395,16 @@ describe('TF.js Layers import: forward equals model.predict', () => {
       expectNear(await model.predict(input), predictNchw(keras, input, [2, 3, 7, 7]), `${keras.name} output`);
       model.destroy();
     }
+  });
+
+  it('UpSampling2D nearest and bilinear (a Resize2D node) equal model.predict', async () => {
+    await initTf();
+    const keras = modelUp();
+    randomizeWeights(keras, 9);
+    const model = await importSaved(await saveTfjs(keras, 1));
+    expect(model.info.filter((n) => n.kind === 'Resize2D').map((n) => `${n.name}:${n.outputShape}`)).toEqual(['up_nearest:3,8,15', 'up_bilinear:2,12,26']);
+    await compareWithTfjs(keras, model, [2, 4, 5]);
+    model.destroy();
   });
 
   it('projects back through an imported model (deconvnet mode) to an input-shaped image', async () => {

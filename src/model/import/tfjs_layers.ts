@@ -24,7 +24,7 @@
 // Keras layer names.
 import {
   Conv2D, Conv2DTranspose, Dense, Flatten, Activation, ReLU, Softmax, BatchNorm, Pad2D, MaxPool2D, AvgPool2D,
-  Add, Concat, Reshape, Transpose, Identity, GlobalAvgPool2D, GlobalMaxPool2D, SharedLayer, isMerge,
+  Add, Concat, Reshape, Transpose, Identity, GlobalAvgPool2D, GlobalMaxPool2D, SharedLayer, Resize2D, isMerge,
   type AnyLayer,
 } from '../../layers/index.js';
 import { createModel, type Model, type ModelSpec, type GraphNode, type ModelInput } from '../model.js';
@@ -449,6 +449,7 @@ class Converter {
         return this.one(layer, ins);
       case 'BatchNormalization': return this.batchNorm(layer, this.one(layer, ins));
       case 'ZeroPadding2D': return this.zeroPad(layer, this.one(layer, ins));
+      case 'UpSampling2D': return this.upSampling(layer, this.one(layer, ins));
       case 'Add': return this.addLayer(layer, ins);
       case 'Concatenate': return this.concat(layer, ins);
       case 'Sequential': case 'Model': case 'Functional':
@@ -689,6 +690,19 @@ class Converter {
       params = { scale: perm(params.scale), bias: perm(params.bias), mean: perm(params.mean), variance: perm(params.variance) };
     }
     return this.add(layer.name, new BatchNorm({ ...params, epsilon }), [v], v.shape, v.layout);
+  }
+
+  /** tf.image.resizeNearestNeighbor / resizeBilinear without align_corners or half-pixel centres: asymmetric, rounding down. */
+  upSampling(layer: KerasLayer, v0: Value): Value {
+    const img = this.image(layer, v0);
+    const [c, h, w] = img.shape;
+    const size = this.pairOf(layer, 'size', [2, 2]);
+    const interpolation = layer.config.interpolation ?? 'nearest';
+    if (interpolation !== 'nearest' && interpolation !== 'bilinear') this.unsupported(layer, `interpolation ${JSON.stringify(interpolation)} is not supported (nearest, bilinear)`);
+    const resize = new Resize2D({
+      mode: interpolation === 'nearest' ? 'nearest' : 'linear', coordinateTransformation: 'asymmetric', nearestRounding: 'floor', size: [h * size[0], w * size[1]],
+    });
+    return this.add(layer.name, resize, [img.v], [c, h * size[0], w * size[1]], img.layout);
   }
 
   /** gamma, beta, moving mean and variance ([channels] each; 1 / 0 where `scale` / `center` is off). */
