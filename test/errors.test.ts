@@ -99,6 +99,18 @@ describe('typed errors', () => {
     await rejects(fwd.readOutput(), DeviceLostError, /device lost/);
     own.destroy();
   });
+
+  it('an error scope that cannot be popped (the instance dropped) is a DeviceLostError naming the operation', async () => {
+    const own = await createRuntime();
+    const m = createModel(own, { inputShape: [2, 9, 9], layers: smallNet() });
+    const pop = own.device.popErrorScope.bind(own.device);
+    // What Chromium answers once its WebGPU instance is gone; the scopes themselves still pop.
+    own.device.popErrorScope = () => pop().then(() => { throw new DOMException('A valid external Instance reference no longer exists.', 'OperationError'); });
+    await rejects(m.forward(image), DeviceLostError, /forward.*GPU device lost \(A valid external Instance reference/);
+    own.device.popErrorScope = pop;
+    m.destroy();
+    own.destroy();
+  });
 });
 
 describe('GPU memory', () => {

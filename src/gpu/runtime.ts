@@ -477,7 +477,14 @@ export class Runtime {
    * scope the host pushes while we wait is never ours to pop): one await.
    */
   async popScopes(operation: string): Promise<void> {
-    const [validation, oom] = await Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]);
+    let validation: GPUError | null, oom: GPUError | null;
+    try {
+      [validation, oom] = await Promise.all([this.device.popErrorScope(), this.device.popErrorScope()]);
+    } catch (e) {
+      // Popping rejects (OperationError) once the device or its instance is gone,
+      // e.g. a browser that drops the instance when a canvas cannot be presented.
+      throw new DeviceLostError(operation, this.#lost?.message || (e instanceof Error ? e.message : String(e)));
+    }
     if (this.#lost) throw new DeviceLostError(operation, this.#lost.message || this.#lost.reason);
     if (validation) throw new GpuValidationError(operation, validation.message);
     if (oom) throw new GpuOutOfMemoryError(operation, oom.message);
