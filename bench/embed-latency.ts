@@ -10,10 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createServer } from 'vite';
-import { chromium } from 'playwright';
-import { chromiumPath, chromiumArgs } from '../chromium.config.js';
-import { arg } from '../scripts/chromium-runner.js';
+import { arg, runInChromium } from '../scripts/chromium-runner.js';
 import type { EmbedLatencyArgs, EmbedLatencyResult } from './embed-latency-page.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,29 +27,7 @@ const args: EmbedLatencyArgs = {
 };
 const out = arg('out', 'bench/results/embed-latency.json');
 
-const server = await createServer({
-  root, configFile: false, logLevel: 'warn',
-  server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-  optimizeDeps: { include: ['wgsl-preprocessor/wgsl-preprocessor.js'] },
-});
-await server.listen();
-const address = server.httpServer!.address();
-const port = typeof address === 'object' && address ? address.port : 0;
-const browser = await chromium.launch({ executablePath: chromiumPath, args: [...chromiumArgs, ...WEBGPU_CANVAS_ARGS], headless: true });
-let result: EmbedLatencyResult;
-try {
-  const page = await browser.newPage();
-  page.on('console', (msg) => (msg.type() === 'error' ? console.error : console.log)(msg.text()));
-  page.on('pageerror', (err) => console.error(`page error: ${err.message}`));
-  await page.goto(`http://127.0.0.1:${port}/scripts/runner.html`);
-  result = await page.evaluate(async ({ entry, a }) => {
-    const module = await import(/* @vite-ignore */ entry);
-    return module.main(a) as Promise<EmbedLatencyResult>;
-  }, { entry: '/bench/embed-latency-page.ts', a: args });
-} finally {
-  await browser.close();
-  await server.close();
-}
+const result = await runInChromium('bench/embed-latency-page.ts', args as unknown as Record<string, unknown>, WEBGPU_CANVAS_ARGS) as EmbedLatencyResult;
 
 const fmt = (name: string) => {
   const m = result.medians[name];

@@ -2,7 +2,7 @@
 // an animated canvas (canvas.captureStream, a real HTMLVideoElement as a
 // camera gives), each frame drawn as the model's input, the feature-map grid
 // of a conv layer and the projection of one of its channels.
-import { createRuntime, loadModel, startLive, UNIT_RANGE, type LiveTarget, type Runtime, type Model } from '../src/index.js';
+import { createRuntime, loadModel, startLive, tuneModel, UNIT_RANGE, type LiveTarget, type Runtime, type Model } from '../src/index.js';
 
 declare function nodeReadFile(path: string): Promise<string>;
 
@@ -71,12 +71,17 @@ async function measure(title: string, model: Model, video: HTMLVideoElement, lay
   return { title, backToBack, scheduled, gpuMs, flat };
 }
 
-export async function main(a: { seconds: number }) {
+export async function main(a: { seconds: number; tune?: boolean }) {
   const rt = await createRuntime();
   const { model } = await loadModel(rt, [await file('../shared/models/tiny-vgg/model.json', 'model.json'), await file('../shared/models/tiny-vgg/group1-shard1of1.bin', 'group1-shard1of1.bin')]);
   const convs = model.info.filter((n) => n.outputShape.length === 3 && n.projectable && n.kind === 'Conv2D');
   const layer = convs[convs.length - 1]!.name;
-  console.log(`adapter ${rt.kernelStyle} kernels; Tiny VGG input [${model.inputShape}], unit ${layer} channel 3 [${convs.at(-1)!.outputShape}]`);
+  if (a.tune) {
+    const start = performance.now();
+    const picks = await tuneModel(model, 1);
+    console.log(`tuned ${picks.length} kernel shapes in ${((performance.now() - start) / 1000).toFixed(1)} s: ${picks.map((p) => `${p.op} ${p.variant}`).join(', ')}`);
+  }
+  console.log(`adapter ${rt.kernelStyle} kernels${a.tune ? ' (tuned)' : ''}; Tiny VGG input [${model.inputShape}], unit ${layer} channel 3 [${convs.at(-1)!.outputShape}]`);
   const [, h, w] = model.inputShape as [number, number, number];
   const [c, mh, mw] = convs.at(-1)!.outputShape as [number, number, number];
   const columns = Math.ceil(Math.sqrt(c)); // featureMapGrid's layout with a 1-pixel gap

@@ -18,8 +18,11 @@ export function arg(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
 }
 
-/** Imports `entry` (a path from the project root) in the page and awaits its `main(args)`. */
-export async function runInChromium(entry: string, args: Record<string, unknown>): Promise<unknown> {
+/**
+ * Imports `entry` (a path from the project root) in the page and awaits its
+ * `main(args)`. `launchArgs` are added to the tests' Chromium flags.
+ */
+export async function runInChromium(entry: string, args: Record<string, unknown>, launchArgs: string[] = []): Promise<unknown> {
   const server = await createServer({
     root, configFile: false, logLevel: 'warn',
     server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
@@ -28,7 +31,7 @@ export async function runInChromium(entry: string, args: Record<string, unknown>
   await server.listen();
   const address = server.httpServer!.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  const browser = await chromium.launchPersistentContext(freshProfileDir(), { executablePath: chromiumPath, args: chromiumArgs, headless: true });
+  const browser = await chromium.launchPersistentContext(freshProfileDir(), { executablePath: chromiumPath, args: [...chromiumArgs, ...launchArgs], headless: true });
   try {
     const page = browser.pages()[0] ?? (await browser.newPage());
     page.on('console', (msg) => (msg.type() === 'error' ? console.error : console.log)(msg.text()));
