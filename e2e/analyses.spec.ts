@@ -223,6 +223,12 @@ test('Invariance of a Tiny VGG sample: six charts of the expected length', async
   for (const row of ['translation', 'scale', 'rotation']) {
     await expect(panel.getByTestId(`invariance-${row}`).locator('.invariance-strip canvas')).toHaveCount(steps);
   }
+  // The transformed images save as one PNG, side by side: steps x 64 pixels wide.
+  const [strip] = await Promise.all([page.waitForEvent('download'), panel.getByTestId('invariance-save-rotation-images').click()]);
+  expect(strip.suggestedFilename()).toBe('invariance-rotation-images.png');
+  const stripPng = readFileSync((await strip.path())!);
+  expect(Array.from(stripPng.subarray(0, 8))).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  expect([stripPng.readUInt32BE(16), stripPng.readUInt32BE(20)], 'PNG width, height').toEqual([steps * 64, 64]);
   await page.screenshot({ path: 'docs/screenshots/invariance.png', fullPage: true });
   await noGpuErrors(page, errors);
 });

@@ -101,7 +101,7 @@ export const invariancePanel: Panel = {
       const probability = chart(`${e.id}-probability`, `${e.title}: p(${app.className(r.classIndex)})`, xLabel, xs,
         [{ label: `p(${app.className(r.classIndex)})`, values: slice(r.classProbability) }], [0, 1]);
       return el('div', { class: 'invariance-row', 'data-testid': `invariance-${e.id}` },
-        el('h3', {}, e.title), transformStrip(app, r, offset, n), el('div', { class: 'row' }, distance, probability));
+        el('h3', {}, e.title), transformStrip(app, r, offset, n, e.id), el('div', { class: 'row' }, distance, probability));
     }
 
     /** A uPlot line chart of `lines` against `xs`, with its own Save PNG button. */
@@ -138,7 +138,7 @@ function axisValue(t: Transform): number {
  * The transformed images, drawn by the browser with the transform whose
  * inverse the library samples with (inverseMatrix), about pixel centres.
  */
-function transformStrip(app: App, r: InvarianceResult, offset: number, n: number): HTMLElement {
+function transformStrip(app: App, r: InvarianceResult, offset: number, n: number, id: string): HTMLElement {
   const image = app.image!.rgba;
   const source = document.createElement('canvas');
   paint(source, image, 1);
@@ -155,7 +155,18 @@ function transformStrip(app: App, r: InvarianceResult, offset: number, n: number
     ctx.drawImage(source, 0, 0);
     strip.append(canvas);
   }
-  return strip;
+  const save = savePngButton(() => stripPicture(strip), `invariance-${id}-images.png`, `invariance-save-${id}-images`);
+  return el('div', { class: 'row' }, strip, save);
+}
+
+/** The strip's pictures side by side in one canvas, for Save PNG. */
+function stripPicture(strip: HTMLElement): HTMLCanvasElement {
+  const canvases = [...strip.querySelectorAll('canvas')];
+  const out = el('canvas', { width: canvases.reduce((w, c) => w + c.width, 0), height: Math.max(0, ...canvases.map((c) => c.height)) });
+  const ctx = out.getContext('2d')!;
+  let x = 0;
+  for (const c of canvases) { ctx.drawImage(c, x, 0); x += c.width; }
+  return out;
 }
 
 /** A chart's canvas on white with its title, for saving. */
