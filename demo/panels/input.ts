@@ -316,6 +316,7 @@ function predictionSection(app: App): HTMLElement {
   app.on('model', () => { list.replaceChildren(); headline.textContent = ''; list.dataset.image = ''; });
   app.on('forward', async () => {
     const fwd = app.fwd;
+    const image = app.image;
     if (!fwd) return;
     let scores: Float32Array;
     try {
@@ -323,6 +324,8 @@ function predictionSection(app: App): HTMLElement {
     } catch {
       return; // a newer forward pass replaced this one
     }
+    // A newer image's forward pass came while this one was read: its scores are not this image's.
+    if (app.fwd !== fwd || app.image !== image) return;
     const probabilities = isProbabilityVector(scores);
     const top = topClasses(scores, 5);
     const value = (s: number) => (probabilities ? `${(100 * s).toFixed(1)}%` : s.toFixed(3));
@@ -331,8 +334,8 @@ function predictionSection(app: App): HTMLElement {
       el('meter', { min: 0, max: probabilities ? 1 : top[0]!.score || 1, value: Math.max(0, score) }),
       el('span', { class: 'value' }, value(score)))));
     const best = top[0];
-    const truth = app.image?.label;
-    list.dataset.image = app.image?.name ?? '';
+    const truth = image?.label;
+    list.dataset.image = image?.name ?? '';
     headline.textContent = best ? `Prediction: ${app.className(best.index)} (${value(best.score)})`
       + (truth === undefined ? '' : truth === best.index ? ', correct' : `; the image shows ${app.className(truth)}`) : '';
     bump('predictions');
