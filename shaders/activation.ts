@@ -10,11 +10,12 @@ import { defineParams, flatIndexFn } from './params.js';
 // The other activations have no such variants: every mode uses their gradient.
 //
 // The ReLU family and the saturating functions (leaky ReLU, ELU, SELU,
-// sigmoid, tanh, clip, hard sigmoid, PReLU) get their gradient from the
+// sigmoid, tanh, clip, hard sigmoid) get their gradient from the
 // forward *output* y (y > 0 exactly where x > 0, sigmoid' = y(1 - y), ...).
 // The smooth non-monotonic ones (GELU, swish, hard swish, mish) cannot be
 // inverted, so their rule reads the forward *input* x instead; softplus and
-// softsign do too, because from x their gradient keeps full precision.
+// softsign do too, because from x their gradient keeps full precision; and
+// PReLU, whose learnt slope may be negative (then y >= 0 on both sides).
 
 export const WORKGROUP = 256;
 
@@ -26,7 +27,7 @@ export type BackwardRule = 'deconvnet' | 'guided' | 'gradient';
 /** Kinds whose backward rule reads the forward input x rather than the output y. */
 export function backwardReadsInput(kind: ActivationKind): boolean {
   return kind === 'gelu' || kind === 'gelu_tanh' || kind === 'swish' || kind === 'hard_swish'
-    || kind === 'softplus' || kind === 'softsign' || kind === 'mish';
+    || kind === 'softplus' || kind === 'softsign' || kind === 'mish' || kind === 'prelu';
 }
 
 /**

@@ -83,6 +83,7 @@ export class PReLU extends BaseLayer implements Layer {
   }
 
   backward(rec: Recorder, g: Tensor, fwd: ForwardRecord): Tensor {
-    return activationBackward(rec, g, fwd.output, { kind: 'prelu', slope: this.#slope! }, 'gradient');
+    // Reads the input: with a negative slope the output is >= 0 on both sides of 0.
+    return activationBackward(rec, g, fwd.output, { kind: 'prelu', slope: this.#slope! }, 'gradient', fwd.input);
   }
 }

@@ -36,3 +36,31 @@ export function reluBackwardRef(rule: 'deconvnet' | 'guided' | 'gradient', g: Ar
   }
   return out;
 }
+
+/** The kinks of the piecewise activations: where the derivative jumps (central differences are only taken away from them). */
+export function activationKinks(kind: Kind, a: RefAttrs = {}): number[] {
+  if (kind === 'clip') return [a.min ?? -Infinity, a.max ?? Infinity].filter(Number.isFinite);
+  return kind === 'relu' || kind === 'leaky_relu' || kind === 'elu' || kind === 'prelu' ? [0] : [];
+}
+
+/**
+ * f'(x) of the activations with a closed-form derivative, written from the
+ * math (d/dx of the definitions above), in float64. At a kink the one-sided
+ * derivative of the side x >= kink is taken for the ReLU family (as
+ * frameworks do) and 0 outside clip's open interval.
+ */
+export function activationDerivative(kind: 'leaky_relu' | 'elu' | 'sigmoid' | 'tanh' | 'clip' | 'prelu', x: number, a: RefAttrs = {}, i = 0): number {
+  switch (kind) {
+    case 'leaky_relu': return x >= 0 ? 1 : a.alpha ?? 0.01;
+    case 'elu': return x >= 0 ? 1 : (a.alpha ?? 1) * Math.exp(x);
+    case 'sigmoid': { const s = 1 / (1 + Math.exp(-x)); return s * (1 - s); }
+    case 'tanh': return 1 / Math.cosh(x) ** 2;
+    case 'clip': return x > (a.min ?? -Infinity) && x < (a.max ?? Infinity) ? 1 : 0;
+    case 'prelu': return x >= 0 ? 1 : a.slope!.length === 1 ? a.slope![0]! : a.slope![Math.floor(i / a.plane!) % a.channels!]!;
+  }
+}
+
+/** d(sum g * f(x))/dx = g f'(x), from the analytic derivative. */
+export function activationBackwardRef(kind: Parameters<typeof activationDerivative>[0], g: ArrayLike<number>, x: ArrayLike<number>, a: RefAttrs = {}): Float64Array {
+  return Float64Array.from({ length: x.length }, (_, i) => g[i]! * activationDerivative(kind, x[i]!, a, i));
+}
