@@ -316,7 +316,9 @@ class Scope {
       if (rest.trim() === '') return t;
     }
     // A binary expression: the widest known operand decides.
-    const parts = e.split(/[-+*/%]/).map((s) => this.typeOf(s)).filter((t) => t.kind !== 'other');
+    const pieces = e.split(/[-+*/%]/);
+    if (pieces.length < 2) return OTHER;
+    const parts = pieces.map((s) => this.typeOf(s)).filter((t) => t.kind !== 'other');
     return parts.sort((a, b) => lanes(b) - lanes(a) || Number(isFloat(b)) - Number(isFloat(a)))[0] ?? OTHER;
   }
 
