@@ -126,12 +126,24 @@ describe('occlusionSensitivity: cost, progress, cancellation', () => {
   const options = { layer: 'conv2', size: 5, stride: 2, batchSize: 10 };
   const P = 8 * 7, batches = Math.ceil(P / 10);
 
-  it('reads back 5 + 4 floats per position and makes 2 submits per batch + 2', async () => {
-    await occlusionSensitivity(model, image, options); // pipelines and pool warm
+  it('full path: reads back 5 + 4 floats per position and makes 2 submits per batch + 2', async () => {
+    const full = { ...options, incremental: false };
+    await occlusionSensitivity(model, image, full); // pipelines and pool warm
     const before = { ...rt.stats };
-    await occlusionSensitivity(model, image, options);
+    const result = await occlusionSensitivity(model, image, full);
+    expect(result.path).toBe('full');
+    expect(result.fallback).toBeUndefined();
     expect(rt.stats.bytesRead - before.bytesRead).toBe(4 * (5 + 4 * P));
     expect(rt.stats.submits - before.submits).toBe(2 + 2 * batches);
+  });
+
+  it('incremental path (the default): reads back 5 + 4 floats per position and makes 1 submit per batch + 2', async () => {
+    await occlusionSensitivity(model, image, options);
+    const before = { ...rt.stats };
+    const result = await occlusionSensitivity(model, image, options);
+    expect(result.path).toBe('incremental');
+    expect(rt.stats.bytesRead - before.bytesRead).toBe(4 * (5 + 4 * P));
+    expect(rt.stats.submits - before.submits).toBe(2 + batches);
   });
 
   it('reports progress, ending with done == total', async () => {

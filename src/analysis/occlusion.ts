@@ -7,18 +7,30 @@
 // If the classifier really looks at the object, covering the object makes
 // (b) drop and (a) dies where the feature map's pattern is hidden.
 //
-// Everything stays on the GPU: the image is uploaded once, the occluded
-// copies are made by the `occlude` kernel in batches, each batch goes
-// through model.forward, and `reduce_rows` kernels write (a), (b), (c) of
-// the batch into one result tensor that is read back once at the end.
+// Everything stays on the GPU: the image is uploaded once, and `reduce_rows`
+// kernels write (a), (b), (c) of each batch into one result tensor that is
+// read back once at the end. Two ways to run the occluded copies:
+// - incremental (the default where it applies; Krypton, SIGMOD 2019): the
+//   unoccluded image's activations are kept, and each batch computes every
+//   layer only inside the window its occluder can reach
+//   (incremental_plan.ts, incremental_forward.ts), one submit per batch;
+// - full: the `occlude` kernel makes whole occluded copies in batches and
+//   each batch goes through model.forward (every layer, every position).
+// Both give the same maps (same kernels on the same values).
 
 import type { Model, ForwardResult } from '../model/model.js';
 import type { Tensor } from '../gpu/tensor.js';
+import type { Recorder } from '../gpu/recorder.js';
+
+/** One value per copy: row r of `tensor` starts at r * rowStride + offset. */
+interface Rows { tensor: Tensor; rowStride: number; offset: number }
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { occludeGrid } from '../ops/occlude.js';
 import { reduceRows } from '../ops/reduce_rows.js';
 import { makeProgress, throwIfAborted, type RunOptions } from '../util/progress.js';
-import { sweep } from './sweep.js';
+import { recordedSweep, sweep } from './sweep.js';
+import { planIncrementalOcclusion, type IncrementalPlan, type OccluderGrid } from './incremental_plan.js';
+import { recordIncrementalForward } from './incremental_forward.js';
 
 export interface OcclusionOptions extends RunOptions {
   /** Layer (index or name) whose strongest feature map gives map (a). */
@@ -33,6 +45,12 @@ export interface OcclusionOptions extends RunOptions {
   classIndex?: number;
   /** Occluded copies per forward pass (default 32). */
   batchSize?: number;
+  /**
+   * Compute each layer only inside the occluder's window, reusing the
+   * unoccluded activations elsewhere (default true, where the model allows;
+   * see `path` and `fallback` in the result). false: recompute every copy in full.
+   */
+  incremental?: boolean;
 }
 
 export interface OcclusionResult {
@@ -57,7 +75,14 @@ export interface OcclusionResult {
   topLabel: Int32Array;
   topProbability: Float32Array;
   unoccluded: { featureActivation: number; classProbability: number; topLabel: number };
+  /** How the copies ran: 'incremental' (windows per layer) or 'full' (whole copies). */
+  path: 'incremental' | 'full';
+  /** Why the full path ran although `incremental` was not false. */
+  fallback?: string;
 }
+
+/** Makes the incremental plan, or says why there is none (a test swaps it to show a wrong plan fails). */
+export type PlanMaker = (model: Model, grid: OccluderGrid) => IncrementalPlan | { fallback: string };
 
 /** [C, H, W] of the model's input, or a ShapeError. */
 export function imageShapeOf(model: Model, what: string): [number, number, number] {
@@ -105,7 +130,12 @@ export function checkBatchSize(batchSize: number, what: string): void {
  * unoccluded forward (it fixes the strongest channel and the default class)
  * and 4 floats per position at the end.
  */
-export async function occlusionSensitivity(model: Model, image: Float32Array, options: OcclusionOptions): Promise<OcclusionResult> {
+export function occlusionSensitivity(model: Model, image: Float32Array, options: OcclusionOptions): Promise<OcclusionResult> {
+  return occlusionWithPlan(model, image, options, planIncrementalOcclusion);
+}
+
+/** occlusionSensitivity with the incremental plan made by `makePlan`. */
+export async function occlusionWithPlan(model: Model, image: Float32Array, options: OcclusionOptions, makePlan: PlanMaker): Promise<OcclusionResult> {
   const what = 'occlusionSensitivity';
   const rt = model.runtime;
   throwIfAborted(options.signal);
@@ -132,6 +162,8 @@ export async function occlusionSensitivity(model: Model, image: Float32Array, op
   const cols = Math.floor((W - size) / stride) + 1;
   const positions = rows * cols;
   const grid = { size, stride, cols, fill };
+  const plan = options.incremental === false ? { fallback: 'incremental: false' } : makePlan(model, { size, stride, rows, cols });
+  const incremental = 'steps' in plan ? plan : null;
   const progress = makeProgress(options, positions, 'occlusion');
 
   // Everything allocated goes here and is released in `finally`, whether the
@@ -145,7 +177,7 @@ export async function occlusionSensitivity(model: Model, image: Float32Array, op
     forwards.push(fwd0);
 
     // Unoccluded: [strongest channel's sum, its index, top prob, top label, class prob].
-    // The first batch of occluded copies is recorded into the same submit.
+    // On the full path the first batch of occluded copies is recorded into the same submit.
     const head = rt.createTensor([5], undefined, 'f32', 'occlusion unoccluded');
     held.push(head);
     const state: { batch: Tensor | null } = { batch: null };
@@ -155,10 +187,12 @@ export async function occlusionSensitivity(model: Model, image: Float32Array, op
       reduceRows(rec, sums, head, { op: 'argmax', rows: 1, length: channels, outOffset: 0 });
       reduceRows(rec, fwd0.output, head, { op: 'argmax', rows: 1, length: classes, outOffset: 2 });
       reduceRows(rec, fwd0.output, head, { op: 'sum', rows: 1, length: 1, offset: options.classIndex ?? 0, outOffset: 4 });
+      if (incremental) return;
       state.batch = occludeGrid(rec, img, { ...grid, first: 0, copies: Math.min(batchSize, positions) });
       held.push(state.batch);
     });
-    fwd0.release();
+    // The incremental path reads the unoccluded activations until the end.
+    if (!incremental) fwd0.release();
     const h = await head.read();
     const strongestChannel = h[1]!;
     const topLabel0 = h[3]!;
@@ -172,19 +206,35 @@ export async function occlusionSensitivity(model: Model, image: Float32Array, op
     // results: (a) [0, P), (b) [P, 2P), (c) interleaved (prob, label) [2P, 4P).
     const results = rt.createTensor([4 * positions], undefined, 'f32', 'occlusion results');
     held.push(results);
-    await sweep(model, {
+    const recordRows = (rec: Recorder, first: number, n: number, layerRows: Rows, output: Tensor) => {
+      reduceRows(rec, layerRows.tensor, results, {
+        op: 'sum', rows: n, length: plane, rowStride: layerRows.rowStride, offset: layerRows.offset, outOffset: first,
+      });
+      reduceRows(rec, output, results, {
+        op: 'sum', rows: n, length: 1, rowStride: classes, offset: classIndex, outOffset: positions + first,
+      });
+      reduceRows(rec, output, results, { op: 'argmax', rows: n, length: classes, outOffset: 2 * positions + 2 * first });
+    };
+    if (incremental) {
+      await recordedSweep(rt, {
+        total: positions,
+        batchSize,
+        label: (first, last) => `occlusion (incremental): positions ${first}..${last}`,
+        record: (rec, first, n) => {
+          const inc = recordIncrementalForward(rec, model, incremental, img, fwd0.activations, fill, first, n);
+          recordRows(rec, first, n, inc.plane(layerIndex, strongestChannel), inc.full(model.outputIndices[0]!));
+        },
+        done: (n) => progress.report(n),
+        signal: options.signal,
+      });
+    } else await sweep(model, {
       total: positions,
       firstBatch: state.batch!,
       unitsOf: (x) => x.shape[0]!,
       label: (first, last) => `occlusion: positions ${first}..${last}`,
       reduce: (rec, fwd, first, n) => {
-        reduceRows(rec, fwd.activations[layerIndex]!, results, {
-          op: 'sum', rows: n, length: plane, rowStride: channels * plane, offset: strongestChannel * plane, outOffset: first,
-        });
-        reduceRows(rec, fwd.output, results, {
-          op: 'sum', rows: n, length: 1, rowStride: classes, offset: classIndex, outOffset: positions + first,
-        });
-        reduceRows(rec, fwd.output, results, { op: 'argmax', rows: n, length: classes, outOffset: 2 * positions + 2 * first });
+        const layerRows = { tensor: fwd.activations[layerIndex]!, rowStride: channels * plane, offset: strongestChannel * plane };
+        recordRows(rec, first, n, layerRows, fwd.output);
       },
       perturb: (rec, first) => occludeGrid(rec, img, { ...grid, first, copies: Math.min(batchSize, positions - first) }),
       done: (n) => progress.report(n),
@@ -204,6 +254,8 @@ export async function occlusionSensitivity(model: Model, image: Float32Array, op
       classIndex,
       classProbability: r.slice(positions, 2 * positions),
       topLabel, topProbability, unoccluded,
+      path: incremental ? 'incremental' : 'full',
+      ...(incremental || options.incremental === false ? {} : { fallback: (plan as { fallback: string }).fallback }),
     };
   } finally {
     for (const f of forwards) f.release();

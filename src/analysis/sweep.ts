@@ -6,6 +6,7 @@
 import type { Model, ForwardResult } from '../model/model.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
+import type { Runtime } from '../gpu/runtime.js';
 import { throwIfAborted } from '../util/progress.js';
 import { gpuPacer } from './pacing.js';
 
@@ -57,5 +58,36 @@ export async function sweep(model: Model, s: Sweep): Promise<void> {
     }
   } finally {
     for (const t of held) t.release();
+  }
+}
+
+export interface RecordedSweep {
+  /** Units of work in all. */
+  total: number;
+  /** Units per batch (the last batch takes what is left). */
+  batchSize: number;
+  /** The name of the submit for units first..last. */
+  label(first: number, last: number): string;
+  /** Records everything of units first..first+n-1 (the perturbed forward and its reductions): one submit. */
+  record(rec: Recorder, first: number, n: number): void;
+  /** Called after each batch with the units it covered, e.g. to report progress. */
+  done(n: number): void;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * A sweep whose batches are recorded whole, one submit each (incremental
+ * occlusion builds its perturbed values inside the forward), paced like
+ * sweep(); what a batch records is released after its submit.
+ */
+export async function recordedSweep(rt: Runtime, s: RecordedSweep): Promise<void> {
+  const pacer = gpuPacer(rt.device);
+  for (let first = 0; first < s.total;) {
+    throwIfAborted(s.signal);
+    const n = Math.min(s.batchSize, s.total - first);
+    await rt.run(s.label(first, first + n - 1), (rec) => s.record(rec, first, n));
+    first += n;
+    await pacer.submitted();
+    s.done(n);
   }
 }
