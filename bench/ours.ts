@@ -58,15 +58,15 @@ export function vggForwardRun(model: Model, x: Float32Array): { run: Run; dispos
   };
 }
 
-/** Forward, then the DeconvNet projection of the strongest activation of `channel` of `layer`, read back as pixels. */
-export function projectRun(model: Model, x: Float32Array, layer: string, channel: number): { run: Run; dispose: () => void } {
+/** Forward, then the DeconvNet projection of the strongest activation of `channel` of `layer`, read back as pixels (`sparse`: see ProjectOptions). */
+export function projectRun(model: Model, x: Float32Array, layer: string, channel: number, sparse = true): { run: Run; dispose: () => void } {
   const xt = model.runtime.createTensor([1, ...model.inputShape], x);
   const deconv = createDeconvNet(model);
   return {
     run: async () => {
       const fwd = await model.forward(xt);
       try {
-        const proj = await deconv.project(fwd, { layer, channel, mode: 'deconvnet' });
+        const proj = await deconv.project(fwd, { layer, channel, mode: 'deconvnet', sparse });
         try { return (await proj.read()).data; } finally { proj.release(); }
       } finally { fwd.release(); }
     },

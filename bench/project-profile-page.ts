@@ -1,16 +1,26 @@
 // Page side of bench/project-profile.ts.
-import { createRuntime, type ProfiledPass } from '../src/index.js';
+import { createRuntime, loadModel, type Model, type ProfiledPass, type Runtime } from '../src/index.js';
 import { vgg16, uniform } from './nets.js';
 import * as ours from './ours.js';
 
-export async function main(a: { size: number; channel: number; pin: string }) {
+const TINY_VGG_URL = '/demo/public/models/tiny-vgg/model.json';
+
+export interface ProjectProfileArgs { net: 'vgg16' | 'tiny-vgg'; size: number; layer: string; channel: number; pin: string; dense: boolean }
+
+/** The benchmark's VGG16 at `size`, or the demo's Tiny VGG (64x64). */
+async function profiledModel(rt: Runtime, a: ProjectProfileArgs): Promise<{ model: Model; layer: string }> {
+  if (a.net === 'tiny-vgg') return { model: (await loadModel(rt, TINY_VGG_URL)).model, layer: a.layer || 'conv_2_2' };
+  return { model: ours.vggModel(rt, vgg16(a.size, 1)), layer: a.layer || 'conv5_3' };
+}
+
+export async function main(a: ProjectProfileArgs) {
   // --pin VARIANT: every conv and transposed conv on that variant, no tuning.
   const rt = await createRuntime(a.pin ? { pinnedKernels: { conv2d: a.pin, conv2dTranspose: a.pin } } : {});
-  const net = vgg16(a.size, 1);
-  const model = ours.vggModel(rt, net);
-  const x = uniform(3 * net.size * net.size, 0, 1, 6);
+  const { model, layer } = await profiledModel(rt, a);
+  const x = uniform(model.inputShape.reduce((p, d) => p * d, 1), 0, 1, 6);
   const forward = ours.vggForwardRun(model, x);
-  const project = ours.projectRun(model, x, 'conv5_3', a.channel);
+  const project = ours.projectRun(model, x, layer, a.channel, !a.dense);
+  console.log(`${a.net} ${model.inputShape.join('x')}: forward, and forward + ${a.dense ? 'dense' : 'sparse'} projection of ${layer}#${a.channel}`);
   if (!a.pin) await rt.tune(async () => { await project.run(); });
   await forward.run();
   await project.run();

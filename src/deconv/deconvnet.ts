@@ -6,6 +6,7 @@ import type { ProjectionMode } from '../layers/layer.js';
 import { selectSeed, type SeedPosition } from '../ops/select_seed.js';
 import { disposeSymbol, type Tensor } from '../gpu/tensor.js';
 import { DestroyedError, OutOfRangeError } from '../gpu/errors.js';
+import { planSparse, runSparse } from './sparse.js';
 
 export interface ProjectOptions {
   /** Layer index or name whose activations are projected. */
@@ -26,6 +27,13 @@ export interface ProjectOptions {
    * d(chosen activation)/d(input) (for 'all', of their sum).
    */
   seed?: 'activation' | 'one';
+  /**
+   * true (default): a projection from one position per image runs each layer
+   * on the window its receptive field reaches (see src/deconv/sparse.ts), as
+   * far down as that pays; false: every layer on its whole map. Both give the
+   * same projection up to float rounding.
+   */
+  sparse?: boolean;
 }
 
 /**
@@ -73,8 +81,16 @@ export class DeconvNet {
       }, layerName);
       chosen = sel.chosen;
       signals = new Signals(rec);
-      signals.add(top, sel.seed);
-      const pixels = propagate(rec, fwd, top, mode, signals);
+      const plan = position === 'all' || options.sparse === false ? null : planSparse(fwd, top);
+      let start = top;
+      if (plan) {
+        const width = fwd.activations[top]!.shape[3]!;
+        signals.add(plan.handOver, runSparse(rec, fwd, plan, rec.temp(sel.seed), { chosen, width }, mode));
+        start = plan.handOver;
+      } else {
+        signals.add(top, sel.seed);
+      }
+      const pixels = propagate(rec, fwd, start, mode, signals);
       return rec.own(new Projection(pixels, chosen, fwd.activations[top]!.shape));
     } catch (e) {
       chosen?.release();
@@ -166,7 +182,8 @@ class Signals {
 }
 
 /**
- * Walks the graph back from `top` in reverse topological order: each node
+ * Walks the graph back from `top` (or from the pixels, PIXELS, where the
+ * sparse walk already got there) in reverse topological order: each node
  * with a waiting signal applies its backward rule and sends the result to the
  * nodes it read. What reaches the first model input is the projection.
  */

@@ -1,0 +1,189 @@
+// Sparse projection (src/deconv/sparse.ts): a projection from one position
+// per image runs each layer on the window its receptive field reaches. It
+// must equal the float64 reference and the dense walk (sparse: false) in every
+// mode, for seeds at corners, edges and the centre, through strided, padded
+// (asymmetric), dilated and grouped convolutions, overlapping pooling, and a
+// graph model whose branches hand the walk over to the dense path.
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import {
+  Add, Conv2D, MaxPool2D, ReLU, createDeconvNet, createModel, type Layer, type Model, type Runtime,
+} from '../src/index.js';
+import { counted, expectClose, getRuntime } from './helpers/gpu.js';
+import { makeRandom } from './helpers/random.js';
+import { refForward, refProject, type Mode, type RefLayer, type T } from './ref/net.js';
+
+const MODES: Mode[] = ['deconvnet', 'guided', 'gradient'];
+const TOL = { rel: 1e-5, elem: 1e-4 };
+
+interface Net { name: string; inputShape: number[]; layers: () => Layer[]; ref: RefLayer[] }
+
+type ConvSpec = { inC: number; outC: number; k: number; stride?: number; pad?: [number, number, number, number]; dilation?: number; groups?: number; relu?: boolean };
+
+/** A conv layer and its float64 twin from the same random weights. */
+function conv(rnd: ReturnType<typeof makeRandom>, name: string, s: ConvSpec): { layer: () => Layer; ref: RefLayer } {
+  const groups = s.groups ?? 1, pad = s.pad ?? [0, 0, 0, 0];
+  const weight = rnd.array(s.outC * (s.inC / groups) * s.k * s.k, -0.5, 0.5), bias = rnd.array(s.outC, -0.1, 0.1);
+  return {
+    layer: () => new Conv2D({
+      name, filters: s.outC, kernelSize: s.k, stride: s.stride, padding: pad, dilation: s.dilation, groups,
+      activation: s.relu ? 'relu' : 'none', kernel: weight, bias,
+    }),
+    ref: { kind: 'conv', weight, bias, outC: s.outC, k: s.k, stride: s.stride ?? 1, pad, dilation: s.dilation ?? 1, groups, relu: s.relu ?? false },
+  };
+}
+
+function pool(name: string, k: number, stride: number, pad: [number, number, number, number] = [0, 0, 0, 0]): { layer: () => Layer; ref: RefLayer } {
+  return { layer: () => new MaxPool2D({ name, kernel: k, stride, padding: pad }), ref: { kind: 'maxpool', k, stride, pad } };
+}
+
+function relu(name: string): { layer: () => Layer; ref: RefLayer } {
+  return { layer: () => new ReLU({ name }), ref: { kind: 'relu' } };
+}
+
+function chain(name: string, inputShape: number[], parts: Array<{ layer: () => Layer; ref: RefLayer }>): Net {
+  return { name, inputShape, layers: () => parts.map((p) => p.layer()), ref: parts.map((p) => p.ref) };
+}
+
+/** Strided, asymmetrically padded, dilated and grouped convolutions with overlapping and padded pooling. */
+function stridedNet(): Net {
+  const rnd = makeRandom(31);
+  return chain('strided padded net', [3, 23, 21], [
+    conv(rnd, 'c1', { inC: 3, outC: 5, k: 3, pad: [1, 1, 1, 1], relu: true }),          // 23x21
+    pool('p1', 2, 2),                                                                       // 11x10
+    conv(rnd, 'c2', { inC: 5, outC: 6, k: 3, stride: 2, pad: [1, 0, 2, 1] }),              // 6x5
+    relu('r2'),
+    conv(rnd, 'c3', { inC: 6, outC: 4, k: 3, dilation: 2, groups: 2, pad: [2, 2, 2, 2] }), // 6x5
+    relu('r3'),
+    pool('p3', 3, 2, [1, 1, 1, 1]),                                                         // 3x3
+  ]);
+}
+
+/** Tiny VGG's shape (valid 3x3 convs with ReLU layers, two 2x2 pools), smaller. */
+function tinyVggLike(): Net {
+  const rnd = makeRandom(32);
+  return chain('Tiny VGG-like', [3, 30, 30], [
+    conv(rnd, 'conv_1_1', { inC: 3, outC: 6, k: 3 }), relu('relu_1_1'),        // 28
+    conv(rnd, 'conv_1_2', { inC: 6, outC: 6, k: 3 }), relu('relu_1_2'),        // 26
+    pool('max_pool_1', 2, 2),                                                   // 13
+    conv(rnd, 'conv_2_1', { inC: 6, outC: 5, k: 3 }), relu('relu_2_1'),        // 11
+    conv(rnd, 'conv_2_2', { inC: 5, outC: 5, k: 3 }), relu('relu_2_2'),        // 9
+  ]);
+}
+
+const BATCH = 2;
+
+interface Built { net: Net; model: Model; input: Float32Array; saved: ReturnType<typeof refForward> }
+
+async function build(rt: Runtime, net: Net, seed: number): Promise<Built> {
+  const model = createModel(rt, { inputShape: net.inputShape, layers: net.layers() });
+  const input = makeRandom(seed).array(BATCH * net.inputShape.reduce((a, b) => a * b), 0, 1);
+  const t: T = { data: Float64Array.from(input), shape: [BATCH, ...net.inputShape] };
+  return { net, model, input, saved: refForward(net.ref, t) };
+}
+
+/** Projections of `layer` with and without windows, and the keys of the kernels the sparse one ran. */
+async function both(b: Built, layer: string, channel: number, position: 'max' | { y: number; x: number } | Array<{ y: number; x: number }>, mode: Mode) {
+  const { model } = b;
+  const deconv = createDeconvNet(model);
+  const fwd = await model.forward(b.input);
+  try {
+    const { result: sparse, keys } = await counted(model.runtime, 'sparse', (rec) => deconv.projectIn(rec, fwd, { layer, channel, position, mode }));
+    const dense = await deconv.project(fwd, { layer, channel, position, mode, sparse: false });
+    const out = { sparse: (await sparse.read()).data, dense: (await dense.read()).data, keys, positions: await sparse.positions() };
+    sparse.release(); dense.release();
+    return out;
+  } finally {
+    fwd.release();
+  }
+}
+
+/** The float64 reference, per image at its own position. */
+function reference(b: Built, layer: string, channel: number, positions: Array<{ y: number; x: number }>, mode: Mode): Float64Array {
+  const top = b.model.layerIndex(layer);
+  const per = b.net.inputShape.reduce((p, d) => p * d, 1);
+  const out = new Float64Array(BATCH * per);
+  positions.forEach((pos, n) => out.set(refProject(b.net.ref, b.saved, top, channel, pos, mode).data.subarray(n * per, (n + 1) * per), n * per));
+  return out;
+}
+
+let rt: Runtime;
+const built: Built[] = [];
+beforeAll(async () => {
+  rt = await getRuntime();
+  built.push(await build(rt, stridedNet(), 5), await build(rt, tinyVggLike(), 6));
+});
+afterAll(() => { for (const b of built) b.model.destroy(); });
+
+describe('sparse projection equals the float64 reference and the dense walk', () => {
+  const cases: Array<{ net: number; layer: string; channel: number; positions: Array<Array<{ y: number; x: number }> | 'max'> }> = [
+    // Corners of both images, an edge and the centre; per-image positions (each image its own window).
+    { net: 0, layer: 'p3', channel: 2, positions: [[{ y: 0, x: 0 }, { y: 2, x: 2 }], [{ y: 1, x: 2 }, { y: 2, x: 0 }], 'max'] },
+    { net: 0, layer: 'r3', channel: 1, positions: [[{ y: 0, x: 4 }, { y: 5, x: 0 }], [{ y: 3, x: 2 }, { y: 3, x: 2 }]] },
+    { net: 0, layer: 'c2', channel: 4, positions: [[{ y: 5, x: 4 }, { y: 0, x: 1 }], 'max'] },
+    { net: 1, layer: 'relu_2_2', channel: 3, positions: [[{ y: 0, x: 0 }, { y: 8, x: 8 }], [{ y: 4, x: 0 }, { y: 8, x: 4 }], 'max'] },
+    { net: 1, layer: 'max_pool_1', channel: 1, positions: [[{ y: 12, x: 0 }, { y: 6, x: 6 }]] },
+  ];
+  for (const mode of MODES) {
+    for (const c of cases) {
+      for (const position of c.positions) {
+        it(`${mode}: net ${c.net} ${c.layer}#${c.channel} at ${JSON.stringify(position)}`, async () => {
+          const b = built[c.net]!;
+          const { sparse, dense, keys, positions } = await both(b, c.layer, c.channel, position, mode);
+          expect(keys, 'the windowed kernels ran').toContain('window:place');
+          // Tiny VGG's windows stay below its maps down to the pixels; the strided net's grow to them and hand over.
+          if (c.net === 1) expect(keys.filter((k) => k.startsWith('unpool2d')), 'no dense unpooling').toEqual([]);
+          const at = positions.map((p) => p!);
+          if (position !== 'max') expect(at).toEqual(position);
+          expectClose(sparse, reference(b, c.layer, c.channel, at, mode), `${mode} sparse vs float64`, TOL);
+          expectClose(sparse, dense, `${mode} sparse vs dense`, TOL);
+        });
+      }
+    }
+  }
+});
+
+describe('where the sparse walk stops', () => {
+  it("position 'all' keeps the dense walk", async () => {
+    const b = built[1]!;
+    const fwd = await b.model.forward(b.input);
+    const { result, keys } = await counted(rt, 'all', (rec) => createDeconvNet(b.model).projectIn(rec, fwd, { layer: 'relu_2_2', channel: 0, position: 'all' }));
+    expect(keys.some((k) => k.startsWith('window:'))).toBe(false);
+    result.release(); fwd.release();
+  });
+
+  it('a window as large as its map hands over to the dense walk (deep layer of a small net)', async () => {
+    // From pool p3 (3x3) the window at c1's input would be 23x23+ > 23x21: the dense walk takes c1.
+    const b = built[0]!;
+    const { sparse, dense, keys } = await both(b, 'p3', 0, [{ y: 1, x: 1 }, { y: 1, x: 1 }], 'guided');
+    expect(keys).toContain('window:place');
+    expectClose(sparse, dense, 'handed over', TOL);
+  });
+
+  it('a graph model: windows down to the Add, the dense walk through both branches', async () => {
+    const rnd = makeRandom(40);
+    const w = (n: number) => rnd.array(n, -0.5, 0.5);
+    const model = createModel(rt, {
+      inputShape: [2, 12, 11],
+      nodes: [
+        { layer: new Conv2D({ name: 'stem', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', kernel: w(72) }), inputs: ['input'] },
+        { layer: new Conv2D({ name: 'a', filters: 4, kernelSize: 3, padding: 'same', kernel: w(144) }), inputs: ['stem'] },
+        { layer: new Conv2D({ name: 'b', filters: 4, kernelSize: 1, kernel: w(16) }), inputs: ['stem'] },
+        { layer: new Add({ name: 'add' }), inputs: ['a', 'b'] },
+        { layer: new ReLU({ name: 'relu' }), inputs: ['add'] },
+        { layer: new MaxPool2D({ name: 'pool', kernel: 2 }), inputs: ['relu'] },
+        { layer: new Conv2D({ name: 'head', filters: 3, kernelSize: 3, activation: 'relu', kernel: w(108) }), inputs: ['pool'] },
+      ],
+    });
+    const input = makeRandom(41).array(BATCH * 2 * 12 * 11, 0, 1);
+    try {
+      for (const mode of MODES) {
+        const b: Built = { net: { name: 'graph', inputShape: [2, 12, 11], layers: () => [], ref: [] }, model, input, saved: [] };
+        const { sparse, dense, keys } = await both(b, 'head', 1, [{ y: 0, x: 2 }, { y: 3, x: 1 }], mode);
+        expect(keys).toContain('window:unpool');
+        expectClose(sparse, dense, `graph ${mode}`, TOL);
+      }
+    } finally {
+      model.destroy();
+    }
+  });
+});
