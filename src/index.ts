@@ -50,3 +50,4 @@ export { draw, recordDraw, pictureSize, DRAW_TARGET_FORMATS, type DrawTarget, ty
 export { imageStats } from './ops/image_stats.js';
 export { startLive, openCamera, closeCamera, LiveView, type LiveOptions, type LiveUnit, type LiveTarget, type LiveFrame, type CameraOptions } from './io/live.js';
 export { parameterCounts } from './model/parameters.js';
+export { derivedTensor, DerivedCache } from './gpu/derived.js';

@@ -131,6 +131,11 @@ export class Recorder {
     pass.dispatchWorkgroups(x, y, z);
     if (pass !== this.#pass) pass.end();
     else this.#passPipeline = pipeline;
+    // Every buffer the kernel may write (outputs, in-place updates such as optimizer steps) has a new version.
+    for (const binding of this.runtime.writableBindingsOf(program.key)) {
+      const written = buffers[binding];
+      if (written) this.runtime.markWritten(written);
+    }
   }
 
   /** The shared pass, or a pass of its own writing timestamps when this dispatch is timed. */

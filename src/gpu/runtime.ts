@@ -3,6 +3,7 @@ import {
   DeviceLimitError, DeviceLostError, DestroyedError, GpuOutOfMemoryError, GpuValidationError, ShapeError, UnsupportedError,
 } from './errors.js';
 import { Recorder, timePasses } from './recorder.js';
+import { DerivedCache } from './derived.js';
 import { KernelChooser, tuneKernels, type KernelProbe, type TunableOp, type TuneOptions, type TuneResult, type TuningStore } from './tuning.js';
 
 /** One timed pass of runtime.profile(). */
@@ -128,6 +129,12 @@ export class Runtime {
   readonly #bindGroups: BindGroupCache;
   #lost: GPUDeviceLostInfo | null = null;
   #destroyed = false;
+  /** Per buffer: how many writes the library recorded or queued into it (see Tensor.version). */
+  #versions = new WeakMap<GPUBuffer, number>();
+  /** Per pipeline key: the @binding indices its WGSL declares `read_write` (what a dispatch writes). */
+  #writable = new Map<string, readonly number[]>();
+  /** Weights transposed / transformed once and reused until the weight changes (see src/gpu/derived.ts). */
+  readonly derived = new DerivedCache();
 
   readonly #poison: boolean;
   readonly #maxUniforms: number;
@@ -168,6 +175,8 @@ export class Runtime {
   get bytesInUse(): number { return this.#bytesInUse; }
   /** GPU bytes of the mappable staging buffers readbacks go through (pooled, at most MAX_FREE_STAGING kept). */
   get stagingBytes(): number { return this.#stagingBytes; }
+  /** GPU bytes of cached derived tensors (transformed weights, src/gpu/derived.ts): part of bytesHeld, not of bytesInUse. */
+  get derivedBytes(): number { return this.derived.bytes; }
   get isLost(): boolean { return this.#lost !== null; }
 
   assertUsable(operation: string): void {
@@ -193,6 +202,7 @@ export class Runtime {
       throw new DeviceLimitError(`createTensor(${label}): data has ${data.byteLength} bytes, shape [${shape}] needs ${bytes}`);
     }
     const buffer = this.#takeBuffer(bytes);
+    this.markWritten(buffer);
     if (data) this.device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
     else if (this.#poison) this.device.queue.writeBuffer(buffer, 0, new Uint32Array(size).fill(0x7fc00000));
     return new Tensor(this, buffer, shape, dtype);
@@ -240,11 +250,38 @@ export class Runtime {
     buffer.destroy();
   }
 
-  /** Called by Tensor.release(): the buffer goes back to the pool. */
+  /** Called by Tensor.release(): the buffer goes back to the pool (a wrapped one is only dropped), with what was derived from it. */
   releaseBuffer(buffer: GPUBuffer): void {
+    this.derived.dropSource(buffer);
     if (!this.#owned.has(buffer)) return;
     this.#bytesInUse -= buffer.size;
     pushTo(this.#free, buffer);
+  }
+
+  /**
+   * Writes `data` into `tensor` from element `offset` (queue order: submits
+   * after this see it) and bumps its version, so transforms derived from it are rebuilt.
+   */
+  writeTensor(tensor: Tensor, data: Float32Array | Uint32Array, offset = 0): void {
+    tensor.assertLive('writeTensor');
+    if (!Number.isInteger(offset) || offset < 0 || offset + data.length > tensor.size) {
+      throw new ShapeError(`writeTensor: ${data.length} values from element ${offset} do not fit tensor [${tensor.shape}]`);
+    }
+    this.device.queue.writeBuffer(tensor.buffer, offset * 4, data.buffer, data.byteOffset, data.byteLength);
+    this.markWritten(tensor.buffer);
+  }
+
+  /** @internal How many writes were recorded into `buffer` (Tensor.version). */
+  versionOf(buffer: GPUBuffer): number { return this.#versions.get(buffer) ?? 0; }
+
+  /** @internal Counts one more write into `buffer` (Tensor.markWritten, Recorder.dispatch). */
+  markWritten(buffer: GPUBuffer): void {
+    this.#versions.set(buffer, this.versionOf(buffer) + 1);
+  }
+
+  /** @internal Moves `bytes` of tensors from bytesInUse to derivedBytes (negative: back), see DerivedCache. */
+  moveToDerived(bytes: number): void {
+    this.#bytesInUse -= bytes;
   }
 
   /** Frees pooled buffers nobody uses right now (storage and staging), and the bind groups that used them. */
@@ -327,11 +364,18 @@ export class Runtime {
   pipeline(key: string, code: () => string): GPUComputePipeline {
     let pipeline = this.#pipelines.get(key);
     if (!pipeline) {
-      const module = this.device.createShaderModule({ label: key, code: code() });
+      const wgsl = code();
+      const module = this.device.createShaderModule({ label: key, code: wgsl });
       pipeline = this.device.createComputePipeline({ label: key, layout: 'auto', compute: { module, entryPoint: 'main' } });
       this.#pipelines.set(key, pipeline);
+      this.#writable.set(key, writableBindings(wgsl));
     }
     return pipeline;
+  }
+
+  /** @internal The @binding indices the pipeline under `key` writes (declared `var<storage, read_write>`). */
+  writableBindingsOf(key: string): readonly number[] {
+    return this.#writable.get(key) ?? [];
   }
 
   /** A uniform buffer holding `bytes`, shared by every dispatch with the same parameters. */
@@ -505,6 +549,8 @@ export class Runtime {
     this.#uniforms.clear();
     this.#bindGroups.clear();
     this.#pipelines.clear();
+    this.#writable.clear();
+    this.derived.clear();
     this.#bytesHeld = 0;
     this.#bytesInUse = 0;
     if (this.ownsDevice) this.device.destroy();
@@ -512,6 +558,13 @@ export class Runtime {
 
   /** Same as destroy() (see disposeSymbol). */
   [disposeSymbol](): void { this.destroy(); }
+}
+
+/** The binding indices `wgsl` declares as writable storage: what a dispatch of it writes. */
+export function writableBindings(wgsl: string): number[] {
+  const found: number[] = [];
+  for (const m of wgsl.matchAll(/@binding\(\s*(\d+)\s*\)\s*var\s*<\s*storage\s*,\s*read_write\s*>/g)) found.push(Number(m[1]));
+  return found;
 }
 
 function pushTo(pool: Map<number, GPUBuffer[]>, buffer: GPUBuffer): void {

@@ -35,6 +35,16 @@ export class Tensor {
   get byteLength(): number { return this.size * 4; }
   get released(): boolean { return this.#released; }
 
+  /**
+   * How many writes the library has recorded into this tensor's buffer
+   * (uploads, kernels writing it, optimizer steps in place): transforms cached
+   * from it (src/gpu/derived.ts) are rebuilt when it moves on. Views share it.
+   */
+  get version(): number { return this.runtime.versionOf(this.buffer); }
+
+  /** Tells the library this tensor's buffer was written outside it (a host's queue.writeBuffer on a wrapped buffer). */
+  markWritten(): void { this.runtime.markWritten(this.buffer); }
+
   /** A view of the same buffer with another shape of the same size (flatten, reshape). */
   reshape(shape: readonly number[]): Tensor {
     if (shapeSize(shape) !== this.size) {

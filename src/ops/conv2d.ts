@@ -11,6 +11,7 @@ import {
 } from './conv_geometry.js';
 import { conv2dTranspose } from './conv2d_transpose.js';
 import { transpose } from './transpose.js';
+import { derivedTensor } from '../gpu/derived.js';
 import { convVariantSupports, recordWinogradConv, winogradTileOf } from './conv2d_winograd.js';
 
 export type { Padding2d, Pair };
@@ -144,11 +145,11 @@ function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | n
 
 /**
  * The weight as [C/g, kH, kW, M], for the kernels that read it so ('tiled-vec4', 'direct-wt-16x32'):
- * one small transpose in the same submit (M*C/g*kH*kW values), so a weight updated in place
- * (training) is always read as it is now.
+ * transposed once and cached with the weight (src/gpu/derived.ts); a weight updated in place
+ * (training) has a new version and is transposed again on its next use.
  */
 function weightIhwo(rec: Recorder, weight: Tensor): Tensor {
-  return rec.temp(transpose(rec, weight, [1, 2, 3, 0]));
+  return derivedTensor(rec, weight, 'ihwo', (r) => transpose(r, weight, [1, 2, 3, 0]));
 }
 
 /** Scratch tensors of the same shapes, for timing the variants of this convolution alone. */

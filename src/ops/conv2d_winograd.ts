@@ -15,6 +15,7 @@ import {
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { UnsupportedError } from '../gpu/errors.js';
+import { derivedTensor } from '../gpu/derived.js';
 
 export type { WinogradTile };
 
@@ -86,15 +87,19 @@ export function recordWinogradConv(
   const { batch: n, inC: c, outC: m } = problem;
   const { tilesW, tiles } = tilesOf(problem, tile);
 
-  // U [C, a^2 M]: the GEMM's 'ihwo' weight (group xi's channels are xi*M .. xi*M + M - 1).
-  const u = rec.temp(rec.tensor([c, 1, 1, a2 * m], 'winograd weights'));
-  rec.dispatch({
-    name: 'winograd weights',
-    key: `winograd-weights:${tile}`,
-    shader: () => winogradWeightShader(tile),
-    params: winogradWeightParams.pack({ outC: m, inC: c, transposed: weightLayout === 'transposed' ? 1 : 0, total: m * c }),
-    buffers: [weight, u],
-    dispatch: dispatch1d(m * c, WINOGRAD_WORKGROUP),
+  // U [C, a^2 M]: the GEMM's 'ihwo' weight (group xi's channels are xi*M .. xi*M + M - 1),
+  // transformed once and cached with the weight until it changes (src/gpu/derived.ts).
+  const u = derivedTensor(rec, weight, `winograd-${tile}:${weightLayout}`, (r) => {
+    const transformed = r.tensor([c, 1, 1, a2 * m], 'winograd weights');
+    r.dispatch({
+      name: 'winograd weights',
+      key: `winograd-weights:${tile}`,
+      shader: () => winogradWeightShader(tile),
+      params: winogradWeightParams.pack({ outC: m, inC: c, transposed: weightLayout === 'transposed' ? 1 : 0, total: m * c }),
+      buffers: [weight, transformed],
+      dispatch: dispatch1d(m * c, WINOGRAD_WORKGROUP),
+    });
+    return transformed;
   });
 
   // V [N, a^2 C, 1, T].

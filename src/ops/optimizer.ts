@@ -35,7 +35,7 @@ export function setHyper(hyper: Tensor, values: readonly number[]): void {
   hyper.assertLive('setHyper');
   if (hyper.dtype !== 'f32') throw new ShapeError(`setHyper: hyper [${hyper.shape}] must be f32, got ${hyper.dtype}`);
   if (values.length > hyper.size) throw new ShapeError(`setHyper: ${values.length} values do not fit hyper [${hyper.shape}]`);
-  hyper.runtime.device.queue.writeBuffer(hyper.buffer, 0, new Float32Array(values));
+  hyper.runtime.writeTensor(hyper, new Float32Array(values));
 }
 
 function checkState(op: string, param: Tensor, named: Array<[string, Tensor]>, hyper: Tensor, hyperSize: number): void {
