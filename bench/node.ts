@@ -5,14 +5,20 @@
 // bundled (scripts/device-bench.sh) and run as `node bench-node.mjs [flags]`.
 import type { BenchArgs, BenchResult } from './page.js';
 
-/** Installs Dawn's WebGPU as navigator.gpu (what both libraries look for) and runs the workloads. */
-export async function runOnDawn(args: BenchArgs): Promise<BenchResult> {
+/** Installs Dawn's WebGPU (created with Dawn's `flags`) as navigator.gpu, what both libraries look for. */
+export async function installDawn(flags: string[] = []): Promise<GPU> {
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  const gpu = create([]) as GPU;
+  const gpu = create(flags) as GPU;
   const nav = (globalThis as unknown as { navigator?: Record<string, unknown> }).navigator;
   if (nav) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
   else Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: `node ${process.version}` }, configurable: true });
+  return gpu;
+}
+
+/** Runs the workloads on Dawn's adapter. */
+export async function runOnDawn(args: BenchArgs): Promise<BenchResult> {
+  const gpu = await installDawn();
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('Dawn found no WebGPU adapter (is a Vulkan loader and driver installed? VK_ICD_FILENAMES?)');
   const info = adapter.info as GPUAdapterInfo | undefined;

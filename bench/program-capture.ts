@@ -101,12 +101,22 @@ export interface Capture {
  */
 export async function capture(rt: Runtime, work: () => Promise<void>): Promise<Capture> {
   const programs: CapturedProgram[] = [];
-  const chosen: string[] = [];
   const dispatch = Recorder.prototype.dispatch;
-  const kernelVariant = rt.kernelVariant;
   Recorder.prototype.dispatch = function (this: Recorder, program: Program, label = program.name) {
     programs.push({ name: program.name, key: program.key, label, dispatch: [...program.dispatch], wgsl: program.shader() });
   };
+  try {
+    const chosen = await watchChooser(rt, work);
+    return { programs, chosen };
+  } finally {
+    Recorder.prototype.dispatch = dispatch;
+  }
+}
+
+/** Runs `work` and returns what the kernel chooser answered meanwhile, as "op:variant" in order. */
+export async function watchChooser(rt: Runtime, work: () => Promise<void>): Promise<string[]> {
+  const chosen: string[] = [];
+  const kernelVariant = rt.kernelVariant;
   rt.kernelVariant = (...args: Parameters<Runtime['kernelVariant']>) => {
     const v = kernelVariant.apply(rt, args);
     chosen.push(`${args[0]}:${v}`);
@@ -115,8 +125,7 @@ export async function capture(rt: Runtime, work: () => Promise<void>): Promise<C
   try {
     await work();
   } finally {
-    Recorder.prototype.dispatch = dispatch;
     rt.kernelVariant = kernelVariant;
   }
-  return { programs, chosen };
+  return chosen;
 }
