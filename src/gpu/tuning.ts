@@ -23,7 +23,7 @@ export type TunableOp = 'conv2d' | 'conv2dTranspose' | 'matmul';
 export const KERNEL_VARIANTS: Readonly<Record<TunableOp, readonly string[]>> = {
   conv2d: ['direct', 'direct-16x32', 'direct-wt-16x32', 'tiled', 'tiled-32', 'tiled-vec4', 'winograd-2x2', 'winograd-4x4'],
   conv2dTranspose: ['direct', 'direct-16x32', 'tiled', 'tiled-32', 'winograd-2x2', 'winograd-4x4'],
-  matmul: ['tiled', 'tiled-64', 'direct', 'direct-16x32'],
+  matmul: ['tiled', 'tiled-64', 'direct', 'direct-16x32', 'gemm128', 'gemm64', 'gemm128-splitk'],
 };
 
 /** Bump when a variant's kernel changes, so stored choices measured on the old kernels are dropped. */

@@ -3,6 +3,7 @@ import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { KernelProbe } from '../gpu/tuning.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError, UnsupportedError } from '../gpu/errors.js';
+import { GEMM_MATMUL_VARIANTS, recordMatmulGemm } from './gemm.js';
 
 /** ONNX Gemm: Y = alpha * op(A) op(B) + beta * C, then the optional fused activation. */
 export interface MatmulAttrs {
@@ -102,6 +103,11 @@ function recordGemm(rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | null, y:
 function recordGemmVariant(rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | null, y: Tensor, dims: Dims, attrs: ParsedAttrs,
   strides: { row: number; col: number }, layout: GemmLayout, variantName: string): void {
   const { alpha, beta, relu, transposeA, transposeB } = attrs;
+  const gemm = GEMM_MATMUL_VARIANTS[variantName];
+  if (gemm) {
+    recordMatmulGemm(rec, { a, b, bias, y, ...dims, ...attrs, biasStrides: strides, layout }, gemm);
+    return;
+  }
   // beta = 0 means C takes no part (ONNX), so it is not even read.
   const withBias = bias !== null && beta !== 0;
   const tile = MATMUL_TILES[variantName];
