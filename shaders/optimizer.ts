@@ -1,4 +1,5 @@
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Optimizer steps, element-wise and in place on the parameter and its state,
 // with PyTorch's update rules (torch.optim.SGD, torch.optim.Adam / AdamW).
@@ -19,30 +20,21 @@ export const sgdParams = defineParams({ size: 'u32', momentum: 'f32', weightDeca
  * formula gives from a zeroed velocity). With mu = 0 the velocity is not read
  * (an uninitialised one cannot leak NaN in) and ends up holding g'.
  */
-export function sgdShader(): string {
-  return `
-${sgdParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> velocity: array<f32>;
-@group(0) @binding(4) var<storage, read> hyper: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.size) { return; }
-  let lr = hyper[0];
+const sgdKernel = defineKernel('sgd', () => `
+${kernelHeader(sgdParams, [readWrite('param'), read('grad'), readWrite('velocity'), read('hyper')])}
+${flatMain(WORKGROUP, 'p.size', `  let lr = hyper[0];
   let w = param[i];
   let g = grad[i] + p.weightDecay * w;
   var v = g;
   if (p.momentum != 0.0) { v = p.momentum * velocity[i] + g; }
   velocity[i] = v;
   let step = select(v, g + p.momentum * v, p.nesterov != 0u);
-  param[i] = w - lr * step;
-}
-`;
+  param[i] = w - lr * step;`)}
+`);
+
+/** One SGD step over `values.size` parameters; buffers [param, grad, velocity, hyper]. */
+export function sgdProgram(values: Parameters<typeof sgdParams.pack>[0], label: string): KernelProgram {
+  return sgdKernel.program(undefined, sgdParams.pack(values), dispatch1d(values.size, WORKGROUP), label);
 }
 
 /** `logBeta*` = ln(beta) (computed in float64 on the host); `oneMinusBeta*` likewise, so 1 - 0.999 is not rounded from an f32 0.999. */
@@ -60,16 +52,8 @@ export const adamParams = defineParams({
  * 1 - b^t is -expm1(t ln b): for b2 = 0.999 and t = 1, 1 - pow(b2, t) in f32
  * would lose about four of its seven digits.
  */
-export function adamShader(): string {
-  return `
-${adamParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> param: array<f32>;
-@group(0) @binding(2) var<storage, read> grad: array<f32>;
-@group(0) @binding(3) var<storage, read_write> m: array<f32>;
-@group(0) @binding(4) var<storage, read_write> v: array<f32>;
-@group(0) @binding(5) var<storage, read> hyper: array<f32>;
-${flatIndexFn(WORKGROUP)}
+const adamKernel = defineKernel('adam', () => `
+${kernelHeader(adamParams, [readWrite('param'), read('grad'), readWrite('m'), readWrite('v'), read('hyper')])}
 
 // exp(x) - 1 without the cancellation near 0: a Taylor polynomial for
 // |x| < 0.5 (truncation below 1e-9 relative), exp(x) - 1 beyond.
@@ -90,11 +74,7 @@ fn expm1(x: f32) -> f32 {
   return exp(x) - 1.0;
 }
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.size) { return; }
-  let lr = hyper[0];
+${flatMain(WORKGROUP, 'p.size', `  let lr = hyper[0];
   let t = hyper[1];
   var w = param[i];
   var g = grad[i];
@@ -106,7 +86,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let bc1 = -expm1(t * p.logBeta1);
   let bc2 = -expm1(t * p.logBeta2);
   let denom = sqrt(vi) / sqrt(bc2) + p.epsilon;
-  param[i] = w - (lr / bc1) * mi / denom;
-}
-`;
+  param[i] = w - (lr / bc1) * mi / denom;`)}
+`);
+
+/** One Adam / AdamW step over `values.size` parameters; buffers [param, grad, m, v, hyper]. */
+export function adamProgram(values: Parameters<typeof adamParams.pack>[0], label: string): KernelProgram {
+  return adamKernel.program(undefined, adamParams.pack(values), dispatch1d(values.size, WORKGROUP), label);
 }

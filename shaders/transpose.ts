@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 import { MAX_RANK, axisFields, decodeIndex } from './elementwise.js';
 
 // Axis permutation up to rank 6. Output axis k is input axis perm[k]: the
@@ -15,21 +15,16 @@ export { MAX_RANK };
 /** `d`: output sizes; `s`: for each output axis, the input stride of its source axis. */
 export const transposeParams = defineParams({ total: 'u32', ...axisFields('d'), ...axisFields('s') });
 
-export function transposeShader(): string {
-  return wgsl`
-${transposeParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  var at = 0u;
+const transposeKernel = defineKernel('transpose', () => `
+${kernelHeader(transposeParams, [read('x'), readWrite('y')])}
+${flatMain(WORKGROUP, 'p.total', `  var at = 0u;
   ${decodeIndex('i', 'd', [['at', 's']])}
-  y[i] = x[at];
+  y[i] = x[at];`)}
+`);
+
+/** One transpose launch over `fields.total` elements; buffers [x, y]. */
+export function transposeProgram(fields: TransposeFields): KernelProgram {
+  return transposeKernel.program(undefined, transposeParams.pack(fields), dispatch1d(fields.total, WORKGROUP));
 }
-`;
-}
+
+export type TransposeFields = Parameters<typeof transposeParams.pack>[0];

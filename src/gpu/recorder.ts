@@ -1,24 +1,17 @@
 import type { Runtime } from './runtime.js';
 import type { Tensor } from './tensor.js';
 import { DeviceLimitError } from './errors.js';
+import type { KernelProgram } from '../../shaders/kernel.js';
 
 /**
  * What one kernel launch needs: the shape every op file produces after it has
- * validated its inputs and parsed its attributes.
+ * validated its inputs and parsed its attributes. A shader module's program
+ * factory (defineKernel, shaders/kernel.ts) gives all but the buffers:
+ * `rec.dispatch({ ...transposeProgram(...), buffers: [x, y] })`.
  */
-export interface Program {
-  /** Kernel name, used in labels and error messages. */
-  name: string;
-  /** Pipeline cache key: the kernel name plus every preprocessor flag and constant baked into the code. */
-  key: string;
-  /** Builds the WGSL (only called on a cache miss). */
-  shader: () => string;
-  /** Packed `Params` uniform, bound at @binding(0). */
-  params: ArrayBuffer;
+export interface Program extends KernelProgram {
   /** Storage buffers bound at @binding(1), @binding(2), ... in this order. */
   buffers: Array<Tensor | GPUBuffer>;
-  /** Workgroups in x, y, z. */
-  dispatch: [number, number, number];
 }
 
 /** Something a recording hands out that must be given back if the recording fails (a result, a tensor). */
@@ -259,10 +252,4 @@ export function timePasses(rec: Recorder, querySet: GPUQuerySet, capacity: numbe
   });
 }
 
-/** Workgroup counts for a 1-D element-wise kernel, folded into y past 65535 (see flatIndexFn). */
-export function dispatch1d(elements: number, workgroupSize: number): [number, number, number] {
-  const groups = Math.ceil(elements / workgroupSize);
-  if (groups <= 65535) return [groups, 1, 1];
-  const x = 65535;
-  return [x, Math.ceil(groups / x), 1];
-}
+export { dispatch1d } from '../../shaders/kernel.js';

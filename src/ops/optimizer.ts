@@ -1,5 +1,5 @@
-import { WORKGROUP, adamParams, adamShader, sgdParams, sgdShader } from '../../shaders/optimizer.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { adamProgram, sgdProgram } from '../../shaders/optimizer.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { sameShape } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
@@ -79,12 +79,8 @@ export function sgdStep(rec: Recorder, param: Tensor, grad: Tensor, velocity: Te
   checkNumber(op, 'weightDecay', weightDecay, 0);
   if (nesterov && momentum === 0) throw new OutOfRangeError(`${op}: nesterov momentum needs momentum > 0`);
   rec.dispatch({
-    name: `${op} [${param.shape}]`,
-    key: 'optimizer:sgd',
-    shader: sgdShader,
-    params: sgdParams.pack({ size: param.size, momentum, weightDecay, nesterov: nesterov ? 1 : 0 }),
+    ...sgdProgram({ size: param.size, momentum, weightDecay, nesterov: nesterov ? 1 : 0 }, `${op} [${param.shape}]`),
     buffers: [param, grad, velocity, hyper],
-    dispatch: dispatch1d(param.size, WORKGROUP),
   });
 }
 
@@ -107,17 +103,11 @@ export function adamStep(rec: Recorder, param: Tensor, grad: Tensor, m: Tensor, 
   checkNumber(op, 'weightDecay', weightDecay, 0);
   // ln(0) = -inf; a huge finite negative gives the same 1 - b^t = 1 without infinities in the shader.
   const logBeta = (b: number) => (b === 0 ? -1e30 : Math.log(b));
-  rec.dispatch({
-    name: `${op} [${param.shape}]`,
-    key: 'optimizer:adam',
-    shader: adamShader,
-    params: adamParams.pack({
-      size: param.size,
-      beta1, beta2, oneMinusBeta1: 1 - beta1, oneMinusBeta2: 1 - beta2,
-      logBeta1: logBeta(beta1), logBeta2: logBeta(beta2),
-      epsilon, weightDecay, decoupled: decoupled ? 1 : 0,
-    }),
-    buffers: [param, grad, m, v, hyper],
-    dispatch: dispatch1d(param.size, WORKGROUP),
-  });
+  const values = {
+    size: param.size,
+    beta1, beta2, oneMinusBeta1: 1 - beta1, oneMinusBeta2: 1 - beta2,
+    logBeta1: logBeta(beta1), logBeta2: logBeta(beta2),
+    epsilon, weightDecay, decoupled: decoupled ? 1 : 0,
+  };
+  rec.dispatch({ ...adamProgram(values, `${op} [${param.shape}]`), buffers: [param, grad, m, v, hyper] });
 }

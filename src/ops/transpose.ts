@@ -1,5 +1,5 @@
-import { WORKGROUP, MAX_RANK, transposeParams, transposeShader } from '../../shaders/transpose.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { MAX_RANK, transposeProgram, type TransposeFields } from '../../shaders/transpose.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError, UnsupportedError } from '../gpu/errors.js';
 
@@ -33,14 +33,7 @@ export function transpose(rec: Recorder, x: Tensor, perm: readonly number[]): Te
     fields[`s${k}`] = k < lead ? 0 : inStrides[perm[k - lead]!]!;
   }
   const y = rec.tensor(outShape, 'transpose');
-  rec.dispatch({
-    name: 'transpose',
-    key: 'transpose',
-    shader: transposeShader,
-    params: transposeParams.pack(fields as Parameters<typeof transposeParams.pack>[0]),
-    buffers: [x, y],
-    dispatch: dispatch1d(x.size, WORKGROUP),
-  });
+  rec.dispatch({ ...transposeProgram(fields as TransposeFields), buffers: [x, y] });
   return y;
 }
 
