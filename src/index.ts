@@ -51,3 +51,5 @@ export { imageStats } from './ops/image_stats.js';
 export { startLive, openCamera, closeCamera, LiveView, type LiveOptions, type LiveUnit, type LiveTarget, type LiveFrame, type CameraOptions } from './io/live.js';
 export { parameterCounts } from './model/parameters.js';
 export { derivedTensor, DerivedCache } from './gpu/derived.js';
+export { cropPaste, type CropPasteAttrs, type PatchSource } from './ops/crop_paste.js';
+export { planIncrementalOcclusion, type IncrementalPlan, type NodeStep, type OccluderGrid, type PositionWindows } from './analysis/incremental_plan.js';

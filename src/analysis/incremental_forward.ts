@@ -26,12 +26,12 @@ import { maxPool2d } from '../ops/maxpool2d.js';
 import { avgPool2d } from '../ops/avgpool2d.js';
 import { poolGeometry } from '../ops/pool_geometry.js';
 import { cropPaste, type PatchSource } from '../ops/crop_paste.js';
-import type { IncrementalPlan, Window } from './incremental_plan.js';
+import type { IncrementalPlan, PositionWindows } from './incremental_plan.js';
 
 /** A copy's value at a node: a full batch tensor, or the original plus a patch in a window. */
 type Value =
   | { full: Tensor }
-  | { original: Tensor; source: PatchSource; window: Window; at: number };
+  | { original: Tensor; source: PatchSource; window: PositionWindows; at: number };
 
 /** What the reductions read: full maps (pasted where needed) and one channel's planes. */
 export interface IncrementalForward {
@@ -96,7 +96,7 @@ export function recordIncrementalForward(
     const step = plan.steps[i]!;
     const args = model.sources[i]!.map(valueOf);
     const windowed = (output: Tensor): Value => {
-      const w = (step as { window: Window }).window;
+      const w = (step as { window: PositionWindows }).window;
       const want = [n, output.shape[1]!, w.height, w.width];
       if (!sameShape(output.shape, want)) throw new Error(`incremental occlusion: ${layer.name} made [${output.shape}], its window is [${want}]`);
       return { original: originals[i]!, source: { patch: output }, window: w, at: layout.windowAt[i]! };

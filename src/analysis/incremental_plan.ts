@@ -35,7 +35,7 @@ import { sameShape } from '../gpu/tensor.js';
 export interface OccluderGrid { size: number; stride: number; rows: number; cols: number }
 
 /** A window per position: all of one size, copy p's top-left at (tops[p], lefts[p]) of the map. */
-export interface Window { height: number; width: number; tops: Int32Array; lefts: Int32Array }
+export interface PositionWindows { height: number; width: number; tops: Int32Array; lefts: Int32Array }
 
 /** One axis of a sliding window: effective kernel span, stride, leading pad, output length. */
 interface Axis { span: number; stride: number; pad: number; out: number }
@@ -49,21 +49,21 @@ interface Axis { span: number; stride: number; pad: number; out: number }
  */
 export type NodeStep =
   | { kind: 'full'; reason: string }
-  | { kind: 'slide'; window: Window; crop: { height: number; width: number; tops: Int32Array; lefts: Int32Array }; padValue: number }
-  | { kind: 'pointwise'; window: Window }
-  | { kind: 'merge'; window: Window };
+  | { kind: 'slide'; window: PositionWindows; crop: { height: number; width: number; tops: Int32Array; lefts: Int32Array }; padValue: number }
+  | { kind: 'pointwise'; window: PositionWindows }
+  | { kind: 'merge'; window: PositionWindows };
 
 export interface IncrementalPlan {
   grid: OccluderGrid;
   /** The occluder's window on the model input. */
-  input: Window;
+  input: PositionWindows;
   steps: NodeStep[];
 }
 
 /** The lowest finite f32: max pooling's padding (a window always holds a real value, so it never wins). */
 export const LOWEST_F32 = -3.4028234663852886e38;
 
-/** Window sizes at or above this share of the map are computed as full maps (a crop would save too little). */
+/** Windows at or above this share of the map are computed as full maps (a crop would save too little). */
 export const FULL_SHARE = 1;
 
 /** Where the incremental path cannot take a model: the reason, for the fallback to full recomputation. */
@@ -81,12 +81,12 @@ export function planIncrementalOcclusion(model: Model, grid: OccluderGrid): Incr
   const unsupported = incrementalUnsupported(model);
   if (unsupported) return { fallback: unsupported };
   const positions = grid.rows * grid.cols;
-  const input: Window = {
+  const input: PositionWindows = {
     height: grid.size, width: grid.size,
     tops: Int32Array.from({ length: positions }, (_, p) => Math.floor(p / grid.cols) * grid.stride),
     lefts: Int32Array.from({ length: positions }, (_, p) => (p % grid.cols) * grid.stride),
   };
-  const windows: Array<Window | null> = [];
+  const windows: Array<PositionWindows | null> = [];
   const windowOf = (source: number) => (source < 0 ? input : windows[source]!);
   const steps = model.layers.map((layer, i) => {
     const inputs = model.sources[i]!.map(windowOf);
@@ -102,11 +102,11 @@ export function planIncrementalOcclusion(model: Model, grid: OccluderGrid): Incr
   return { grid, input, steps };
 }
 
-function stepFor(layer: AnyLayer, inputs: Array<Window | null>, inShapes: ReadonlyArray<readonly number[]>, outShape: readonly number[]): NodeStep {
+function stepFor(layer: AnyLayer, inputs: Array<PositionWindows | null>, inShapes: ReadonlyArray<readonly number[]>, outShape: readonly number[]): NodeStep {
   const full = (reason: string): NodeStep => ({ kind: 'full', reason: `${layer.name} (${layer.kind}): ${reason}` });
   if (inputs.some((w) => w === null)) return full('an input is a full map');
   if (outShape.length !== 3) return full(`its output [${outShape}] is not a map`);
-  const wins = inputs as Window[];
+  const wins = inputs as PositionWindows[];
   if (layer instanceof Conv2D || layer instanceof MaxPool2D || layer instanceof AvgPool2D) {
     const axes = slidingAxes(layer, inShapes[0]!);
     if (typeof axes === 'string') return full(axes);
@@ -168,7 +168,7 @@ function touched(a: number, b: number, axis: Axis): [number, number] {
  * One static size for all positions (the largest box any position needs),
  * each box's origin shifted back inside the map where it would overrun.
  */
-function staticWindow(boxes: Array<[number, number, number, number]>, mapH: number, mapW: number): Window | null {
+function staticWindow(boxes: Array<[number, number, number, number]>, mapH: number, mapW: number): PositionWindows | null {
   const height = Math.max(...boxes.map((b) => b[1] - b[0] + 1));
   const width = Math.max(...boxes.map((b) => b[3] - b[2] + 1));
   if (height * width >= FULL_SHARE * mapH * mapW) return null;
@@ -179,7 +179,7 @@ function staticWindow(boxes: Array<[number, number, number, number]>, mapH: numb
   };
 }
 
-function slideStep(input: Window, [ah, aw]: [Axis, Axis], padValue: number): NodeStep | null {
+function slideStep(input: PositionWindows, [ah, aw]: [Axis, Axis], padValue: number): NodeStep | null {
   const boxes = Array.from(input.tops, (top, p): [number, number, number, number] => {
     const left = input.lefts[p]!;
     return [...touched(top, top + input.height - 1, ah), ...touched(left, left + input.width - 1, aw)];
@@ -195,7 +195,7 @@ function slideStep(input: Window, [ah, aw]: [Axis, Axis], padValue: number): Nod
   return { kind: 'slide', window, crop, padValue };
 }
 
-function unionWindow(inputs: Window[], mapH: number, mapW: number): Window | null {
+function unionWindow(inputs: PositionWindows[], mapH: number, mapW: number): PositionWindows | null {
   const boxes = Array.from(inputs[0]!.tops, (_, p): [number, number, number, number] => [
     Math.min(...inputs.map((w) => w.tops[p]!)), Math.max(...inputs.map((w) => w.tops[p]! + w.height - 1)),
     Math.min(...inputs.map((w) => w.lefts[p]!)), Math.max(...inputs.map((w) => w.lefts[p]! + w.width - 1)),
