@@ -6,11 +6,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { installDawn } from './node.js';
-import { deviceMain } from './device-sections.js';
 import { parseDeviceArgs, TIMESTAMP_FLAGS } from './device-args.js';
 
 if (process.argv.includes('--run-device')) {
   await installDawn(TIMESTAMP_FLAGS);
+  // Imported after navigator.gpu exists: TF.js's WebGPU backend registers itself only where it finds one.
+  const { deviceMain } = await import('./device-sections.js');
   const args = parseDeviceArgs(process.argv, `node ${process.version} + Dawn (webgpu package)`, TIMESTAMP_FLAGS);
   mkdirSync(dirname(args.out), { recursive: true });
   const report = await deviceMain(args, {
