@@ -4,12 +4,13 @@ import type { Recorder } from '../gpu/recorder.js';
 import type { Runtime } from '../gpu/runtime.js';
 import { shapeSize, type Tensor } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError } from '../gpu/errors.js';
+import { isFill, weightCount, type Weights } from '../ops/fill.js';
 
 export interface ConstantOpOptions {
   name?: string;
   op: BinaryOp;
-  /** Row-major values of `shape`. */
-  constant: Float32Array;
+  /** Row-major values of `shape`, or a formula the GPU evaluates (src/ops/fill.ts). */
+  constant: Weights;
   /** Broadcast numpy-style against the full input [N, ...]; a leading batch axis, if given, must be 1. */
   shape: number[];
   /** y = c (op) x instead of x (op) c (matters for sub and div). */
@@ -29,7 +30,7 @@ export class ConstantOp extends BaseLayer implements Layer {
   readonly op: BinaryOp;
   readonly constantFirst: boolean;
   readonly shape: readonly number[];
-  readonly #values: Float32Array;
+  readonly #values: Weights;
   #c: Tensor | null = null;
 
   constructor(options: ConstantOpOptions) {
@@ -41,8 +42,9 @@ export class ConstantOp extends BaseLayer implements Layer {
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 1)) {
       throw new ShapeError(`${this.name}: ConstantOp shape must be positive integers, got ${JSON.stringify(shape)}`);
     }
-    if (!(constant instanceof Float32Array) || constant.length !== shapeSize(shape)) {
-      throw new ShapeError(`${this.name}: ConstantOp constant has ${constant?.length} values, shape [${shape}] needs ${shapeSize(shape)}`);
+    const valid = constant instanceof Float32Array || isFill(constant);
+    if (!valid || weightCount(constant) !== shapeSize(shape)) {
+      throw new ShapeError(`${this.name}: ConstantOp constant has ${valid ? weightCount(constant) : 'no'} values, shape [${shape}] needs ${shapeSize(shape)}`);
     }
     this.op = op;
     this.constantFirst = options.constantFirst ?? false;
@@ -67,6 +69,9 @@ export class ConstantOp extends BaseLayer implements Layer {
     this.#c = this.upload(rt, this.shape, this.#values, 'constant');
     return out.slice(1);
   }
+
+  /** The constant as given: values, or a formula written on the GPU at build. */
+  get constant(): Weights { return this.#values; }
 
   #constant(): Tensor {
     if (!this.#c) throw new ShapeError(`${this.name}: ConstantOp used before build()`);

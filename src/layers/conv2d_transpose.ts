@@ -6,6 +6,7 @@ import type { Recorder } from '../gpu/recorder.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError, UnsupportedError } from '../gpu/errors.js';
+import { weightCount, type Weights } from '../ops/fill.js';
 
 export interface Conv2DTransposeOptions {
   name?: string;
@@ -20,9 +21,9 @@ export interface Conv2DTransposeOptions {
   outputShape?: [number, number];
   groups?: number;
   /** [inChannels, filters/groups, kH, kW] row-major (ONNX ConvTranspose / PyTorch layout). Omitted: He-normal from `seed`. */
-  kernel?: Float32Array;
+  kernel?: Weights;
   /** [filters]; omitted: zeros. `useBias: false` drops it. */
-  bias?: Float32Array;
+  bias?: Weights;
   useBias?: boolean;
   seed?: number;
 }
@@ -64,13 +65,13 @@ export class Conv2DTranspose extends BaseLayer implements Layer {
     this.#backwardAttrs = this.#adjointAttrs(inputShape, outShape, kH, kW, groups);
     const count = this.kernelShape.reduce((a, b) => a * b, 1);
     const kernel = o.kernel ?? heNormal(count, count / inC, o.seed ?? 1);
-    if (kernel.length !== count) {
-      throw new ShapeError(`${this.name}: kernel has ${kernel.length} values, [${this.kernelShape}] needs ${count}`);
+    if (weightCount(kernel) !== count) {
+      throw new ShapeError(`${this.name}: kernel has ${weightCount(kernel)} values, [${this.kernelShape}] needs ${count}`);
     }
     this.#kernel = this.upload(rt, this.kernelShape, kernel, 'kernel');
     if (o.useBias !== false) {
       const bias = o.bias ?? new Float32Array(o.filters);
-      if (bias.length !== o.filters) throw new ShapeError(`${this.name}: bias has ${bias.length} values, expected ${o.filters}`);
+      if (weightCount(bias) !== o.filters) throw new ShapeError(`${this.name}: bias has ${weightCount(bias)} values, expected ${o.filters}`);
       this.#bias = this.upload(rt, [o.filters], bias, 'bias');
     }
     return outShape;

@@ -6,14 +6,15 @@ import type { Recorder } from '../gpu/recorder.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError } from '../gpu/errors.js';
+import { weightCount, weightSlice, type Weights } from '../ops/fill.js';
 
 export interface DenseOptions {
   name?: string;
   units: number;
   activation?: 'none' | 'relu';
   /** [units, inFeatures] row-major (PyTorch Linear / ONNX Gemm transB layout). Omitted: He-normal from `seed`. */
-  kernel?: Float32Array;
-  bias?: Float32Array;
+  kernel?: Weights;
+  bias?: Weights;
   useBias?: boolean;
   seed?: number;
 }
@@ -41,19 +42,19 @@ export class Dense extends BaseLayer implements TrainableLayer {
     const inFeatures = inputShape[0]!;
     this.kernelShape = [o.units, inFeatures];
     const kernel = o.kernel ?? heNormal(o.units * inFeatures, inFeatures, o.seed ?? 1);
-    if (kernel.length !== o.units * inFeatures) {
-      throw new ShapeError(`${this.name}: kernel has ${kernel.length} values, [${this.kernelShape}] needs ${o.units * inFeatures}`);
+    if (weightCount(kernel) !== o.units * inFeatures) {
+      throw new ShapeError(`${this.name}: kernel has ${weightCount(kernel)} values, [${this.kernelShape}] needs ${o.units * inFeatures}`);
     }
     const rows = denseChunkRows(rt, o.units, inFeatures, `${this.name}.kernel`);
     this.#kernel = [];
     for (let r0 = 0; r0 < o.units; r0 += rows) {
       const r1 = Math.min(o.units, r0 + rows);
-      const data = kernel.subarray(r0 * inFeatures, r1 * inFeatures);
+      const data = weightSlice(kernel, r0 * inFeatures, r1 * inFeatures);
       this.#kernel.push(this.upload(rt, [r1 - r0, inFeatures], data, rows < o.units ? `kernel[${r0}:${r1}]` : 'kernel'));
     }
     if (o.useBias !== false) {
       const bias = o.bias ?? new Float32Array(o.units);
-      if (bias.length !== o.units) throw new ShapeError(`${this.name}: bias has ${bias.length} values, expected ${o.units}`);
+      if (weightCount(bias) !== o.units) throw new ShapeError(`${this.name}: bias has ${weightCount(bias)} values, expected ${o.units}`);
       this.#bias = this.upload(rt, [o.units], bias, 'bias');
     }
     return [o.units];

@@ -2,6 +2,7 @@ import type { Recorder } from '../gpu/recorder.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { BackwardRule } from '../ops/activation.js';
+import { fillTensor, isFill, type Weights } from '../ops/fill.js';
 
 /** How the DeconvNet passes a signal back through a ReLU (see shaders/activation.ts). */
 export type ProjectionMode = BackwardRule;
@@ -95,8 +96,10 @@ export abstract class BaseLayer {
     this.name = name ?? '';
   }
 
-  protected upload(rt: Runtime, shape: readonly number[], data: Float32Array, what: string): Tensor {
-    const t = rt.createTensor(shape, data, 'f32', `${this.name}.${what}`);
+  /** Stored values are copied to the GPU; a fill formula is evaluated there (src/ops/fill.ts). */
+  protected upload(rt: Runtime, shape: readonly number[], data: Weights, what: string): Tensor {
+    const label = `${this.name}.${what}`;
+    const t = isFill(data) ? fillTensor(rt, shape, data, label) : rt.createTensor(shape, data, 'f32', label);
     this.weights.push(t);
     return t;
   }

@@ -44,6 +44,9 @@ import { resizeTable, COORDINATE_TRANSFORMATIONS, NEAREST_ROUNDINGS, type Resize
 import { sliceGeometry, type SliceSpec } from '../../ops/slice.js';
 import { DeconvNetError } from '../../gpu/errors.js';
 import { Attrs, decodeModel, tensorFromProto, toNumber, type HostTensor } from './onnx_tensor.js';
+import * as gen from './onnx_generated.js';
+import type { GenTensor } from './onnx_generated.js';
+import { fillsSettled, type Weights } from '../../ops/fill.js';
 
 export interface OnnxImportOptions {
   /** Names the file in error messages. */
@@ -75,13 +78,21 @@ export interface OnnxImport {
 type Node = onnx.INodeProto;
 type Pads = [top: number, left: number, bottom: number, right: number];
 
-/** What flows along an edge: a node's output (per-image shape) or a constant on the host. */
-type Value = { node: string; shape: number[] } | { host: HostTensor };
+/**
+ * What flows along an edge: a node's output (per-image shape), a constant on
+ * the host, or a constant the graph generates (a formula the GPU evaluates).
+ */
+type Value = { node: string; shape: number[] } | { host: HostTensor } | { gen: GenTensor };
+type Computed = { node: string; shape: number[] };
+
+const isComputed = (v: Value): v is Computed => 'node' in v;
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** 1 GiB of float32 per image. */
 const MAX_VALUES_PER_IMAGE = 2 ** 28;
+/** 8 GiB of float32: beyond any device's buffers, and the fill formula's 32-bit index. */
+const MAX_CONSTANT_VALUES = 2 ** 31;
 
 class GraphBuilder {
   readonly values = new Map<string, Value>();
@@ -125,6 +136,11 @@ class GraphBuilder {
    * values, which no device holds and which shape arithmetic (pooling
    * windows) would walk for seconds: refused up front.
    */
+  /** A constant the graph generates: within what one device could hold (2^31 values). */
+  plausibleConstant(a: Attrs, dims: readonly number[]): void {
+    if (size(dims) > MAX_CONSTANT_VALUES) throw new UnsupportedError(`${a.where}: a constant of shape [${dims}] has ${size(dims)} values; more than the importer accepts (${MAX_CONSTANT_VALUES})`);
+  }
+
   plausible(shape: readonly number[], what: string): void {
     if (size(shape) > MAX_VALUES_PER_IMAGE) {
       throw new UnsupportedError(`${this.file}: ${what} is [N, ${shape}], ${size(shape)} values per image; more than the importer accepts (${MAX_VALUES_PER_IMAGE})`);
@@ -147,16 +163,25 @@ class GraphBuilder {
   }
 
   /** A computed input: a graph input or a node output (constants are folded elsewhere). */
-  computed(name: string, where: string): { node: string; shape: number[] } {
+  computed(name: string, where: string): Computed {
     const v = this.value(name, where);
-    if ('host' in v) throw new UnsupportedError(`${where}: input "${name}" is a constant; this op is imported only on computed values`);
+    if (!isComputed(v)) throw new UnsupportedError(`${where}: input "${name}" is a constant; this op is imported only on computed values`);
     return v;
   }
 
+  /** A constant's values on the host; a generated one is evaluated here when it is small enough. */
   host(name: string, where: string): HostTensor {
     const v = this.value(name, where);
-    if (!('host' in v)) throw new UnsupportedError(`${where}: input "${name}" must be a constant (an initializer or a Constant node)`);
-    return v.host;
+    if (isComputed(v)) throw new UnsupportedError(`${where}: input "${name}" must be a constant (an initializer or a Constant node)`);
+    return 'host' in v ? v.host : hostValues(v.gen, `${where}: input "${name}"`);
+  }
+
+  /** A constant the op's layer uploads: stored values, or a generated one's formula (made on the GPU). */
+  weights(name: string, where: string): { dims: number[]; data: Weights } {
+    const v = this.value(name, where);
+    if (isComputed(v)) throw new UnsupportedError(`${where}: input "${name}" must be a constant (an initializer or a Constant node)`);
+    if ('host' in v) return { dims: v.host.dims, data: v.host.dtype === 'float32' ? v.host.data : Float32Array.from(v.host.data) };
+    return { dims: [...v.gen.dims], data: gen.fillSpec(v.gen) };
   }
 
   floats(name: string, where: string): Float32Array {
@@ -171,7 +196,7 @@ class GraphBuilder {
   }
 
   /** Adds a layer reading `inputs` (value names) and returns its node's name. */
-  add(layer: AnyLayer, inputs: string[], shape: number[]): { node: string; shape: number[] } {
+  add(layer: AnyLayer, inputs: string[], shape: number[]): Computed {
     if (!layer.name) throw new Error('unnamed layer');
     this.plausible(shape, `node "${layer.name}"`);
     this.nodes.push({ layer, inputs });
@@ -240,7 +265,15 @@ const FOLD_LIMIT = 1 << 24;
 
 function foldable(a: Attrs, dims: number[]): void {
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new FormatError(`${a.where}: shape [${dims}] must be non-negative integers`);
-  if (size(dims) > FOLD_LIMIT) throw new UnsupportedError(`${a.where}: a constant of shape [${dims}] is larger than the importer folds (${FOLD_LIMIT} elements)`);
+  if (size(dims) > FOLD_LIMIT) throw new UnsupportedError(`${a.where}: a constant of shape [${dims}] is larger than the importer folds on the host (${FOLD_LIMIT} elements)`);
+}
+
+/** A generated constant's values on the host, where an op needs them (shape arithmetic, small parameters). */
+function hostValues(g: GenTensor, where: string): HostTensor {
+  if (gen.elementCount(g) > FOLD_LIMIT) {
+    throw new UnsupportedError(`${where}: a constant of shape [${g.dims}] made in the graph is used where its values are needed on the host, which the importer does up to ${FOLD_LIMIT} elements (layer weights are made on the GPU at any size)`);
+  }
+  return gen.evaluate(g);
 }
 
 function broadcastHost(a: Attrs, x: HostTensor, y: HostTensor, f: (p: number, q: number) => number): HostTensor {
@@ -299,6 +332,119 @@ function concatHost(a: Attrs, xs: HostTensor[], axis: number): HostTensor {
   return hostOf(xs.some((x) => x.dtype === 'float32') ? 'float32' : 'int64', dims, out);
 }
 
+/** Dims after Reshape / Flatten / Squeeze / Unsqueeze of a constant of `dims`: the values stay in order. */
+function constantDims(g: GraphBuilder, node: Node, a: Attrs, dims: readonly number[]): number[] {
+  const op = node.opType ?? '';
+  if (op === 'Reshape') {
+    const target = g.opset < 5 ? a.ints('shape') : g.ints(input(node, 1), a.where);
+    a.int('allowzero', 0);
+    const known = size(target.filter((d) => d !== -1).map((d, i) => (d === 0 ? dims[i]! : d)));
+    const out = target.map((d, i) => (d === 0 ? dims[i]! : d === -1 ? size(dims) / known : d));
+    if (size(out) !== size(dims)) throw new ShapeError(`${a.where}: cannot reshape constant [${dims}] to [${target}]`);
+    return out;
+  }
+  if (op === 'Flatten') {
+    const axis = a.int('axis', 1);
+    const ax = axis < 0 ? axis + dims.length : axis;
+    return [size(dims.slice(0, ax)), size(dims.slice(ax))];
+  }
+  const axes = g.opset >= 13 && input(node, 1) ? g.ints(input(node, 1), a.where) : a.ints('axes', op === 'Squeeze' ? [] : undefined);
+  let out = [...dims];
+  if (op === 'Squeeze') {
+    const norm = axes.map((d) => (d < 0 ? d + out.length : d));
+    out = axes.length ? out.filter((_, i) => !norm.includes(i)) : out.filter((d) => d !== 1);
+  } else {
+    const rank = out.length + axes.length;
+    for (const ax of axes.map((d) => (d < 0 ? d + rank : d)).sort((p, q) => p - q)) out.splice(ax, 0, 1);
+  }
+  return out;
+}
+
+/** One scalar of a constant input (Range's start, limit, delta). */
+function scalarInput(g: GraphBuilder, node: Node, a: Attrs, i: number, what: string): number {
+  const h = g.host(input(node, i), a.where);
+  if (size(h.dims) !== 1) throw new FormatError(`${a.where}: ${what} has shape [${h.dims}]; a scalar is expected`);
+  return Number(h.data[0]);
+}
+
+const ONNX_CAST_TYPES: Record<number, HostTensor['dtype']> = { 1: 'float32', 11: 'float32', 6: 'int64', 7: 'int64' };
+
+/**
+ * Constants the graph creates (ConstantOfShape, Range) and ops on them that
+ * keep them a formula for the GPU (see onnx_generated.ts). Null: the op is
+ * folded on the host instead (evaluating small generated inputs there).
+ */
+function foldGenerated(g: GraphBuilder, node: Node, a: Attrs): GenTensor | null {
+  const op = node.opType ?? '';
+  if (op === 'ConstantOfShape') {
+    const dims = Array.from(g.host(input(node, 0), a.where).data as ArrayLike<number>, Number);
+    if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new FormatError(`${a.where}: shape [${dims}] must be non-negative integers`);
+    g.plausibleConstant(a, dims);
+    const v = a.tensor('value') ?? { dtype: 'float32' as const, dims: [1], data: Float32Array.of(0) };
+    if (size(v.dims) !== 1) throw new FormatError(`${a.where}: value has shape [${v.dims}]; one element is expected`);
+    return gen.constantOfShape(dims, Number(v.data[0]), v.dtype);
+  }
+  if (op === 'Range') {
+    const [start, limit, delta] = [0, 1, 2].map((i) => scalarInput(g, node, a, i, ['start', 'limit', 'delta'][i]!)) as [number, number, number];
+    if (delta === 0 || !Number.isFinite(start + limit + delta)) throw new FormatError(`${a.where}: Range(${start}, ${limit}, ${delta}) has no finite length`);
+    const float = [0, 1, 2].some((i) => g.host(input(node, i), a.where).dtype === 'float32');
+    const r = gen.range(start, limit, delta, float ? 'float32' : 'int64');
+    g.plausibleConstant(a, r.dims);
+    return r;
+  }
+  const values = (node.input ?? []).filter((n) => n !== '').map((n) => g.value(n, a.where));
+  if (['Add', 'Sub', 'Mul', 'Div'].includes(op)) return scalarArithmetic(a, op as 'Add', values);
+  const x = values[0];
+  if (!x || !('gen' in x)) return null;
+  const src = x.gen;
+  switch (op) {
+    case 'Identity': case 'Dropout':
+      a.ignore('ratio', 'is_test', 'seed', 'training_mode');
+      return src;
+    case 'Cast': {
+      const to = ONNX_CAST_TYPES[a.int('to')];
+      return to ? gen.cast(src, to) : null;
+    }
+    case 'Reshape': case 'Flatten': case 'Squeeze': case 'Unsqueeze':
+      return gen.reshaped(src, constantDims(g, node, a, src.dims));
+    case 'Transpose':
+      return gen.transpose(src, a.ints('perm', src.dims.map((_, i) => src.dims.length - 1 - i)));
+    case 'Slice':
+      return gen.slice(src, sliceGeometryAt(a, src.dims, sliceInputs(g, node, a)));
+    case 'Expand': {
+      const target = g.ints(input(node, 1), a.where);
+      g.plausibleConstant(a, target);
+      return gen.expand(src, target);
+    }
+    case 'Tile': {
+      const repeats = g.ints(input(node, 1), a.where);
+      if (repeats.some((r) => !Number.isSafeInteger(r) || r < 0)) throw new FormatError(`${a.where}: repeats [${repeats}] must be non-negative integers`);
+      g.plausibleConstant(a, src.dims.map((d, k) => d * (repeats[k] ?? 1)));
+      return gen.tile(src, repeats);
+    }
+    default:
+      return null;
+  }
+}
+
+/** The one value of a one-element constant: a host one, or a generated fill. */
+function scalarOf(v: Value): { value: number; dtype: HostTensor['dtype']; rank: number } | null {
+  if ('host' in v) return size(v.host.dims) === 1 ? { value: Number(v.host.data[0]), dtype: v.host.dtype, rank: v.host.dims.length } : null;
+  if ('gen' in v) return size(v.gen.dims) === 1 && v.gen.terms.length === 0 ? { value: v.gen.start, dtype: v.gen.dtype, rank: v.gen.dims.length } : null;
+  return null;
+}
+
+/** A generated constant (op) a one-element constant, either way round: still a formula. */
+function scalarArithmetic(a: Attrs, op: 'Add' | 'Sub' | 'Mul' | 'Div', values: Value[]): GenTensor | null {
+  a.ignore('broadcast', 'axis');
+  if (values.length !== 2) throw new FormatError(`${a.where}: takes 2 inputs, has ${values.length}`);
+  const [p, q] = values as [Value, Value];
+  const genFirst = 'gen' in p && scalarOf(q) !== null;
+  const x = genFirst ? p : q, c = scalarOf(genFirst ? q : p);
+  if (!('gen' in x) || !c || c.rank > x.gen.dims.length) return null;
+  return gen.scalarOp(x.gen, op, c.value, !genFirst, x.gen.dtype === 'float32' || c.dtype === 'float32' ? 'float32' : 'int64');
+}
+
 /** Folds a node whose inputs are all constants; returns null when the op is not a foldable one. */
 function foldConstant(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null {
   const op = node.opType ?? '';
@@ -319,33 +465,9 @@ function foldConstant(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null 
       if (to === 6 || to === 7) return hostOf('int64', x.dims, Array.from(x.data, Math.trunc));
       throw new UnsupportedError(`${a.where}: Cast to type ${to} is not supported`);
     }
-    case 'Reshape': {
+    case 'Reshape': case 'Flatten': case 'Squeeze': case 'Unsqueeze': {
       const x = hosts()[0]!;
-      const target = g.opset < 5 ? a.ints('shape') : g.ints(input(node, 1), a.where);
-      a.int('allowzero', 0);
-      const known = size(target.filter((d) => d !== -1).map((d, i) => (d === 0 ? x.dims[i]! : d)));
-      const dims = target.map((d, i) => (d === 0 ? x.dims[i]! : d === -1 ? size(x.dims) / known : d));
-      if (size(dims) !== size(x.dims)) throw new ShapeError(`${a.where}: cannot reshape constant [${x.dims}] to [${target}]`);
-      return hostOf(x.dtype, dims, x.data);
-    }
-    case 'Flatten': {
-      const x = hosts()[0]!;
-      const axis = a.int('axis', 1);
-      const ax = axis < 0 ? axis + x.dims.length : axis;
-      return hostOf(x.dtype, [size(x.dims.slice(0, ax)), size(x.dims.slice(ax))], x.data);
-    }
-    case 'Squeeze': case 'Unsqueeze': {
-      const x = hosts()[0]!;
-      const axes = g.opset >= 13 && input(node, 1) ? g.ints(input(node, 1), a.where) : a.ints('axes', op === 'Squeeze' ? [] : undefined);
-      let dims = [...x.dims];
-      if (op === 'Squeeze') {
-        const norm = axes.map((d) => (d < 0 ? d + dims.length : d));
-        dims = axes.length ? dims.filter((_, i) => !norm.includes(i)) : dims.filter((d) => d !== 1);
-      } else {
-        const rank = dims.length + axes.length;
-        for (const ax of axes.map((d) => (d < 0 ? d + rank : d)).sort((p, q) => p - q)) dims.splice(ax, 0, 1);
-      }
-      return hostOf(x.dtype, dims, x.data);
+      return hostOf(x.dtype, constantDims(g, node, a, x.dims), x.data);
     }
     case 'Transpose': {
       const x = hosts()[0]!;
@@ -396,11 +518,29 @@ function foldConstant(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null 
       }
       return hostOf(x.dtype, geo.outShape, out);
     }
-    case 'ConstantOfShape': {
-      const dims = Array.from(hosts()[0]!.data as ArrayLike<number>, Number);
+    case 'Expand': {
+      const [x, shape] = hosts(2) as [HostTensor, HostTensor];
+      const dims = Array.from(shape.data as ArrayLike<number>, Number);
       foldable(a, dims);
-      const v = a.tensor('value') ?? { dtype: 'float32' as const, dims: [1], data: Float32Array.of(0) };
-      return hostOf(v.dtype, dims, new Array<number>(size(dims)).fill(v.data[0] as number));
+      return broadcastHost(a, x, { dtype: 'int64', dims, data: new Array<number>(size(dims)).fill(0) }, (p) => p);
+    }
+    case 'Tile': {
+      const [x, repeats] = hosts(2) as [HostTensor, HostTensor];
+      const r = repeats.data.map(Number);
+      if (r.length !== x.dims.length) throw new FormatError(`${a.where}: repeats [${r}] do not match constant [${x.dims}]`);
+      const dims = x.dims.map((d, k) => d * r[k]!);
+      foldable(a, dims);
+      const xs = strides(x.dims), os = strides(dims);
+      const out = Array.from({ length: size(dims) }, (_, i) => x.data[dims.reduce((src, _, k) => src + ((Math.floor(i / os[k]!) % dims[k]!) % x.dims[k]!) * xs[k]!, 0)]!);
+      return hostOf(x.dtype, dims, out);
+    }
+    case 'ReduceProd': {
+      const x = hosts()[0]!;
+      const axes = g.opset >= 18 && input(node, 1) ? g.ints(input(node, 1), a.where) : a.optionalInts('axes') ?? [];
+      a.int('noop_with_empty_axes', 0);
+      if (axes.length > 0 && axes.length !== x.dims.length) throw new UnsupportedError(`${a.where}: ReduceProd of constants over some axes [${axes}] is not supported (all axes are)`);
+      const keep = a.int('keepdims', 1) === 1;
+      return hostOf(x.dtype, keep ? x.dims.map(() => 1) : [], [Array.from(x.data as ArrayLike<number>).reduce((p, q) => p * q, 1)]);
     }
     default:
       return null;
@@ -414,19 +554,19 @@ type Mapping = (g: GraphBuilder, node: Node, a: Attrs, name: string) => Value;
 function conv(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const x = g.computed(input(node, 0), a.where);
   planeOf(a, x.shape);
-  const w = g.host(input(node, 1), a.where);
+  const w = g.weights(input(node, 1), a.where);
   if (w.dims.length !== 4) throw new UnsupportedError(`${a.where}: weight [${w.dims}] is not 4-D (2-D convolutions only)`);
   const kernelShape = a.optionalInts('kernel_shape');
   if (kernelShape && (kernelShape.length !== 2 || kernelShape[0] !== w.dims[2] || kernelShape[1] !== w.dims[3])) {
     throw new FormatError(`${a.where}: kernel_shape [${kernelShape}] disagrees with weight [${w.dims}]`);
   }
-  const bias = input(node, 2) ? g.floats(input(node, 2), a.where) : undefined;
+  const bias = input(node, 2) ? g.weights(input(node, 2), a.where).data : undefined;
   const layer: Conv2D = new Conv2D({
     name, filters: w.dims[0]!, kernelSize: [w.dims[2]!, w.dims[3]!],
     stride: two(a, 'strides', a.ints('strides', [1, 1])),
     dilation: two(a, 'dilations', a.ints('dilations', [1, 1])),
     padding: windowPadding(a), groups: a.int('group', 1),
-    kernel: g.floats(input(node, 1), a.where), bias, useBias: bias !== undefined,
+    kernel: w.data, bias, useBias: bias !== undefined,
   });
   return g.add(layer, [x.node], conv2dOutputShape([1, ...x.shape], w.dims, layer.attrs).slice(1));
 }
@@ -434,7 +574,7 @@ function conv(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
 function convTranspose(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const x = g.computed(input(node, 0), a.where);
   planeOf(a, x.shape);
-  const w = g.host(input(node, 1), a.where);
+  const w = g.weights(input(node, 1), a.where);
   if (w.dims.length !== 4) throw new UnsupportedError(`${a.where}: weight [${w.dims}] is not 4-D (2-D only)`);
   const groups = a.int('group', 1);
   const stride = two(a, 'strides', a.ints('strides', [1, 1]));
@@ -448,11 +588,11 @@ function convTranspose(g: GraphBuilder, node: Node, a: Attrs, name: string): Val
   if (autoPad === 'VALID') padding = 'valid';
   else if (autoPad === 'SAME_UPPER') padding = 'same';
   else if (autoPad !== 'NOTSET') throw new UnsupportedError(`${a.where}: auto_pad ${autoPad} is not supported`);
-  const bias = input(node, 2) ? g.floats(input(node, 2), a.where) : undefined;
+  const bias = input(node, 2) ? g.weights(input(node, 2), a.where).data : undefined;
   const layer = new Conv2DTranspose({
     name, filters: w.dims[1]! * groups, kernelSize: [w.dims[2]!, w.dims[3]!], stride, dilation, outputPadding, padding, groups,
     outputShape: outputShape ? two(a, 'output_shape', outputShape.slice(-2)) : undefined,
-    kernel: g.floats(input(node, 1), a.where), bias, useBias: bias !== undefined,
+    kernel: w.data, bias, useBias: bias !== undefined,
   });
   return g.add(layer, [x.node], conv2dTransposeOutputShape([1, ...x.shape], w.dims, layer.attrs).slice(1));
 }
@@ -538,25 +678,56 @@ function pad(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   return g.add(new Pad2D({ name, pads: [pads[2]!, pads[3]!, pads[6]!, pads[7]!], mode, value }), [x.node], [c, h + pads[2]! + pads[6]!, w + pads[3]! + pads[7]!]);
 }
 
-/** Gemm / MatMul with constant weights: a Dense layer, alpha and beta folded into them. */
-function denseFrom(g: GraphBuilder, a: Attrs, name: string, xName: string, b: HostTensor, transB: boolean, alpha: number, c: HostTensor | null, beta: number): Value {
-  const x = g.computed(xName, a.where);
-  if (x.shape.length !== 1) throw new UnsupportedError(`${a.where}: input is [N, ${x.shape}]; a matrix product is supported on flat [N, features] inputs`);
-  if (b.dims.length !== 2) throw new UnsupportedError(`${a.where}: weight [${b.dims}] is not 2-D`);
+/**
+ * A Dense kernel [units, k] from a Gemm / MatMul weight B ([units, k] with
+ * transB, else [k, units]) times alpha: transposed and scaled on the host, or,
+ * for a generated B, as a formula (made on the GPU).
+ */
+function denseKernel(g: GraphBuilder, a: Attrs, bName: string, transB: boolean, alpha: number): { dims: number[]; kernel: Weights } {
+  const v = g.value(bName, a.where);
+  if ('gen' in v && v.gen.dims.length === 2) {
+    const oriented = transB ? v.gen : gen.transpose(v.gen, [1, 0]);
+    const scaled = oriented && (alpha === 1 ? oriented : gen.scalarOp(oriented, 'Mul', alpha, false, 'float32'));
+    if (!scaled) throw new UnsupportedError(`${a.where}: weight "${bName}" [${v.gen.dims}] is made in the graph by a formula the importer cannot transpose; export it with transB=1`);
+    return { dims: [...v.gen.dims], kernel: gen.fillSpec(scaled) };
+  }
+  const b = g.host(bName, a.where);
+  if (b.dims.length !== 2) return { dims: b.dims, kernel: new Float32Array() };
   const [rows, cols] = b.dims as [number, number];
   const [k, units] = transB ? [cols, rows] : [rows, cols];
-  if (k !== x.shape[0]) throw new ShapeError(`${a.where}: input has ${x.shape[0]} features, weight [${b.dims}]${transB ? ' (transposed)' : ''} expects ${k}`);
   const bf = b.dtype === 'float32' ? b.data : Float32Array.from(b.data);
   const kernel = new Float32Array(units * k);
   for (let u = 0; u < units; u++) for (let i = 0; i < k; i++) kernel[u * k + i] = alpha * bf[transB ? u * k + i : i * units + u]!;
-  let bias: Float32Array | undefined;
-  if (c && beta !== 0) {
-    const n = size(c.dims);
-    const perUnit = c.dims.length === 0 || n === 1 || (n === units && c.dims[c.dims.length - 1] === units);
-    if (!perUnit) throw new UnsupportedError(`${a.where}: bias [${c.dims}] is not one value per output unit (${units})`);
-    bias = new Float32Array(units);
-    for (let u = 0; u < units; u++) bias[u] = beta * Number(c.data[n === 1 ? 0 : u]);
+  return { dims: b.dims, kernel };
+}
+
+/** A Gemm bias C times beta, one value per unit: host values, or a generated C's formula. */
+function denseBias(g: GraphBuilder, a: Attrs, cName: string, beta: number, units: number): Weights {
+  const v = g.value(cName, a.where);
+  const dims = 'gen' in v ? v.gen.dims : g.host(cName, a.where).dims;
+  const n = size(dims);
+  const perUnit = dims.length === 0 || n === 1 || (n === units && dims[dims.length - 1] === units);
+  if (!perUnit) throw new UnsupportedError(`${a.where}: bias [${dims}] is not one value per output unit (${units})`);
+  if ('gen' in v && n === units) {
+    const scaled = gen.scalarOp(v.gen, 'Mul', beta, false, 'float32');
+    if (scaled) return gen.fillSpec(scaled);
   }
+  const c = g.host(cName, a.where);
+  const bias = new Float32Array(units);
+  for (let u = 0; u < units; u++) bias[u] = beta * Number(c.data[n === 1 ? 0 : u]);
+  return bias;
+}
+
+/** Gemm / MatMul with constant weights: a Dense layer, alpha and beta folded into them. */
+function denseFrom(g: GraphBuilder, a: Attrs, name: string, xName: string, bName: string, transB: boolean, alpha: number, cName: string, beta: number): Value {
+  const x = g.computed(xName, a.where);
+  if (x.shape.length !== 1) throw new UnsupportedError(`${a.where}: input is [N, ${x.shape}]; a matrix product is supported on flat [N, features] inputs`);
+  const { dims, kernel } = denseKernel(g, a, bName, transB, alpha);
+  if (dims.length !== 2) throw new UnsupportedError(`${a.where}: weight [${dims}] is not 2-D`);
+  const [rows, cols] = dims as [number, number];
+  const [k, units] = transB ? [cols, rows] : [rows, cols];
+  if (k !== x.shape[0]) throw new ShapeError(`${a.where}: input has ${x.shape[0]} features, weight [${dims}]${transB ? ' (transposed)' : ''} expects ${k}`);
+  const bias = cName && beta !== 0 ? denseBias(g, a, cName, beta, units) : undefined;
   return g.add(new Dense({ name, units, kernel, bias, useBias: bias !== undefined }), [x.node], [units]);
 }
 
@@ -566,13 +737,12 @@ function gemm(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const alpha = a.float('alpha', 1), beta = a.float('beta', 1);
   if (g.whole) return matrixProduct(g, a, name, [input(node, 0), input(node, 1), beta !== 0 ? input(node, 2) : ''], { transA, transB, alpha, beta });
   if (transA) throw new UnsupportedError(`${a.where}: transA=1 would transpose the batch; not supported`);
-  const c = input(node, 2) ? g.host(input(node, 2), a.where) : null;
-  return denseFrom(g, a, name, input(node, 0), g.host(input(node, 1), a.where), transB, alpha, c, beta);
+  return denseFrom(g, a, name, input(node, 0), input(node, 1), transB, alpha, input(node, 2), beta);
 }
 
 function matMul(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   if (g.whole) return matrixProduct(g, a, name, [input(node, 0), input(node, 1), ''], { transA: false, transB: false, alpha: 1, beta: 0 });
-  return denseFrom(g, a, name, input(node, 0), g.host(input(node, 1), a.where), false, 1, null, 0);
+  return denseFrom(g, a, name, input(node, 0), input(node, 1), false, 1, '', 0);
 }
 
 /**
@@ -884,8 +1054,8 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'sum'): Mapping {
     const names = (node.input ?? []).filter((n) => n !== '');
     if (op !== 'sum' && names.length !== 2) throw new FormatError(`${a.where}: takes 2 inputs, has ${names.length}`);
     const values = names.map((n) => g.value(n, a.where));
-    const computed = values.filter((v): v is { node: string; shape: number[] } => !('host' in v));
-    const constants = values.filter((v): v is { host: HostTensor } => 'host' in v);
+    const computed = values.filter(isComputed);
+    const constants = names.filter((_, i) => !isComputed(values[i]!));
     if (computed.length === 0) throw new Error('folded earlier');
     if (constants.length === 0) {
       const shape = computed.map((v) => v.shape).reduce((p, q) => broadcastShapes(p, q, a.where));
@@ -894,13 +1064,12 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div' | 'sum'): Mapping {
       throw new UnsupportedError(`${a.where}: ${op} of two computed values is not supported (Add, Sum and Mul are)`);
     }
     if (computed.length !== 1 || constants.length !== 1) throw new UnsupportedError(`${a.where}: mixes several constants and computed values`);
-    const c = constants[0]!.host;
+    const c = g.weights(constants[0]!, a.where);
     const x = computed[0]!;
-    const constantFirst = 'host' in values[0]!;
+    const constantFirst = !isComputed(values[0]!);
     const layerOp = op === 'sum' ? 'add' : op;
     return g.add(new ConstantOp({
-      name, op: layerOp, constantFirst,
-      constant: c.dtype === 'float32' ? c.data : Float32Array.from(c.data),
+      name, op: layerOp, constantFirst, constant: c.data,
       shape: c.dims.length ? c.dims : [1],
     }), [x.node], broadcastShapes([1, ...x.shape], c.dims, a.where).slice(1));
   };
@@ -977,29 +1146,31 @@ const OPS: Record<string, Mapping> = {
   LogSoftmax: softmaxOf(true),
 };
 
-/** Ops that only make constants. */
-function constantNode(g: GraphBuilder, node: Node, a: Attrs): HostTensor | null {
+/** Ops that only make constants: a host constant, or a generated one. */
+function constantNode(g: GraphBuilder, node: Node, a: Attrs): Value | null {
   const op = node.opType ?? '';
   if (op === 'Constant') {
     const t = a.tensor('value');
-    if (t) return t;
+    if (t) return { host: t };
     const f = a.has('value_float') ? [a.float('value_float')] : a.floats('value_floats');
-    if (f) return { dtype: 'float32', dims: a.has('value_float') ? [] : [f.length], data: Float32Array.from(f) };
+    if (f) return { host: { dtype: 'float32', dims: a.has('value_float') ? [] : [f.length], data: Float32Array.from(f) } };
     const i = a.has('value_int') ? [a.int('value_int')] : a.optionalInts('value_ints');
-    if (i) return { dtype: 'int64', dims: a.has('value_int') ? [] : [i.length], data: i };
+    if (i) return { host: { dtype: 'int64', dims: a.has('value_int') ? [] : [i.length], data: i } };
     throw new UnsupportedError(`${a.where}: Constant without a tensor, float or int value is not supported`);
   }
   if (op === 'Shape') {
     const x = g.value(input(node, 0), a.where);
-    const dims = 'host' in x ? x.host.dims : g.visible(x.shape);
+    const dims = 'host' in x ? x.host.dims : 'gen' in x ? [...x.gen.dims] : g.visible(x.shape);
     const start = a.int('start', 0), end = a.int('end', dims.length);
     const data = dims.slice(start, end);
-    return { dtype: 'int64', dims: [data.length], data };
+    return { host: { dtype: 'int64', dims: [data.length], data } };
   }
   const inputs = (node.input ?? []).filter((n) => n !== '');
-  if (inputs.length > 0 && inputs.every((n) => 'host' in g.value(n, a.where))) return foldConstant(g, node, a);
-  if (op === 'ConstantOfShape') return foldConstant(g, node, a);
-  return null;
+  if (inputs.length === 0 || inputs.some((n) => isComputed(g.value(n, a.where)))) return null;
+  const generated = foldGenerated(g, node, a);
+  if (generated) return { gen: generated };
+  const host = foldConstant(g, node, a);
+  return host ? { host } : null;
 }
 
 /**
@@ -1097,7 +1268,7 @@ export async function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {
     let value: Value;
     const constant = constantNode(g, node, a);
     if (constant) {
-      value = { host: constant };
+      value = constant;
     } else {
       const mapping = OPS[op];
       if (!mapping) throw new UnsupportedError(`${where}: ONNX op ${op} is not supported`);
@@ -1115,7 +1286,7 @@ export async function onnxSpec(bytes: Uint8Array, options: OnnxImportOptions = {
   if (outputNames.length === 0) throw new FormatError(`${file}: the graph has no outputs`);
   const outputs = outputNames.map((n) => {
     const v = g.value(n, `${file}: graph output "${n}"`);
-    if ('host' in v) throw new UnsupportedError(`${file}: graph output "${n}" is a constant; nothing to compute`);
+    if (!isComputed(v)) throw new UnsupportedError(`${file}: graph output "${n}" is a constant; nothing to compute`);
     if (!g.nodes.some((node) => node.layer.name === v.node)) throw new UnsupportedError(`${file}: graph output "${n}" is a graph input passed through unchanged`);
     return v.node;
   });
@@ -1131,6 +1302,12 @@ export async function importOnnx(rt: Runtime, bytes: Uint8Array, options: OnnxIm
     model = createModel(rt, parsed.spec);
   } catch (e) {
     if (e instanceof ShapeError) throw new ShapeError(`${options.fileName ?? 'model.onnx'}: ${e.message}`);
+    throw e;
+  }
+  try {
+    await fillsSettled(rt); // weights the graph generates are written on the GPU: a failure surfaces here
+  } catch (e) {
+    model.destroy();
     throw e;
   }
   return { model, format: 'onnx', inputNames: parsed.inputNames, outputNames: parsed.outputNames, batchAxis: parsed.batchAxis };
