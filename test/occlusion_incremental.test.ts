@@ -11,7 +11,7 @@
 // "which outputs can change" propagation written from the layer definitions.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import {
-  createModel, Conv2D, MaxPool2D, AvgPool2D, ReLU, BatchNorm, Flatten, Dense, Softmax, Add, Concat, GlobalAvgPool2D,
+  createModel, createRuntime, Conv2D, MaxPool2D, AvgPool2D, ReLU, BatchNorm, Flatten, Dense, Softmax, Add, Concat, GlobalAvgPool2D,
   OutOfRangeError, ShapeError, type Layer, type Model, type Runtime, type GraphNode,
 } from '../src/index.js';
 import { occlusionSensitivity, occlusionWithPlan, type OcclusionOptions, type OcclusionResult } from '../src/analysis/occlusion.js';
@@ -135,6 +135,24 @@ describe('incremental occlusion gives the full recomputation\'s maps', () => {
     expect(plan.steps.map((s) => s.kind)).toEqual(['slide', 'slide', 'slide', 'slide', 'merge', 'pointwise', 'slide', 'slide', 'merge', 'full', 'full', 'full', 'full']);
     await compare(model, { layer: 'relu', size: 3, stride: 2, batchSize: 16 });
     await compare(model, { layer: 'cat', size: 5, stride: 3, batchSize: 7 }, 6);
+  });
+
+  it('Winograd pinned for every conv: the crop\'s tiles start at its window, not at the map, so only rounding differs', async () => {
+    const wrt = await createRuntime({ device: rt.device, poisonNewTensors: true, pinnedKernels: { conv2d: 'winograd-2x2' } });
+    const model = createModel(wrt, { inputShape: [3, 30, 30], layers: tinyVgg() });
+    try {
+      const image = imageFor(model);
+      const options = { layer: 'conv_2_2', size: 7, stride: 4 };
+      const inc = await occlusionSensitivity(model, image, options);
+      const full = await occlusionSensitivity(model, image, { ...options, incremental: false });
+      expect(inc.path).toBe('incremental');
+      for (const key of ['featureActivation', 'classProbability', 'topProbability'] as const) {
+        expect(relativeMaxError(inc[key], full[key]), key).toBeLessThanOrEqual(1e-5);
+      }
+    } finally {
+      model.destroy();
+      wrt.destroy();
+    }
   });
 
   it('a window of the wrong size gives wrong maps (the test above can fail)', async () => {
