@@ -137,6 +137,21 @@ describe('incremental occlusion gives the full recomputation\'s maps', () => {
     await compare(model, { layer: 'cat', size: 5, stride: 3, batchSize: 7 }, 6);
   });
 
+  it('element-wise layers and joins reading the occluded image itself (its window is the constant square)', async () => {
+    const ones = (v: number) => new Float32Array(2).fill(v);
+    const model = graph([2, 12, 13], [
+      { layer: new BatchNorm({ name: 'bn', scale: Float32Array.of(1.5, 0.5), bias: ones(0.1), mean: ones(0.4), variance: ones(0.5) }), inputs: ['input'] },
+      { layer: new Conv2D({ name: 'c', filters: 2, kernelSize: 3, padding: 'same', activation: 'relu', seed: 31 }), inputs: ['bn'] },
+      { layer: new Add({ name: 'residual' }), inputs: ['input', 'c'] },
+      { layer: new MaxPool2D({ name: 'pool', kernel: 2 }), inputs: ['residual'] },
+      { layer: new Flatten({ name: 'flat' }), inputs: ['pool'] },
+      { layer: new Dense({ name: 'fc', units: 4, seed: 32 }), inputs: ['flat'] },
+    ]);
+    const plan = planIncrementalOcclusion(model, { size: 3, stride: 3, rows: 4, cols: 4 }) as IncrementalPlan;
+    expect(plan.steps.map((s) => s.kind)).toEqual(['pointwise', 'slide', 'merge', 'slide', 'full', 'full']);
+    await compare(model, { layer: 'residual', size: 3, stride: 3, batchSize: 6 });
+  });
+
   it('Winograd pinned for every conv: the crop\'s tiles start at its window, not at the map, so only rounding differs', async () => {
     const wrt = await createRuntime({ device: rt.device, poisonNewTensors: true, pinnedKernels: { conv2d: 'winograd-2x2' } });
     const model = createModel(wrt, { inputShape: [3, 30, 30], layers: tinyVgg() });
