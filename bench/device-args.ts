@@ -4,6 +4,7 @@
 //   --sections a,b        adapter, gate, kernels, workloads (default all)
 //   --budgets gate=40,kernels=150,workloads=130   seconds per section
 //   --size N --batches 1,16 --matmul 1024,4096 --repeats N   the kernels section
+//   --layers conv1_2,conv4_1   only these VGG16 layers' shapes there (--dry: conv1_2, conv3_1, conv5_1)
 //   --workloads conv64,project   a subset of the six workloads
 //   --out FILE            the JSON, rewritten after every item
 import type { BenchArgs } from './page.js';
@@ -47,7 +48,7 @@ function numbers(argv: string[], name: string, fallback: number[]): number[] {
 
 export function parseDeviceArgs(argv: string[], host: string, adapterFlags: string[]): DeviceArgs & { out: string } {
   const dry = argv.includes('--dry');
-  const budgets = dry ? { gate: 600, kernels: 900, workloads: 1500 } : { gate: 40, kernels: 150, workloads: 130 };
+  const budgets = dry ? { gate: 420, kernels: 600, workloads: 900 } : { gate: 40, kernels: 150, workloads: 130 };
   for (const [k, v] of (list(argv, 'budgets') ?? []).map((s) => s.split('='))) {
     if (!(k! in budgets) || !(Number(v) > 0)) throw new Error(`--budgets: "${k}=${v}" is not gate|kernels|workloads=<seconds>`);
     budgets[k as keyof typeof budgets] = Number(v);
@@ -58,6 +59,7 @@ export function parseDeviceArgs(argv: string[], host: string, adapterFlags: stri
   const workloads = list(argv, 'workloads') ?? WORKLOADS;
   const bad = workloads.filter((w) => !WORKLOADS.includes(w));
   if (bad.length) throw new Error(`--workloads: unknown ${bad.join(', ')} (${WORKLOADS.join(', ')})`);
+  const layers = list(argv, 'layers') ?? (dry ? ['conv1_2', 'conv3_1', 'conv5_1'] : undefined);
   const day = new Date().toISOString().slice(0, 10);
   return {
     dry, budgets, sections, workloads, host, adapterFlags,
@@ -65,6 +67,7 @@ export function parseDeviceArgs(argv: string[], host: string, adapterFlags: stri
     batches: numbers(argv, 'batches', dry ? [1, 2] : [1, 16]),
     matmulNs: numbers(argv, 'matmul', dry ? [128, 256] : [1024, 4096]),
     repeats: numbers(argv, 'repeats', [dry ? 2 : 3])[0]!,
+    ...(layers ? { layers } : {}),
     bench: dry ? DRY_BENCH : FULL_BENCH,
     out: arg(argv, 'out') ?? (dry ? `bench/results/swiftshader-dryrun-${day}.json` : `bench/results/device-${day}.json`),
   };

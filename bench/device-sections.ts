@@ -38,6 +38,8 @@ export interface DeviceArgs {
   size: number;
   batches: number[];
   matmulNs: number[];
+  /** Only the conv shapes of these VGG16 layers (default all 13). */
+  layers?: string[];
   /** Timed runs per kernel after one warm-up run; the fastest counts. */
   repeats: number;
   /** The workloads to run (bench/page.ts names) and their settings. */
@@ -373,7 +375,7 @@ async function kernelCase(rt: Runtime, c: KernelCase, repeats: number, deadline:
 }
 
 async function kernelsSection(args: DeviceArgs, rt: Runtime, deadline: number, rows: KernelRow[], save: () => Promise<void>, log: (l: string) => void): Promise<number> {
-  const cases = kernelOrder(kernelCases({ size: args.size, batches: args.batches, matmulNs: args.matmulNs }));
+  const cases = kernelOrder(kernelCases({ size: args.size, batches: args.batches, matmulNs: args.matmulNs, ...(args.layers ? { layers: args.layers } : {}) }));
   let done = 0;
   for (const c of cases) {
     if (performance.now() > deadline) break;

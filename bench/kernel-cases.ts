@@ -45,8 +45,8 @@ export function vggConvShapes(size: number): ConvShape[] {
 }
 
 /** Forward convolutions at each batch, transposed ones at batch 1 (a projection starts from one image), then matmuls. */
-export function kernelCases(opts: { size: number; batches: number[]; matmulNs: number[] }): KernelCase[] {
-  const shapes = vggConvShapes(opts.size);
+export function kernelCases(opts: { size: number; batches: number[]; matmulNs: number[]; layers?: string[] }): KernelCase[] {
+  const shapes = vggConvShapes(opts.size).filter((s) => !opts.layers || s.layers.some((l) => opts.layers!.includes(l)));
   const name = (c: ConvShape, b: number) => `${c.layers.join(',')} ${c.inC}->${c.outC} ${c.size}x${c.size} b${b}`;
   return [
     ...opts.batches.flatMap((batch) => shapes.map((conv): KernelCase => ({ op: 'conv2d', label: name(conv, batch), batch, conv, n: 0 }))),

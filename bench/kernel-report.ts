@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { analyzeWgsl, type WgslReport } from './wgsl-analysis.js';
 import { capture, captureRuntime, variantsOf, type CapturedProgram } from './program-capture.js';
-import { caseMacs, caseTensors, kernelCases, recordCase, type KernelCase } from './kernel-cases.js';
+import { caseMacs, caseTensors, kernelCases, recordCase, vggConvShapes, type KernelCase } from './kernel-cases.js';
 import type { Runtime } from '../src/gpu/runtime.js';
 
 function arg(name: string, fallback: string): string {
@@ -34,6 +34,7 @@ export interface PassRow extends Omit<WgslReport, 'workgroupVars'> {
 export interface VariantRow {
   case: string;
   op: string;
+  batch: number;
   variant: string;
   /** What the chooser answered for each op recorded (a pin the shape cannot take falls back). */
   ran: string[];
@@ -74,7 +75,7 @@ async function reportVariant(rt: Runtime, c: KernelCase, variant: string, sms: n
     const steadyKeys = new Set(steady.programs.map((p) => p.key));
     const passes = steady.programs.map((p) => passRow(p, sms, cache));
     return {
-      case: c.label, op: c.op, variant, ran: [...new Set(steady.chosen)], macs: caseMacs(c), passes,
+      case: c.label, op: c.op, batch: c.batch, variant, ran: [...new Set(steady.chosen)], macs: caseMacs(c), passes,
       firstCallOnly: first.programs.filter((p) => !steadyKeys.has(p.key)).map((p) => p.key),
       main: mainPass(passes),
       violation: isGpuVariant(variant) && passes.some((p) => p.innerDivisions > 0),
@@ -120,6 +121,30 @@ function table(rows: VariantRow[]): string[] {
   return all.map((r) => `  ${r.map((c, i) => c.padEnd(widths[i]!)).join('  ')}`.trimEnd());
 }
 
+/** Per (op, batch, variant) over the VGG16 layer shapes: the range of each figure of the main pass. */
+function summary(rows: VariantRow[]): string[] {
+  const groups = new Map<string, VariantRow[]>();
+  for (const r of rows.filter((x) => x.op !== 'matmul')) {
+    const key = `${r.op} b${r.batch}|${r.variant}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  const span = (xs: Array<number | null | undefined>, digits: number) => {
+    const v = xs.filter((x): x is number => x != null);
+    if (!v.length) return '-';
+    const lo = fmt(Math.min(...v), digits), hi = fmt(Math.max(...v), digits);
+    return lo === hi ? lo : `${lo}-${hi}`;
+  };
+  const head = ['op, batch', 'variant', 'wg/SM', 'inv/wg', 'smem B', 'MAC/smem ld', 'MAC/glob B', 'inner div'];
+  const body = [...groups].map(([key, rs]) => {
+    const [opBatch, variant] = key.split('|') as [string, string];
+    const mains = rs.map((r) => r.main);
+    return [opBatch, variant, span(mains.map((m) => m?.workgroupsPerSm), 2), span(mains.map((m) => m?.invocations), 0), span(mains.map((m) => m?.workgroupBytes), 0),
+      span(mains.map((m) => m?.macsPerSharedLoad), 2), span(mains.map((m) => m?.macsPerGlobalByte), 2),
+      `${span(rs.map((r) => r.passes.reduce((n, p) => n + p.innerDivisions, 0)), 0)}${rs.some((r) => r.violation) ? ' VIOLATION' : ''}`];
+  });
+  return [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)];
+}
+
 /** One line per (op, variant, division sites), with how many cases share it. */
 function violationLines(violations: VariantRow[]): string[] {
   const groups = new Map<string, number>();
@@ -142,6 +167,8 @@ async function main(): Promise<void> {
     console.log(`\n${c.label} (${c.op}, ${(caseMacs(c) / 1e9).toFixed(2)} G multiply-adds)`);
     for (const line of table(rows.filter((r) => r.case === c.label))) console.log(line);
   }
+  console.log(`\nVGG16's ${vggConvShapes(size).length} conv shapes at ${size}x${size}, main pass of each (shape, variant), min-max over the shapes:`);
+  for (const line of summary(rows)) console.log(line);
   const violations = rows.filter((r) => r.violation);
   console.log(`\nmain pass = the pass doing the multiply-adds; wg/SM = its workgroups / ${sms} SMs ("!" under 1); MAC/smem ld and MAC/glob B per iteration of its hot loop`);
   console.log('(the K walk; storage bytes as the kernel requests them, before caches); inner div = integer / and % at loop depth >= 2 of all passes (power-of-two constants excluded);');
