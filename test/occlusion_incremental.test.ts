@@ -11,7 +11,7 @@
 // "which outputs can change" propagation written from the layer definitions.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import {
-  createModel, createRuntime, Conv2D, MaxPool2D, AvgPool2D, ReLU, BatchNorm, Flatten, Dense, Softmax, Add, Concat, GlobalAvgPool2D,
+  createModel, createRuntime, loadModel, Conv2D, MaxPool2D, AvgPool2D, ReLU, BatchNorm, Flatten, Dense, Softmax, Add, Concat, GlobalAvgPool2D,
   OutOfRangeError, ShapeError, type Layer, type Model, type Runtime, type GraphNode,
 } from '../src/index.js';
 import { occlusionSensitivity, occlusionWithPlan, type OcclusionOptions, type OcclusionResult } from '../src/analysis/occlusion.js';
@@ -119,6 +119,13 @@ describe('incremental occlusion gives the full recomputation\'s maps', () => {
     expect([r.rows, r.cols]).toEqual([6, 6]);
     // Map (a) of a windowed layer and of the pool right before the dense layer.
     await compare(model, { layer: 'pool_2', size: 5, stride: 5, batchSize: 36, fill: 0 });
+  });
+
+  it('the demo\'s Tiny VGG (TF.js import, channels-last) with the demo\'s default occluder (16 px, stride 8)', async () => {
+    const { model } = await loadModel(rt, '/demo/public/models/tiny-vgg/model.json');
+    models.push(model);
+    const r = await compare(model, { layer: 'conv_2_1', size: 16, stride: 8 });
+    expect([r.rows, r.cols]).toEqual([7, 7]);
   });
 
   it('strided/padded/dilated/grouped convs, ceil-mode padded max pool, count-include-pad avg pool', async () => {
