@@ -169,8 +169,12 @@ function touched(a: number, b: number, axis: Axis): [number, number] {
  * each box's origin shifted back inside the map where it would overrun.
  */
 function staticWindow(boxes: Array<[number, number, number, number]>, mapH: number, mapW: number): PositionWindows | null {
-  const height = Math.max(...boxes.map((b) => b[1] - b[0] + 1));
-  const width = Math.max(...boxes.map((b) => b[3] - b[2] + 1));
+  // A loop, not Math.max(...): a fine grid has more positions than a call takes arguments.
+  let height = 1, width = 1;
+  for (const b of boxes) {
+    height = Math.max(height, b[1] - b[0] + 1);
+    width = Math.max(width, b[3] - b[2] + 1);
+  }
   if (height * width >= FULL_SHARE * mapH * mapW) return null;
   return {
     height, width,
