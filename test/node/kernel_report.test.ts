@@ -2,6 +2,10 @@
 // hand-written shaders whose counts are known by reading them.
 import { describe, expect, it } from 'vitest';
 import { analyzeWgsl, evalConst, parseType, tripCount, typeBytes } from '../../bench/wgsl-analysis.js';
+import { kernelReport } from '../../bench/kernel-report.js';
+import { kernelCases } from '../../bench/kernel-cases.js';
+import { variantsOf } from '../../bench/program-capture.js';
+import { MATMUL_TILES } from '../../shaders/matmul.js';
 
 // A 2x2-per-invocation tiled GEMM in the style of the library's 'tiled' kernels: scalar
 // shared loads (2 + 2 per k for 4 multiply-adds), a loader with a run-time division.
@@ -162,5 +166,25 @@ describe('kernel report: WGSL analysis', () => {
     expect(tripCount('var e = li; e < TK * 8u; e += THREADS', consts)).toBe(2);
     expect(tripCount('var i = 2u; i <= 9u; i = i + 3u', consts)).toBe(3);
     expect(tripCount('var k0 = 0u; k0 < p.K; k0 += TK', consts)).toBeNull();
+  });
+
+  it('captures what the library records for a 1024^3 matmul, every registered variant, with no GPU', async () => {
+    const cases = kernelCases({ size: 224, batches: [1], matmulNs: [1024], layers: [] });
+    expect(cases.map((c) => c.label)).toEqual(['matmul 1024^3']);
+    const rows = await kernelReport(cases, 132);
+    expect(rows.map((r) => r.variant)).toEqual(variantsOf('matmul'));
+    const tiled = rows.find((r) => r.variant === 'tiled')!;
+    const t = MATMUL_TILES.tiled!;
+    expect(tiled.ran).toEqual(['matmul:tiled']);
+    expect(tiled.passes).toHaveLength(1);
+    // One workgroup per TM x TN tile, (TM/4)(TN/4) invocations of 4x4 outputs, two k-major slabs padded by one column.
+    expect(tiled.main!.workgroups).toBe((1024 / t.tm) * (1024 / t.tn));
+    expect(tiled.main!.workgroupsPerSm).toBeCloseTo(tiled.main!.workgroups / 132, 12);
+    expect(tiled.main!.invocations).toBe((t.tm / 4) * (t.tn / 4));
+    expect(tiled.main!.workgroupBytes).toBe(4 * t.tk * (t.tm + 1 + t.tn + 1));
+    // Scalar shared loads assembled into vec4s: 8 loads per 16 multiply-adds.
+    expect(tiled.main!.macsPerSharedLoad).toBe(2);
+    expect(tiled.violation).toBe(false);
+    expect(rows.find((r) => r.variant === 'direct')!.main!.workgroupBytes).toBe(0);
   });
 });
