@@ -2,6 +2,10 @@
 // Fergus 2014 for unpool/rectify/filter, Springenberg 2015 for guided,
 // plain calculus for the gradient). Deliberately naive: scatter loops where
 // the GPU gathers, so the two are independent.
+import { activationRef, activationDerivative, type RefAttrs } from './activation.js';
+import { batchNormRef, batchNormBackwardRef } from './batchnorm.js';
+import { avgPoolRef, avgPoolBackwardRef, type RefGeometry } from './pool.js';
+import { padRef, padBackwardRef, padOutShape } from './pad.js';
 
 export type RefLayer =
   | { kind: 'conv'; weight: ArrayLike<number>; bias?: ArrayLike<number>; outC: number; k: number; stride: number; pad: [number, number, number, number]; dilation: number; groups: number; relu: boolean }
@@ -10,7 +14,13 @@ export type RefLayer =
   | { kind: 'lrn'; size: number; alpha: number; beta: number; bias: number }
   | { kind: 'flatten' }
   | { kind: 'dense'; weight: ArrayLike<number>; bias?: ArrayLike<number>; units: number; relu: boolean }
-  | { kind: 'softmax' };
+  | { kind: 'softmax' }
+  // Inference batch norm (per channel): y = scale (x - mean) / sqrt(var + eps) + bias.
+  | { kind: 'batchnorm'; scale: ArrayLike<number>; bias: ArrayLike<number>; mean: ArrayLike<number>; variance: ArrayLike<number>; epsilon: number }
+  | { kind: 'avgpool'; geometry: RefGeometry; countIncludePad: boolean }
+  | { kind: 'pad'; pad: [number, number, number, number] }
+  // Activations with no DeconvNet rule of their own: every mode takes their gradient g f'(x).
+  | { kind: 'act'; act: Parameters<typeof activationDerivative>[0]; attrs?: RefAttrs };
 
 export interface T { data: Float64Array; shape: number[] } // per batch: [N, C, H, W] or [N, F]
 
@@ -161,6 +171,18 @@ export function refForward(layers: RefLayer[], input: T): Saved[] {
       case 'relu': preRelu = x; y = reluT(x); break;
       case 'maxpool': ({ y, switches } = maxpool(x, l)); break;
       case 'lrn': y = lrnForward(x, l); break;
+      case 'batchnorm': y = { data: batchNormRef(x.data, x.shape, l), shape: [...x.shape] }; break;
+      case 'avgpool': {
+        const g = l.geometry;
+        y = { data: avgPoolRef(x.data, x.shape, g, l.countIncludePad), shape: [x.shape[0]!, x.shape[1]!, g.outH, g.outW] };
+        break;
+      }
+      case 'pad': y = { data: padRef(x.data, x.shape, l.pad, 'constant'), shape: padOutShape(x.shape, l.pad) }; break;
+      case 'act': {
+        const c = x.shape[1]!, plane = size(x.shape.slice(2));
+        y = { data: activationRef(l.act, x.data, { ...l.attrs, channels: c, plane }), shape: [...x.shape] };
+        break;
+      }
       case 'flatten': y = { data: x.data, shape: [x.shape[0]!, x.data.length / x.shape[0]!] }; break;
       case 'dense': preRelu = denseForward(x, l); y = l.relu ? reluT(preRelu) : preRelu; break;
       case 'softmax': {
@@ -207,6 +229,14 @@ export function refProject(layers: RefLayer[], saved: Saved[], top: number, chan
       case 'relu': g = reluBack(g, s.preRelu!, mode); break;
       case 'maxpool': g = unpool(g, s.switches!, s.input.shape); break;
       case 'lrn': g = lrnBackward(g, s.input, l); break;
+      case 'batchnorm': g = { data: batchNormBackwardRef(g.data, g.shape, l), shape: [...g.shape] }; break;
+      case 'avgpool': g = { data: avgPoolBackwardRef(g.data, s.input.shape, l.geometry, l.countIncludePad), shape: [...s.input.shape] }; break;
+      case 'pad': g = { data: padBackwardRef(g.data, s.input.shape, l.pad, 'constant'), shape: [...s.input.shape] }; break;
+      case 'act': {
+        const x = s.input, c = x.shape[1]!, plane = size(x.shape.slice(2));
+        g = { data: g.data.map((v, k) => v * activationDerivative(l.act, x.data[k]!, { ...l.attrs, channels: c, plane }, k)), shape: [...g.shape] };
+        break;
+      }
       case 'flatten': g = { data: g.data, shape: [...s.input.shape] }; break;
       case 'dense': {
         if (l.relu) g = reluBack(g, s.preRelu!, mode);
