@@ -1,6 +1,7 @@
 import { BaseLayer, type MergeForwardRecord, type MergeLayer } from './layer.js';
 import { matmul } from '../ops/matmul.js';
 import { add, reduceToShape } from '../ops/elementwise.js';
+import { concat, split } from '../ops/concat.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -18,11 +19,13 @@ export interface MatMulOptions {
 
 /**
  * Y = alpha op(A) op(B) (+ beta C): the product of two computed matrices (ONNX
- * Gemm / MatMul whose operands are both activations, e.g. the `mm` and
- * `addmm` exports of models without a batch axis). Each per-image value is
- * one matrix, so the model's batch must be 1. Backward (every mode, the
- * exact gradient): dA = alpha g op(B)^T and dB = alpha op(A)^T g (transposed
- * back where A or B was), and beta g summed down to C's shape.
+ * Gemm / MatMul whose operands are both activations: the `mm` and `addmm`
+ * exports of models without a batch axis, or a per-image product such as
+ * attention's [N, M, K] x [N, K, P]). Each per-image value is one matrix;
+ * image i's product uses image i's A and B (a batch above 1 runs one GEMM
+ * per image on copies of its rows). Backward (every mode, the exact
+ * gradient): dA = alpha g op(B)^T and dB = alpha op(A)^T g (transposed back
+ * where A or B was), and beta g summed down to C's shape.
  */
 export class MatMul extends BaseLayer implements MergeLayer {
   readonly kind = 'MatMul';
@@ -54,35 +57,43 @@ export class MatMul extends BaseLayer implements MergeLayer {
     return [m, n];
   }
 
-  /** Views one batch item as a matrix. */
-  #matrix(t: Tensor): Tensor {
-    if (t.shape[0] !== 1) throw new ShapeError(`${this.name}: MatMul multiplies one matrix per input: the batch must be 1, got ${t.shape[0]}`);
-    return t.reshape(t.shape.slice(1));
+  /** The batch items of `t` as matrices: a view for batch 1, else per-item copies freed after the submit. */
+  #matrices(rec: Recorder, t: Tensor): Tensor[] {
+    const n = t.shape[0]!;
+    if (n === 1) return [t.reshape(t.shape.slice(1))];
+    return split(rec, t, 0, new Array<number>(n).fill(1)).map((item) => rec.temp(item).reshape(item.shape.slice(1)));
+  }
+
+  /** One matrix per batch item, stacked into [N, ...] (the products are freed after the submit). */
+  #stack(rec: Recorder, items: Tensor[]): Tensor {
+    if (items.length === 1) return items[0]!.reshape([1, ...items[0]!.shape]);
+    return concat(rec, items.map((m) => rec.temp(m).reshape([1, ...m.shape])), 0);
   }
 
   forward(rec: Recorder, xs: readonly Tensor[]) {
-    const [a, b] = [this.#matrix(xs[0]!), this.#matrix(xs[1]!)];
-    const product = matmul(rec, a, b, null, { transposeA: this.transposeA, transposeB: this.transposeB, alpha: this.alpha });
-    if (!xs[2] || this.beta === 0) return { output: product.reshape([1, ...product.shape]) };
+    const [as, bs] = [this.#matrices(rec, xs[0]!), this.#matrices(rec, xs[1]!)];
+    if (as.length !== bs.length) throw new ShapeError(`${this.name}: A has a batch of ${as.length}, B of ${bs.length}`);
+    const products = as.map((a, i) => matmul(rec, a, bs[i]!, null, { transposeA: this.transposeA, transposeB: this.transposeB, alpha: this.alpha }));
+    const product = this.#stack(rec, products);
+    if (!xs[2] || this.beta === 0) return { output: product };
     const c = xs[2];
     // beta C added by the broadcasting add; beta != 1 needs a scaled copy of C.
     const scaledC = this.beta === 1 ? c : rec.temp(reduceToShape(rec, c, c.shape, this.beta));
-    const y = add(rec, product.reshape([1, ...product.shape]), scaledC);
+    const y = add(rec, product, scaledC);
     rec.temp(product);
     return { output: y };
   }
 
   backward(rec: Recorder, g: Tensor, fwd: MergeForwardRecord): Tensor[] {
-    const [a, b] = [this.#matrix(fwd.inputs[0]!), this.#matrix(fwd.inputs[1]!)];
-    const gm = this.#matrix(g);
+    const [as, bs, gs] = [this.#matrices(rec, fwd.inputs[0]!), this.#matrices(rec, fwd.inputs[1]!), this.#matrices(rec, g)];
     const { alpha, transposeA: tA, transposeB: tB } = this;
-    const da = tA
-      ? matmul(rec, b, gm, null, { transposeA: tB, transposeB: true, alpha })
-      : matmul(rec, gm, b, null, { transposeB: !tB, alpha });
-    const db = tB
-      ? matmul(rec, gm, a, null, { transposeA: true, transposeB: tA, alpha })
-      : matmul(rec, a, gm, null, { transposeA: !tA, alpha });
-    const out = [da.reshape(fwd.inputs[0]!.shape), db.reshape(fwd.inputs[1]!.shape)];
+    const da = gs.map((gm, i) => (tA
+      ? matmul(rec, bs[i]!, gm, null, { transposeA: tB, transposeB: true, alpha })
+      : matmul(rec, gm, bs[i]!, null, { transposeB: !tB, alpha })));
+    const db = gs.map((gm, i) => (tB
+      ? matmul(rec, gm, as[i]!, null, { transposeA: true, transposeB: tA, alpha })
+      : matmul(rec, as[i]!, gm, null, { transposeA: !tA, alpha })));
+    const out = [this.#stack(rec, da).reshape(fwd.inputs[0]!.shape), this.#stack(rec, db).reshape(fwd.inputs[1]!.shape)];
     if (fwd.inputs[2]) {
       const c = fwd.inputs[2];
       out.push(this.beta === 0

@@ -741,21 +741,25 @@ function gemm(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
 }
 
 function matMul(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
-  if (g.whole) return matrixProduct(g, a, name, [input(node, 0), input(node, 1), ''], { transA: false, transB: false, alpha: 1, beta: 0 });
+  // Two computed operands: a product per image (or of the whole tensors without a batch axis).
+  const joins = g.whole || isComputed(g.value(input(node, 1), a.where));
+  if (joins) return matrixProduct(g, a, name, [input(node, 0), input(node, 1), ''], { transA: false, transB: false, alpha: 1, beta: 0 });
   return denseFrom(g, a, name, input(node, 0), input(node, 1), false, 1, '', 0);
 }
 
 /**
- * A product whose operands are whole tensors (a graph without a batch axis):
- * computed operands meet in a MatMul node; a constant operand is not
- * supported there (batched graphs fold constant weights into Dense instead).
+ * A product of two computed operands, per image ([N, M, K] x [N, K, P] with
+ * a batch axis) or of the whole tensors (a graph without one): a MatMul node.
+ * A constant operand is not supported there (batched graphs fold constant
+ * weights into Dense instead).
  */
 function matrixProduct(g: GraphBuilder, a: Attrs, name: string, names: string[], o: { transA: boolean; transB: boolean; alpha: number; beta: number }): Value {
   const values = names.filter((n) => n !== '').map((n) => g.computed(n, a.where));
   const [m, k] = o.transA ? [values[0]!.shape[1], values[0]!.shape[0]] : values[0]!.shape;
   const n = o.transB ? values[1]!.shape[0] : values[1]!.shape[1];
   if (values[0]!.shape.length !== 2 || values[1]!.shape.length !== 2 || m === undefined || k === undefined || n === undefined) {
-    throw new UnsupportedError(`${a.where}: a product of [${values[0]!.shape}] and [${values[1]!.shape}]: only 2-D matrices are supported`);
+    const batch = g.whole ? '' : 'N, ';
+    throw new UnsupportedError(`${a.where}: a product of [${batch}${values[0]!.shape}] and [${batch}${values[1]!.shape}]: only ${g.whole ? '2-D matrices' : 'one matrix per image ([N, M, K] x [N, K, P])'} are supported`);
   }
   const layer = new MatMul({ name, transposeA: o.transA, transposeB: o.transB, alpha: o.alpha, beta: o.beta });
   return g.add(layer, values.map((v) => v.node), [m, n]);
@@ -1176,15 +1180,16 @@ function constantNode(g: GraphBuilder, node: Node, a: Attrs): Value | null {
 /**
  * A graph has no batch axis when its inputs cannot all be batches of one
  * size: an input of rank 0 or 1, inputs whose first dimensions differ, or a
- * matrix product of a graph input by another graph input (no weights).
+ * matrix product of a graph input by another graph input of rank 2 (no weights).
  */
 function hasNoBatchAxis(graph: onnx.IGraphProto, fed: onnx.IValueInfoProto[]): boolean {
   const dims = fed.map(dimsOf);
   if (dims.some((d) => d !== null && d.length < 2)) return true;
   const firsts = new Set(dims.map((d) => d?.[0]).filter((d) => typeof d === 'number'));
   if (firsts.size > 1) return true;
-  const fedNames = new Set(fed.map((i) => i.name ?? ''));
-  return (graph.node ?? []).some((n) => (n.opType === 'MatMul' || n.opType === 'Gemm') && fedNames.has(n.input?.[1] ?? ''));
+  // A product of two fed matrices (rank 2) has no batch; fed [N, M, K] stacks are per-image matrices.
+  const fedMatrices = new Set(fed.filter((i) => dimsOf(i)?.length === 2).map((i) => i.name ?? ''));
+  return (graph.node ?? []).some((n) => (n.opType === 'MatMul' || n.opType === 'Gemm') && fedMatrices.has(n.input?.[1] ?? ''));
 }
 
 function defaultOpset(model: onnx.IModelProto, file: string): number {
