@@ -161,10 +161,17 @@ describe('incremental occlusion gives the full recomputation\'s maps', () => {
 
   it('Winograd pinned for every conv: the crop\'s tiles start at its window, not at the map, so only rounding differs', async () => {
     const wrt = await createRuntime({ device: rt.device, poisonNewTensors: true, pinnedKernels: { conv2d: 'winograd-2x2' } });
-    const model = createModel(wrt, { inputShape: [3, 30, 30], layers: tinyVgg() });
+    const model = createModel(wrt, {
+      inputShape: [3, 18, 18],
+      layers: [
+        new Conv2D({ name: 'c1', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', seed: 41 }),
+        new Conv2D({ name: 'c2', filters: 4, kernelSize: 3, activation: 'relu', seed: 42 }),
+        new MaxPool2D({ name: 'pool', kernel: 2 }), new Flatten(), new Dense({ units: 5, seed: 43 }),
+      ],
+    });
     try {
       const image = imageFor(model);
-      const options = { layer: 'conv_2_2', size: 7, stride: 4 };
+      const options = { layer: 'c2', size: 5, stride: 3 };
       const inc = await occlusionSensitivity(model, image, options);
       const full = await occlusionSensitivity(model, image, { ...options, incremental: false });
       expect(inc.path).toBe('incremental');
