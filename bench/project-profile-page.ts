@@ -2,10 +2,11 @@
 import { createRuntime, loadModel, type Model, type ProfiledPass, type Runtime } from '../src/index.js';
 import { vgg16, uniform } from './nets.js';
 import * as ours from './ours.js';
+import { summarize } from './stats.js';
 
 const TINY_VGG_URL = '/demo/public/models/tiny-vgg/model.json';
 
-export interface ProjectProfileArgs { net: 'vgg16' | 'tiny-vgg'; size: number; layer: string; channel: number; pin: string; dense: boolean }
+export interface ProjectProfileArgs { net: 'vgg16' | 'tiny-vgg'; size: number; layer: string; channel: number; pin: string; dense: boolean; rounds: number }
 
 /** The benchmark's VGG16 at `size`, or the demo's Tiny VGG (64x64). */
 async function profiledModel(rt: Runtime, a: ProjectProfileArgs): Promise<{ model: Model; layer: string }> {
@@ -49,15 +50,17 @@ export async function main(a: ProjectProfileArgs) {
     const passes = await rt.profile(async () => { await run(); });
     show(title, passes, performance.now() - start);
   }
-  // Wall clock, alternating, as the benchmark's rounds do (without the peers in between).
-  for (let i = 0; i < 3; i++) {
+  // Wall clock, alternating, as the benchmark's rounds do (without the peers in between); medians of `rounds`.
+  const [ps, fs]: [number[], number[]] = [[], []];
+  for (let i = 0; i < a.rounds; i++) {
     let t0 = performance.now();
     await project.run();
-    const p = performance.now() - t0;
+    ps.push(performance.now() - t0);
     t0 = performance.now();
     await forward.run();
-    const f = performance.now() - t0;
-    console.log(`round ${i + 1}: forward + projection ${p.toFixed(1)} ms, forward ${f.toFixed(1)} ms, ratio ${(p / f).toFixed(2)}`);
+    fs.push(performance.now() - t0);
   }
+  const [p, f] = [summarize(ps).median, summarize(fs).median];
+  console.log(`${a.rounds} rounds, medians: forward + projection ${p.toFixed(1)} ms, forward ${f.toFixed(1)} ms, ratio ${(p / f).toFixed(2)}`);
   forward.dispose(); project.dispose(); model.destroy(); rt.destroy();
 }

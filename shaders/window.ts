@@ -31,6 +31,13 @@ export const unpoolWindowParams = defineParams({
   ...levelFields('g'),
 } as Record<string, ScalarType>);
 
+export const transposeWindowParams = defineParams({
+  ...WINDOW_FIELDS,
+  gC: 'u32', gH: 'u32', gW: 'u32', yH: 'i32', yW: 'i32', cinG: 'u32', coutG: 'u32',
+  kH: 'u32', kW: 'u32', sH: 'i32', sW: 'i32', dH: 'i32', dW: 'i32',
+  ...levelFields('g'),
+} as Record<string, ScalarType>);
+
 /** Bindings after the params: `chosen`, then the kernel's own. */
 function prologue(struct: string, buffers: string[]): string {
   const decls = buffers.map((b, i) => `@group(0) @binding(${i + 2}) ${b};`).join('\n');
@@ -174,6 +181,69 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     v = win[(plane * p.winH + u32(wy)) * p.winW + u32(wx)];
   }
   full[i] = v;
+}
+`;
+}
+
+/**
+ * The filter step on windows with the ReLU rule fused into its loads: a
+ * 'valid' transposed convolution of the signal window `g` (level 'g', the
+ * conv's output map, whose forward values are `fwdOut`) into the window of
+ * the conv's input, one invocation per output element (gathered, no
+ * atomics). Each load of g applies `rule` and reads 0 outside the map, so
+ * neither the ReLU rule nor the mask needs a pass of its own. Weight: the
+ * conv's [M, C/groups, kH, kW] read as a transposed weight [Cin=M, Cout/g, kH, kW].
+ */
+export function transposeWindowShader(rule: WindowRule): string {
+  const fwd = '(((n * p.gC + ci) * u32(p.yH) + u32(y)) * u32(p.yW) + u32(x))';
+  const apply: Record<WindowRule, string> = {
+    mask: 'v',
+    deconvnet: 'max(v, 0.0)',
+    guided: `select(0.0, max(v, 0.0), fwdOut[${fwd}] > 0.0)`,
+    gradient: `select(0.0, v, fwdOut[${fwd}] > 0.0)`,
+  };
+  return `${prologue(transposeWindowParams.struct, [
+    'var<storage, read> g: array<f32>', 'var<storage, read> fwdOut: array<f32>',
+    'var<storage, read> w: array<f32>', 'var<storage, read_write> out: array<f32>',
+  ])}
+fn loadG(n: u32, ci: u32, gy: u32, gx: u32, o: vec2i) -> f32 {
+  let y = o.x + i32(gy);
+  let x = o.y + i32(gx);
+  if (y < 0 || y >= p.yH || x < 0 || x >= p.yW) { return 0.0; }
+  let v = g[((n * p.gC + ci) * p.gH + gy) * p.gW + gx];
+  return ${apply[rule]};
+}
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = flatIndex(gid, nwg);
+  if (i >= p.total) { return; }
+  // Every rule binds the forward output (only guided and gradient read its values).
+  _ = arrayLength(&fwdOut);
+  let wx = i32(i % p.winW);
+  let wy = i32((i / p.winW) % p.winH);
+  let co = (i / (p.winW * p.winH)) % p.C;
+  let n = i / (p.winW * p.winH * p.C);
+  let o = seedOf(n) * vec2i(p.gaH, p.gaW) - vec2i(p.gbH, p.gbW);
+  let group = co / p.coutG;
+  let m = co % p.coutG;
+  var acc = 0.0;
+  for (var c = 0u; c < p.cinG; c++) {
+    let ci = group * p.cinG + c;
+    let wBase = (ci * p.coutG + m) * p.kH * p.kW;
+    for (var ky = 0u; ky < p.kH; ky++) {
+      let ty = wy - i32(ky) * p.dH;
+      let gy = ty / p.sH;
+      if (ty < 0 || gy * p.sH != ty || gy >= i32(p.gH)) { continue; }
+      for (var kx = 0u; kx < p.kW; kx++) {
+        let tx = wx - i32(kx) * p.dW;
+        let gx = tx / p.sW;
+        if (tx < 0 || gx * p.sW != tx || gx >= i32(p.gW)) { continue; }
+        acc += loadG(n, ci, u32(gy), u32(gx), o) * w[wBase + ky * p.kW + kx];
+      }
+    }
+  }
+  out[i] = acc;
 }
 `;
 }

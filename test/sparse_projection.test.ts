@@ -9,6 +9,8 @@ import {
   Add, Conv2D, MaxPool2D, ReLU, createDeconvNet, createModel, type Layer, type Model, type Runtime,
 } from '../src/index.js';
 import { counted, expectClose, getRuntime } from './helpers/gpu.js';
+import { conv2dTranspose } from '../src/ops/conv2d_transpose.js';
+import { inputWindow, rectifyWindow, transposeWindow, type WindowLevel, type WindowRule } from '../src/ops/window.js';
 import { makeRandom } from './helpers/random.js';
 import { refForward, refProject, type Mode, type RefLayer, type T } from './ref/net.js';
 
@@ -131,7 +133,11 @@ describe('sparse projection equals the float64 reference and the dense walk', ()
           const { sparse, dense, keys, positions } = await both(b, c.layer, c.channel, position, mode);
           expect(keys, 'the windowed kernels ran').toContain('window:place');
           // Tiny VGG's windows stay below its maps down to the pixels; the strided net's grow to them and hand over.
-          if (c.net === 1) expect(keys.filter((k) => k.startsWith('unpool2d')), 'no dense unpooling').toEqual([]);
+          if (c.net === 1) {
+            expect(keys.filter((k) => k.startsWith('unpool2d')), 'no dense unpooling').toEqual([]);
+            expect(keys.filter((k) => k.startsWith('window:rectify')), 'the ReLU rules ran in the filter steps').toEqual([]);
+            expect(keys.filter((k) => k === `window:transpose:${mode}`)).toHaveLength(c.layer === 'relu_2_2' ? 4 : 2);
+          }
           const at = positions.map((p) => p!);
           if (position !== 'max') expect(at).toEqual(position);
           expectClose(sparse, reference(b, c.layer, c.channel, at, mode), `${mode} sparse vs float64`, TOL);
@@ -186,4 +192,38 @@ describe('where the sparse walk stops', () => {
       model.destroy();
     }
   });
+});
+
+describe('the fused filter step (transposeWindow) equals the rule pass then conv2dTranspose', () => {
+  // Seeds of a 4x5 top map, one per image; the g level is 2 windows of 3x4 of a 7x6 conv output map,
+  // origin seed*2 - 1: they stick out of the map at the edges, where the loads must read 0.
+  const gLevel: WindowLevel = { size: [3, 4], a: [2, 2], b: [1, 1] };
+  const cases: Array<{ name: string; m: number; cPerGroup: number; k: number; stride: [number, number]; dilation: [number, number]; groups: number }> = [
+    { name: '3x3 stride 1', m: 5, cPerGroup: 3, k: 3, stride: [1, 1], dilation: [1, 1], groups: 1 },
+    { name: '3x3 stride 2 groups 2', m: 6, cPerGroup: 2, k: 3, stride: [2, 2], dilation: [1, 1], groups: 2 },
+    { name: '2x2 stride [3,2] dilation [1,2]', m: 4, cPerGroup: 3, k: 2, stride: [3, 2], dilation: [1, 2], groups: 1 },
+  ];
+  for (const c of cases) {
+    for (const rule of ['mask', 'deconvnet', 'guided', 'gradient'] as WindowRule[]) {
+      it(`${c.name}, rule ${rule}`, async () => {
+        const rnd = makeRandom(77);
+        const n = 2;
+        const y = rt.createTensor([n, c.m, 7, 6], rnd.array(n * c.m * 42, -1, 1));
+        const g = rt.createTensor([n, c.m, ...gLevel.size], rnd.array(n * c.m * 12, -1, 1));
+        const w = rt.createTensor([c.m, c.cPerGroup, c.k, c.k], rnd.array(c.m * c.cPerGroup * c.k * c.k, -0.5, 0.5));
+        const chosen = rt.createTensor([n], Uint32Array.from([0, 3 * 5 + 4]), 'u32');
+        const seed = { chosen, width: 5 };
+        const conv = { weight: w, stride: c.stride, dilation: c.dilation, groups: c.groups };
+        const { result: fused, keys } = await counted(rt, 'fused', (rec) => transposeWindow(rec, g, y, gLevel, seed, rule, conv));
+        expect(keys).toEqual([`window:transpose:${rule}`]);
+        const unfused = await rt.run('unfused', (rec) => conv2dTranspose(rec, rec.temp(rectifyWindow(rec, g, y, gLevel, seed, rule)), w, null,
+          { stride: c.stride, dilation: c.dilation, groups: c.groups }));
+        const level = inputWindow(gLevel, [c.k, c.k], c.stride, c.dilation, [0, 0]);
+        expect(fused.shape).toEqual([n, c.cPerGroup * c.groups, ...level.size]);
+        expect(unfused.shape).toEqual(fused.shape);
+        expectClose(await fused.read(), await unfused.read(), `${c.name} ${rule}`, TOL);
+        for (const t of [y, g, w, chosen, fused, unfused]) t.release();
+      });
+    }
+  }
 });

@@ -23,7 +23,7 @@ import { pair, resolvePadding } from '../ops/conv_geometry.js';
 import { poolGeometry } from '../ops/pool_geometry.js';
 import {
   SEED_LEVEL, cropWindow, inputWindow, placeWindow, rectifyWindow, unpoolWindow, windowAlwaysInside,
-  type SeedGrid, type WindowLevel,
+  transposeWindow, type SeedGrid, type WindowLevel, type WindowRule,
 } from '../ops/window.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -31,8 +31,26 @@ import type { Tensor } from '../gpu/tensor.js';
 /** The key of the first model input in model.sources. */
 const PIXELS = -1;
 
-/** A signal on a window of a level; `masked` when its positions outside the map are known to be 0. */
-interface WindowSignal { t: Tensor; level: WindowLevel; masked: boolean }
+/**
+ * A signal on a window of a level; `masked` when its positions outside the
+ * map are known to be 0. `pending`: a ReLU rule not applied yet, which the
+ * next filter step applies in its loads (transposeWindow) and any other step
+ * applies first.
+ */
+interface WindowSignal { t: Tensor; level: WindowLevel; masked: boolean; pending?: { rule: WindowRule; y: Tensor } }
+
+/**
+ * Windows whose filter step has at most this many multiply-adds run the
+ * fused one-pass kernel (transposeWindow); larger ones the tuned transposed
+ * convolution (conv2dTranspose) after the rule's own pass.
+ */
+const FUSED_MAX_MACS = 1 << 22;
+
+/** `g` with its pending ReLU rule applied (one pass), or `g` itself. */
+function settled(rec: Recorder, g: WindowSignal, seed: SeedGrid): WindowSignal {
+  if (!g.pending) return g;
+  return { t: rec.temp(rectifyWindow(rec, g.t, g.pending.y, g.level, seed, g.pending.rule)), level: g.level, masked: true };
+}
 
 /** One planned window step: node `node` takes its output window `out` back to its input window `in`. */
 interface WindowStep {
@@ -81,8 +99,16 @@ export function planSparse(fwd: ForwardResult, top: number): SparsePlan | null {
 export function runSparse(rec: Recorder, fwd: ForwardResult, plan: SparsePlan, seedMap: Tensor, seed: SeedGrid, mode: ProjectionMode): Tensor {
   let g: WindowSignal = { t: rec.temp(cropWindow(rec, seedMap, SEED_LEVEL, seed)), level: SEED_LEVEL, masked: true };
   for (const step of plan.steps) g = step.run(rec, g, fwd, seed, mode);
+  g = settled(rec, g, seed);
   const fullShape = plan.handOver === PIXELS ? fwd.inputsOf(plan.steps.at(-1)!.node)[0]!.shape : fwd.activations[plan.handOver]!.shape;
   return placeWindow(rec, g.t, g.level, fullShape, seed);
+}
+
+/** Multiply-adds of the filter step into window `level`: per output, the filters of its group over the taps one stride phase hits. */
+function windowMacs(layer: Conv2D, batch: number, level: WindowLevel, stride: [number, number]): number {
+  const [m, cPerGroup, kH, kW] = layer.kernelShape as [number, number, number, number];
+  const groups = layer.attrs.groups ?? 1;
+  return batch * cPerGroup * groups * level.size[0] * level.size[1] * (m / groups) * Math.ceil(kH / stride[0]) * Math.ceil(kW / stride[1]);
 }
 
 /** The window rule of one layer, or null when it has none. */
@@ -94,7 +120,7 @@ function windowStep(layer: AnyLayer, node: number, out: WindowLevel, inShape: re
   if (layer instanceof Activation && layer.attrs.kind === 'relu') {
     return {
       node, out, in: out,
-      run: (rec, g, fwd, seed, mode) => ({ t: rec.temp(rectifyWindow(rec, g.t, fwd.activations[node]!, out, seed, mode)), level: out, masked: true }),
+      run: (rec, g, fwd, seed, mode) => ({ ...settled(rec, g, seed), pending: { rule: mode, y: fwd.activations[node]! } }),
     };
   }
   if (layer instanceof MaxPool2D) {
@@ -103,7 +129,7 @@ function windowStep(layer: AnyLayer, node: number, out: WindowLevel, inShape: re
     return {
       node, out, in: inLevel,
       run: (rec, g, fwd, seed) => ({
-        t: rec.temp(unpoolWindow(rec, g.t, fwd.switches[node]!, inShape, layer.attrs, inLevel, out, seed)), level: inLevel, masked: true,
+        t: rec.temp(unpoolWindow(rec, settled(rec, g, seed).t, fwd.switches[node]!, inShape, layer.attrs, inLevel, out, seed)), level: inLevel, masked: true,
       }),
     };
   }
@@ -116,11 +142,18 @@ function windowStep(layer: AnyLayer, node: number, out: WindowLevel, inShape: re
     return {
       node, out, in: inLevel,
       run: (rec, g, fwd, seed, mode) => {
-        // The ReLU rule of a fused ReLU; without one, a window that sticks out of the map is zeroed there first.
+        // The rule to apply to the loaded signal: the conv's fused ReLU, a ReLU layer's
+        // pending one, or at least the mask where the window sticks out of the map.
         const fused = layer.attrs.activation === 'relu';
-        const rule = fused ? mode : g.masked ? null : 'mask';
-        const signal = rule ? rec.temp(rectifyWindow(rec, g.t, fwd.activations[node]!, out, seed, rule)) : g.t;
-        const t = conv2dTranspose(rec, signal, layer.kernel, null, { stride, dilation, groups: layer.attrs.groups ?? 1 });
+        const signal = fused ? settled(rec, g, seed) : g;
+        const rule: WindowRule | null = fused ? mode : signal.pending?.rule ?? (signal.masked ? null : 'mask');
+        const y = fused ? fwd.activations[node]! : signal.pending?.y ?? fwd.activations[node]!;
+        const conv = { weight: layer.kernel, stride, dilation, groups: layer.attrs.groups ?? 1 };
+        if (rule && windowMacs(layer, signal.t.shape[0]!, inLevel, stride) <= FUSED_MAX_MACS) {
+          return { t: rec.temp(transposeWindow(rec, signal.t, y, out, seed, rule, conv)), level: inLevel, masked: inside };
+        }
+        const loaded = rule ? rec.temp(rectifyWindow(rec, signal.t, y, out, seed, rule)) : signal.t;
+        const t = conv2dTranspose(rec, loaded, layer.kernel, null, { stride, dilation, groups: conv.groups });
         return { t: rec.temp(t), level: inLevel, masked: inside };
       },
     };

@@ -1,5 +1,6 @@
 import {
-  WORKGROUP, cropWindowShader, placeWindowShader, rectifyWindowShader, unpoolWindowParams, unpoolWindowShader, windowParams, type WindowRule,
+  WORKGROUP, cropWindowShader, placeWindowShader, rectifyWindowShader, transposeWindowParams, transposeWindowShader,
+  unpoolWindowParams, unpoolWindowShader, windowParams, type WindowRule,
 } from '../../shaders/window.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -140,4 +141,45 @@ export function placeWindow(rec: Recorder, win: Tensor, level: WindowLevel, full
     buffers: [seed.chosen, win, full], dispatch: dispatch1d(full.size, WORKGROUP),
   });
   return full;
+}
+
+export interface WindowConv {
+  /** The conv weight [M, C/groups, kH, kW]. */
+  weight: Tensor;
+  stride: [number, number];
+  dilation: [number, number];
+  groups: number;
+}
+
+/**
+ * The transposed convolution ('valid') of the window `g` at `gLevel` of a
+ * conv's output map, whose forward values are `y` [N, M, OH, OW], with the
+ * ReLU rule `rule` applied to every value it loads (and 0 outside the map):
+ * [N, C, size] where size = (g size - 1) * stride + dilated kernel span, the
+ * window of the conv's input (see inputWindow). One pass for what would be
+ * rectifyWindow + conv2dTranspose.
+ */
+export function transposeWindow(rec: Recorder, g: Tensor, y: Tensor, gLevel: WindowLevel, seed: SeedGrid, rule: WindowRule, conv: WindowConv): Tensor {
+  const [n, m, yH, yW] = imageShape(y, 'transposeWindow', 'forward output');
+  checkSeeds('transposeWindow', seed, n);
+  const [wM, cinPerGroup, kH, kW] = conv.weight.shape as [number, number, number, number];
+  const expected = [n, m, ...gLevel.size];
+  if (g.shape.join() !== expected.join()) throw new ShapeError(`transposeWindow: signal [${g.shape}] is not the window [${expected}] of [${y.shape}]`);
+  if (conv.weight.shape.length !== 4 || wM !== m || m % conv.groups !== 0) {
+    throw new ShapeError(`transposeWindow: weight [${conv.weight.shape}] does not map ${m} channels in ${conv.groups} groups`);
+  }
+  const level = inputWindow(gLevel, [kH, kW], conv.stride, conv.dilation, [0, 0]);
+  const c = cinPerGroup * conv.groups;
+  const out = rec.tensor([n, c, ...level.size], 'transpose window');
+  rec.dispatch({
+    name: `transpose window (${rule})`, key: `window:transpose:${rule}`, shader: () => transposeWindowShader(rule),
+    params: transposeWindowParams.pack({
+      ...windowValues(seed, level, c, 0, 0, out.size),
+      gC: m, gH: gLevel.size[0], gW: gLevel.size[1], yH, yW, cinG: m / conv.groups, coutG: cinPerGroup,
+      kH, kW, sH: conv.stride[0], sW: conv.stride[1], dH: conv.dilation[0], dW: conv.dilation[1],
+      gaH: gLevel.a[0], gbH: gLevel.b[0], gaW: gLevel.a[1], gbW: gLevel.b[1],
+    }),
+    buffers: [seed.chosen, g, y, conv.weight, out], dispatch: dispatch1d(out.size, WORKGROUP),
+  });
+  return out;
 }
