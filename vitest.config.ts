@@ -1,10 +1,20 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { playwright } from '@vitest/browser-playwright';
 import { chromiumPath, chromiumArgs } from './chromium.config';
 import { onnxCommands } from './test/onnx/commands';
+import { dawnTestFiles } from './test/node/browser_only';
+
+// The kernel tests that run on Node + Dawn in the default run: one per
+// kernel family the Node CLIs use (conv forward and its transposed/DeconvNet
+// pass, pooling, matmul, training, an analysis), small enough to keep the
+// whole suite's time in bounds. `npm run test:node` (DAWN_TESTS=all) runs
+// every kernel test file that needs only a GPUDevice (test/node/browser_only.ts).
+const DAWN_SUBSET = ['test/conv2d.test.ts', 'test/maxpool2d.test.ts', 'test/unpool2d.test.ts', 'test/matmul.test.ts', 'test/deconvnet.test.ts', 'test/train.test.ts', 'test/topk.test.ts'];
 
 // Unit tests run inside headless Chromium with WebGPU (SwiftShader by default).
-// test/node/ runs the same core in Node through Dawn (the `webgpu` package).
+// test/node/ runs the same core in Node through Dawn (the `webgpu` package);
+// the `dawn` project runs the kernel tests there too (see DAWN_SUBSET).
 export default defineConfig({
   test: {
     projects: [
@@ -34,6 +44,17 @@ export default defineConfig({
           include: ['test/node/**/*.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
+        },
+      },
+      {
+        test: {
+          name: 'dawn',
+          include: process.env.DAWN_TESTS === 'all' ? dawnTestFiles(fileURLToPath(new URL('.', import.meta.url))) : DAWN_SUBSET,
+          environment: 'node',
+          // Dawn as navigator.gpu, where createRuntime() looks for it.
+          setupFiles: ['test/node/dawn-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -1,9 +1,8 @@
 // Runs a module of this project inside headless Chromium with WebGPU (the
 // same browser and flags as the tests) and gives it a few Node functions:
-// reading and writing files, printing. Used by `npm run train` and
-// `npm run evaluate`. (Dawn for Node, the `webgpu` package 0.6.2, crashes on
-// SwiftShader when compiling some of the tiled conv variants, so these
-// long runs use Chromium, whose Dawn runs every kernel the tests cover.)
+// reading and writing files, printing. Used by the command-line analyses
+// (scripts/node-gpu.ts runOnHost) where Dawn for Node finds no adapter or
+// `--host chromium` asks for the browser.
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

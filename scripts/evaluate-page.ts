@@ -1,4 +1,4 @@
-// Runs in Chromium (see evaluate.ts): the committed model over the test set.
+// Runs in Node on Dawn or in Chromium (see evaluate.ts): a saved model over the test set.
 import { createRuntime, loadSavedModel } from '../src/index.js';
 import { evaluate } from '../src/train/trainer.js';
 import { loadFashionMnist } from './fashion-mnist.js';

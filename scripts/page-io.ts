@@ -1,4 +1,8 @@
-// The page side of scripts/chromium-runner.ts: Node's file functions, exposed to the page.
+// File access of the analysis scripts' `main`s, which run in two hosts: in
+// Node (on Dawn, scripts/node-gpu.ts) straight on the file system, or in a
+// headless Chromium page (scripts/chromium-runner.ts), through the Node
+// functions the runner exposes to the page. Paths are relative to the
+// project root (the working directory in Node).
 declare global {
   interface Window {
     nodeReadFile(path: string): Promise<string>;
@@ -6,12 +10,25 @@ declare global {
   }
 }
 
+const inPage = typeof window !== 'undefined' && typeof window.nodeReadFile === 'function';
+
 export async function readBytes(path: string): Promise<Uint8Array> {
+  if (!inPage) {
+    const { readFileSync } = await import('node:fs');
+    return new Uint8Array(readFileSync(path));
+  }
   const base64 = await window.nodeReadFile(path);
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
 }
 
 export async function writeBytes(path: string, bytes: Uint8Array): Promise<void> {
+  if (!inPage) {
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    const { dirname } = await import('node:path');
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+    return;
+  }
   let binary = '';
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   await window.nodeWriteFile(path, btoa(binary));

@@ -1,4 +1,4 @@
-// Runs in Chromium (see train.ts): trains the default model on Fashion-MNIST
+// Runs in Node on Dawn or in Chromium (see train.ts): trains the default model on Fashion-MNIST
 // and writes its weights after every epoch.
 import { createRuntime, createModel, FASHION_MNIST_CLASSES } from '../src/index.js';
 import { fashionZFNetLayers } from '../src/model/architectures.js';
