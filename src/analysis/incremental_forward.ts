@@ -28,10 +28,11 @@ import { poolGeometry } from '../ops/pool_geometry.js';
 import { cropPaste, type PatchSource } from '../ops/crop_paste.js';
 import type { IncrementalPlan, PositionWindows } from './incremental_plan.js';
 
-/** A copy's value at a node: a full batch tensor, or the original plus a patch in a window. */
-type Value =
-  | { full: Tensor }
-  | { original: Tensor; source: PatchSource; window: PositionWindows; at: number };
+/** A copy's value at a node inside its window: the original map with `source` pasted at the window (origins at `at` of the table). */
+interface Windowed { original: Tensor; source: PatchSource; window: PositionWindows; at: number }
+
+/** A copy's value at a node: a full batch tensor, or windowed. */
+type Value = { full: Tensor } | Windowed;
 
 /** What the reductions read: full maps (pasted where needed) and one channel's planes. */
 export interface IncrementalForward {
@@ -74,7 +75,7 @@ export function recordIncrementalForward(
   const layout = originTable(plan, first, n);
   const table = rec.temp(rt.createTensor([layout.table.length], new Uint32Array(layout.table.buffer), 'u32', 'occlusion origins'));
   const temp = (t: Tensor) => rec.temp(t);
-  const crop = (v: Exclude<Value, { full: Tensor }>, height: number, width: number, cropAt: number, padValue = 0) =>
+  const crop = (v: Windowed, height: number, width: number, cropAt: number, padValue = 0) =>
     temp(cropPaste(rec, v.original, table, v.source, { copies: n, height, width, patchAt: v.at, cropAt, padValue }));
 
   const input: Value = { original: image, source: { fill, height: plan.input.height, width: plan.input.width }, window: plan.input, at: layout.inputAt };
@@ -90,7 +91,7 @@ export function recordIncrementalForward(
     return t;
   };
   const valueOf = (source: number) => (source < 0 ? input : values[source]!);
-  const patchOf = (v: Exclude<Value, { full: Tensor }>) => ('patch' in v.source ? v.source.patch : crop(v, v.window.height, v.window.width, v.at));
+  const patchOf = (v: Windowed) => ('patch' in v.source ? v.source.patch : crop(v, v.window.height, v.window.width, v.at));
 
   model.layers.forEach((layer, i) => {
     const step = plan.steps[i]!;
@@ -108,15 +109,15 @@ export function recordIncrementalForward(
       if (sw) temp(sw);
       values.push({ full: temp(out.output) });
     } else if (step.kind === 'slide') {
-      const v = args[0] as Exclude<Value, { full: Tensor }>;
+      const v = args[0] as Windowed;
       const x = crop(v, step.crop.height, step.crop.width, layout.cropAt[i]!, step.padValue);
       values.push(windowed(temp(slideOnCrop(rec, layer as Conv2D | MaxPool2D | AvgPool2D, x))));
-    } else if (step.kind === 'pointwise') {
-      const patch = patchOf(args[0] as Exclude<Value, { full: Tensor }>);
-      values.push(windowed(temp((layer as { forward(r: Recorder, x: Tensor): { output: Tensor } }).forward(rec, patch).output)));
     } else {
-      const crops = args.map((v) => crop(v as Exclude<Value, { full: Tensor }>, step.window.height, step.window.width, layout.windowAt[i]!));
-      values.push(windowed(temp((layer as { forward(r: Recorder, xs: Tensor[]): { output: Tensor } }).forward(rec, crops).output)));
+      // pointwise: the layer on the input's patch; merge: on every input cropped to the node's window.
+      const xs = step.kind === 'pointwise'
+        ? [patchOf(args[0] as Windowed)]
+        : args.map((v) => crop(v as Windowed, step.window.height, step.window.width, layout.windowAt[i]!));
+      values.push(windowed(temp(isMerge(layer) ? layer.forward(rec, xs).output : layer.forward(rec, xs[0]!).output)));
     }
   });
 
