@@ -1,4 +1,5 @@
 import { defineParams } from './params.js';
+import { IS_NAN_FN } from './maxpool2d.js';
 
 // The GEMM core for desktop GPUs: Y[M, N] = op(A)[M, K] op(B)[K, N], with the
 // matrix multiply and the forward convolution (implicit GEMM) as two ways of
@@ -57,7 +58,15 @@ export type GemmOperands =
 /** 'partial': raw sums of one K slice into partial[slice][row][col]; 'final': Y with the epilogue. */
 export type GemmEpilogue =
   | { kind: 'partial' }
-  | { kind: 'final'; bias: boolean; relu: boolean; accumulate: boolean };
+  | {
+    kind: 'final'; bias: boolean; relu: boolean; accumulate: boolean;
+    /**
+     * Convolution only: also 2x2 / stride 2 max pooling with its switches (as maxPool2d writes them).
+     * The pixel columns are then ordered window by window (4 consecutive columns are one 2x2 window),
+     * so each invocation's 4-column groups are whole windows, pooled in registers.
+     */
+    pool?: true;
+  };
 
 export interface GemmSpec { tile: GemmTile; operands: GemmOperands; epilogue: GemmEpilogue }
 
@@ -97,7 +106,7 @@ export const gemmMatmulParams = defineParams({
  */
 export const gemmConvParams = defineParams({
   M: 'u32', N: 'u32', K: 'u32', tilesM: 'u32', tilesN: 'u32', tilesPerSlice: 'u32', slices: 'u32', kPerSlice: 'u32', partialRows: 'u32',
-  inC: 'u32', cinG: 'u32', inH: 'i32', inW: 'i32', outC: 'u32', outW: 'u32', outHW: 'u32',
+  inC: 'u32', cinG: 'u32', inH: 'i32', inW: 'i32', outC: 'u32', outW: 'u32', outHW: 'u32', poolW: 'u32', poolHW: 'u32',
   kH: 'u32', kW: 'u32', strideH: 'i32', strideW: 'i32', dilH: 'i32', dilW: 'i32', padT: 'i32', padL: 'i32',
   dc: 'u32', dkh: 'u32', dkw: 'u32',
 });
@@ -123,6 +132,8 @@ export function gemmShader(spec: GemmSpec): string {
   const t = spec.tile;
   checkGemmTile(t);
   const conv = spec.operands.kind === 'conv';
+  const pool = spec.epilogue.kind === 'final' && spec.epilogue.pool === true;
+  if (pool && !conv) throw new Error('gemm: pooling in the epilogue is for the convolution only');
   const wx = t.tn / t.rn, wy = t.tm / t.rm, gm = t.rm / 4, gn = t.rn / 4;
   const tm4 = t.tm / 4, tn4 = t.tn / 4, tk4 = t.tk / 4;
   const aKFast = conv || !(spec.operands as { transposeA: boolean }).transposeA;
@@ -191,10 +202,15 @@ ${loadB(true)}
   var ih0: vec4i; var iw0: vec4i; var xBase: vec4i; var pixelOk: vec4<bool>;
   for (var j = 0u; j < 4u; j++) {
     let px = min(col0 + Brow + j, p.N - 1u);
-    let img = px / p.outHW;
+${pool ? `    let win = px >> 2u;
+    let img = win / p.poolHW;
+    let rest = win - img * p.poolHW;
+    let ph = rest / p.poolW;
+    let oh = 2u * ph + ((px & 3u) >> 1u);
+    let ow = 2u * (rest - ph * p.poolW) + (px & 1u);` : `    let img = px / p.outHW;
     let rest = px - img * p.outHW;
     let oh = rest / p.outW;
-    let ow = rest - oh * p.outW;
+    let ow = rest - oh * p.outW;`}
     ih0[j] = i32(oh) * p.strideH - p.padT;
     iw0[j] = i32(ow) * p.strideW - p.padL;
     xBase[j] = i32((img * p.inC + group * p.cinG) * u32(p.inH * p.inW));
@@ -222,6 +238,7 @@ ${params.struct}
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 ${spec.epilogue.kind === 'final' && spec.epilogue.bias ? '@group(0) @binding(4) var<storage, read> c: array<f32>;' : ''}
+${pool ? poolBindings(spec.epilogue.kind === 'final' && spec.epilogue.bias ? 5 : 4) : ''}
 
 const TK = ${t.tk}u;
 var<workgroup> tileA: array<vec4f, ${t.tk * tm4}>;
@@ -289,6 +306,7 @@ interface EpilogueShape { rm: number; gn: number; wx: number; wy: number }
  */
 function writeEpilogue(spec: GemmSpec, s: EpilogueShape): string {
   const conv = spec.operands.kind === 'conv';
+  if (spec.epilogue.kind === 'final' && spec.epilogue.pool) return writePoolEpilogue(spec.epilogue, s);
   return `
   for (var i = 0u; i < ${s.rm}u; i++) {
     let m = row0 + (i >> 2u) * ${4 * s.wy}u + ty * 4u + (i & 3u);
@@ -304,6 +322,54 @@ function writeEpilogue(spec: GemmSpec, s: EpilogueShape): string {
 
 fn storeY(m: u32, n: u32, acc: f32, group: u32, slice: u32) {
 ${storeBody(conv, spec.epilogue)}`;
+}
+
+function poolBindings(first: number): string {
+  return `@group(0) @binding(${first}) var<storage, read_write> pooled: array<f32>;
+@group(0) @binding(${first + 1}) var<storage, read_write> switches: array<u32>;
+${IS_NAN_FN}`;
+}
+
+/**
+ * Convolution + 2x2 max pooling (the closing brace is the caller's, as storeBody's): each 4-column group of the invocation's block is one window of one
+ * output channel. Writes the 4 conv outputs, the window's maximum and its switch (the flat position
+ * oh * OW + ow in the conv output plane; ties to the first in row-major order, a NaN wins, as maxPool2d).
+ */
+function writePoolEpilogue(e: { bias: boolean; relu: boolean }, s: EpilogueShape): string {
+  return `
+  for (var i = 0u; i < ${s.rm}u; i++) {
+    let m = row0 + (i >> 2u) * ${4 * s.wy}u + ty * 4u + (i & 3u);
+    for (var h = 0u; h < ${s.gn}u; h++) {
+      let n = col0 + h * ${4 * s.wx}u + tx * 4u;
+      // N is a multiple of 4 (OH, OW even): a window is all inside or all outside.
+      if (interior || (m < p.M && n < p.N)) { storeWindow(group * p.M + m, n >> 2u, acc[i * ${s.gn}u + h]); }
+    }
+  }
+}
+
+fn storeWindow(oc: u32, win: u32, sums: vec4f) {
+  var v = sums;
+${e.bias ? '  v += vec4f(c[oc]);' : ''}
+${e.relu ? '  v = max(v, vec4f(0.0));' : ''}
+  let img = win / p.poolHW;
+  let rest = win - img * p.poolHW;
+  let ph = rest / p.poolW;
+  let pw = rest - ph * p.poolW;
+  let plane = img * p.outC + oc;
+  let at00 = (2u * ph) * p.outW + 2u * pw;
+  let base = plane * p.outHW;
+  y[base + at00] = v.x;
+  y[base + at00 + 1u] = v.y;
+  y[base + at00 + p.outW] = v.z;
+  y[base + at00 + p.outW + 1u] = v.w;
+  var best = v.x;
+  var q = 0u;
+  for (var k = 1u; k < 4u; k++) {
+    if (!isNan(best) && (isNan(v[k]) || v[k] > best)) { best = v[k]; q = k; }
+  }
+  let o = plane * p.poolHW + rest;
+  pooled[o] = best;
+  switches[o] = at00 + (q >> 1u) * p.outW + (q & 1u);`;
 }
 
 /** The epilogue of one output (m, n) of one group; the closing brace is the caller's. */

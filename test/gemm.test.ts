@@ -4,13 +4,15 @@
 // forward convolution as implicit GEMM.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { matmul, type MatmulAttrs } from '../src/ops/matmul.js';
-import { GEMM_CONV_VARIANTS, GEMM_MATMUL_VARIANTS, gemmPlan, recordConvGemm, recordMatmulGemm, type ConvGemmGeometry, type GemmPlan } from '../src/ops/gemm.js';
+import { GEMM_CONV_VARIANTS, GEMM_MATMUL_VARIANTS, convGemmCanPool, gemmPlan, recordConvGemm, recordMatmulGemm, type ConvGemmGeometry, type GemmPlan } from '../src/ops/gemm.js';
 import { GEMM_TILES, INNER_LOOP_BEGIN, INNER_LOOP_END, gemmShader } from '../shaders/gemm.js';
 import { createRuntime, type Runtime } from '../src/index.js';
 import { counted, expectClose, getRuntime } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { gemmRef } from './ref/matmul.js';
 import { conv2dRef, convOutputShapeRef } from './ref/conv.js';
+import { maxPoolRef } from './ref/pool.js';
+import { OutOfRangeError } from '../src/gpu/errors.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -254,5 +256,67 @@ describe('conv2d as implicit GEMM', () => {
         expect(body.replace(/\/\/.*$/gm, '')).not.toMatch(/[/%]/);
       }
     }
+  });
+});
+
+describe('conv2d as implicit GEMM with 2x2 max pooling in the epilogue', () => {
+  // 70 channels (2 row tiles of 64, ragged), 2 images of 10x12 = 240 pixel columns (4 tiles of 64, ragged);
+  // with ReLU many windows tie at 0 (the switch is the first in row-major order).
+  const cases: Array<[string, ConvCase]> = [
+    ['gemm64-conv', { x: [2, 6, 10, 12], outC: 70, k: [3, 3], pads: [1, 1, 1, 1], groups: 2, bias: true, relu: true }],
+    ['gemm128-conv', { x: [1, 5, 9, 8], outC: 3, k: [2, 3], stride: [2, 1], dilation: [1, 2], pads: [1, 2, 2, 2] }],
+  ];
+  cases.forEach(([variant, c], i) => {
+    it(`${variant}: ${convName(c)} + maxpool 2x2`, async () => {
+      const rt = await gemmRuntime();
+      const groups = c.groups ?? 1, stride = c.stride ?? [1, 1], dilation = c.dilation ?? [1, 1], pads = c.pads ?? [0, 0, 0, 0];
+      const wShape = [c.outC, c.x[1] / groups, c.k[0], c.k[1]] as const;
+      const attrs = { stride, dilation, pads, groups, relu: c.relu };
+      const [, , outH, outW] = convOutputShapeRef(c.x, wShape, attrs);
+      const rnd = makeRandom(600 + i);
+      const xd = rnd.array(size(c.x)), wd = rnd.array(size(wShape)), bd = c.bias ? rnd.array(c.outC) : null;
+      const x = rt.createTensor(c.x, xd), w = rt.createTensor(wShape, wd), b = bd ? rt.createTensor([c.outC], bd) : null;
+      const g: ConvGemmGeometry = {
+        batch: c.x[0], groups, inC: c.x[1], inH: c.x[2], inW: c.x[3], outC: c.outC, outH, outW,
+        kH: c.k[0], kW: c.k[1], stride, dilation, padT: pads[0], padL: pads[1], cinG: c.x[1] / groups,
+      };
+      expect(convGemmCanPool(g)).toBe(true);
+      const run = await counted(rt, 'conv gemm pool', (rec) => recordConvGemm(rec, x, w, b, g, !!c.relu, GEMM_CONV_VARIANTS[variant]!, { pool: true }));
+      expect(run.keys).toHaveLength(1);
+      expect(run.keys[0]).toContain('"pool":true');
+      const { y, pooled } = run.result;
+      const ref = conv2dRef(xd, c.x, wd, wShape, bd, attrs);
+      expectClose(await y.read(), ref, `${variant} conv`);
+      const pool = maxPoolRef(ref, [c.x[0], c.outC, outH, outW], {
+        kH: 2, kW: 2, sH: 2, sW: 2, dH: 1, dW: 1, padTop: 0, padLeft: 0, padBottom: 0, padRight: 0, outH: outH / 2, outW: outW / 2,
+      });
+      expect(pooled!.output.shape).toEqual([c.x[0], c.outC, outH / 2, outW / 2]);
+      expectClose(await pooled!.output.read(), pool.values, `${variant} pooled`);
+      // Switches compared where the window's maximum is unambiguous in float32 (or an exact tie, e.g. at 0 after ReLU).
+      const got = await pooled!.switches.read();
+      const plane = outH * outW;
+      let checked = 0;
+      for (let o = 0; o < got.length; o++) {
+        const base = Math.floor(o / (plane / 4)) * plane;
+        const best = ref[base + pool.switches[o]!]!, chosen = ref[base + got[o]!]!;
+        if (got[o] !== pool.switches[o]) expect(Math.abs(best - chosen), `switch ${o}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(best)));
+        else checked++;
+      }
+      expect(checked).toBeGreaterThan(got.length * 0.95);
+      for (const t of [x, w, b, y, pooled!.output, pooled!.switches]) t?.release();
+    });
+  });
+
+  it('refuses an odd output size and a split', async () => {
+    const rt = await gemmRuntime();
+    const x = rt.createTensor([1, 2, 5, 5]), w = rt.createTensor([4, 2, 3, 3]);
+    const g: ConvGemmGeometry = {
+      batch: 1, groups: 1, inC: 2, inH: 5, inW: 5, outC: 4, outH: 3, outW: 3, kH: 3, kW: 3, stride: [1, 1], dilation: [1, 1], padT: 0, padL: 0, cinG: 2,
+    };
+    const rec = rt.record('odd');
+    expect(() => recordConvGemm(rec, x, w, null, g, false, GEMM_CONV_VARIANTS['gemm64-conv']!, { pool: true })).toThrow(OutOfRangeError);
+    expect(() => recordConvGemm(rec, x, w, null, { ...g, inH: 6, inW: 6, outH: 4, outW: 4 }, false, GEMM_CONV_VARIANTS['gemm64-conv']!, { pool: true, slices: 2 })).toThrow(OutOfRangeError);
+    rec.abandon();
+    x.release(); w.release();
   });
 });

@@ -80,6 +80,11 @@ export interface GemmOptions {
   subgroups?: boolean;
 }
 
+/** Whether the convolution's output can take the fused 2x2 / stride 2 max pooling (recordConvGemm's `pool`). */
+export function convGemmCanPool(g: { outH: number; outW: number }): boolean {
+  return g.outH % 2 === 0 && g.outW % 2 === 0;
+}
+
 /** One matrix multiply as the ops describe it (see MatmulAttrs and GemmLayout in matmul.ts). */
 export interface MatmulGemmCall {
   a: Tensor; b: Tensor; bias: Tensor | null; y: Tensor;
@@ -142,19 +147,37 @@ export interface ConvGemmGeometry {
  * epilogue or in the split-K reduce).
  */
 export function recordConvGemm(
-  rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGemmGeometry, relu: boolean, variant: GemmVariant, options: GemmOptions = {},
-): { y: Tensor; plan: GemmPlan } {
+  rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, g: ConvGemmGeometry, relu: boolean, variant: GemmVariant,
+  options: GemmOptions & {
+    /**
+     * Also 2x2 / stride 2 max pooling of the (biased, rectified) output, with maxPool2d's switches, in the
+     * epilogue: needs an even OH and OW (convGemmCanPool) and runs unsplit (the windows are pooled in registers).
+     */
+    pool?: boolean;
+  } = {},
+): { y: Tensor; plan: GemmPlan; pooled?: { output: Tensor; switches: Tensor } } {
   const M = g.outC / g.groups, N = g.batch * g.outH * g.outW, K = g.cinG * g.kH * g.kW;
   const tile = variant.tile;
-  const plan = gemmPlan(tile, { M, N, K, groups: g.groups }, { splitK: variant.splitK, slices: options.slices, maxPartialBytes: rec.runtime.maxBindingSize });
+  const pool = options.pool === true;
+  if (pool && !convGemmCanPool(g)) {
+    throw new OutOfRangeError(`conv2d gemm: fused 2x2 max pooling needs an even output size, got ${g.outH}x${g.outW}`);
+  }
+  if (pool && (options.slices ?? 1) !== 1) throw new OutOfRangeError('conv2d gemm: fused pooling runs unsplit (slices 1)');
+  const plan = gemmPlan(tile, { M, N, K, groups: g.groups }, {
+    splitK: variant.splitK && !pool, slices: pool ? 1 : options.slices, maxPartialBytes: rec.runtime.maxBindingSize,
+  });
   const y = rec.tensor([g.batch, g.outC, g.outH, g.outW], 'conv2d');
   const split = plan.slices > 1;
   const partial = split ? rec.temp(rec.tensor([plan.slices * g.outC * N], 'gemm partial sums')) : null;
   const spec: GemmSpec = {
     tile, operands: { kind: 'conv' },
-    epilogue: split ? { kind: 'partial' } : { kind: 'final', bias: bias !== null, relu, accumulate: false },
+    epilogue: split ? { kind: 'partial' } : { kind: 'final', bias: bias !== null, relu, accumulate: false, ...(pool ? { pool: true as const } : {}) },
   };
   const outHW = g.outH * g.outW;
+  const poolShape = [g.batch, g.outC, g.outH / 2, g.outW / 2];
+  const pooled = pool
+    ? { output: rec.tensor(poolShape, 'conv2d max pool'), switches: rec.tensor(poolShape, 'conv2d max pool switches', 'u32') }
+    : undefined;
   rec.dispatch({
     name: `conv2d gemm${tile.tm} ${g.inC}->${g.outC} ${g.kH}x${g.kW}${split ? ` split ${plan.slices}` : ''}`,
     key: gemmKey(spec),
@@ -163,11 +186,12 @@ export function recordConvGemm(
       M, N, K, tilesM: plan.tilesM, tilesN: plan.tilesN, tilesPerSlice: plan.tilesM * plan.tilesN * g.groups, slices: plan.slices,
       kPerSlice: plan.kPerSlice, partialRows: g.outC,
       inC: g.inC, cinG: g.cinG, inH: g.inH, inW: g.inW, outC: g.outC, outW: g.outW, outHW,
+      poolW: Math.floor(g.outW / 2), poolHW: Math.floor(g.outH / 2) * Math.floor(g.outW / 2),
       kH: g.kH, kW: g.kW, strideH: g.stride[0], strideW: g.stride[1], dilH: g.dilation[0], dilW: g.dilation[1], padT: g.padT, padL: g.padL,
       // One slab (TK values of k) in the mixed radix (C/g, kH, kW): the im2col walk's step, without divisions on the GPU.
       dc: Math.floor(tile.tk / (g.kH * g.kW)), dkh: Math.floor(tile.tk / g.kW) % g.kH, dkw: tile.tk % g.kW,
     }),
-    buffers: split ? [weight, x, partial!] : bias ? [weight, x, y, bias] : [weight, x, y],
+    buffers: split ? [weight, x, partial!] : [weight, x, y, ...(bias ? [bias] : []), ...(pooled ? [pooled.output, pooled.switches] : [])],
     dispatch: dispatch1d(plan.workgroups, 1),
   });
   if (partial) {
@@ -176,7 +200,7 @@ export function recordConvGemm(
       ldy: outHW, yCol: 0, blockLen: outHW, blockStride: g.outC * outHW,
     });
   }
-  return { y, plan };
+  return pooled ? { y, plan, pooled } : { y, plan };
 }
 
 function useSubgroups(rec: Recorder, options: GemmOptions): boolean {
