@@ -53,3 +53,5 @@ export { parameterCounts } from './model/parameters.js';
 export { derivedTensor, DerivedCache } from './gpu/derived.js';
 export { cropPaste, type CropPasteAttrs, type PatchSource } from './ops/crop_paste.js';
 export { planIncrementalOcclusion, type IncrementalPlan, type NodeStep, type OccluderGrid, type PositionWindows } from './analysis/incremental_plan.js';
+export { gemmPlan, recordConvGemm, recordMatmulGemm, convGemmCanPool, GEMM_MATMUL_VARIANTS, GEMM_CONV_VARIANTS, MODEL_SMS, TARGET_WORKGROUPS, type GemmPlan, type GemmVariant, type GemmOptions, type ConvGemmGeometry, type MatmulGemmCall } from './ops/gemm.js';
+export { VARIANT_TABLE, isVariant, type VariantOf } from './gpu/tuning.js';
