@@ -21,9 +21,6 @@
 import type { Model, ForwardResult } from '../model/model.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { Recorder } from '../gpu/recorder.js';
-
-/** One value per copy: row r of `tensor` starts at r * rowStride + offset. */
-interface Rows { tensor: Tensor; rowStride: number; offset: number }
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { occludeGrid } from '../ops/occlude.js';
 import { reduceRows } from '../ops/reduce_rows.js';
@@ -31,6 +28,9 @@ import { makeProgress, throwIfAborted, type RunOptions } from '../util/progress.
 import { recordedSweep, sweep } from './sweep.js';
 import { planIncrementalOcclusion, type IncrementalPlan, type OccluderGrid } from './incremental_plan.js';
 import { recordIncrementalForward } from './incremental_forward.js';
+
+/** One value per copy: row r of `tensor` starts at r * rowStride + offset. */
+interface Rows { tensor: Tensor; rowStride: number; offset: number }
 
 export interface OcclusionOptions extends RunOptions {
   /** Layer (index or name) whose strongest feature map gives map (a). */
@@ -125,10 +125,13 @@ export function checkBatchSize(batchSize: number, what: string): void {
  * are never the square's bottom/right edge.
  *
  * GPU work: one forward of the unoccluded image, then ceil(positions /
- * batchSize) batches of one forward each; a batch's reductions and the next
- * batch's occluded copies share one submit. Read back: 5 floats after the
- * unoccluded forward (it fixes the strongest channel and the default class)
- * and 4 floats per position at the end.
+ * batchSize) batches. Incremental path (the default where the model allows,
+ * `result.path`): each batch is one submit, its layers computed only inside
+ * the occluder's windows, its reductions included. Full path (`incremental:
+ * false`, or `result.fallback` says why): one forward per batch, and a
+ * batch's reductions and the next batch's occluded copies share one submit.
+ * Read back: 5 floats after the unoccluded forward (it fixes the strongest
+ * channel and the default class) and 4 floats per position at the end.
  */
 export function occlusionSensitivity(model: Model, image: Float32Array, options: OcclusionOptions): Promise<OcclusionResult> {
   return occlusionWithPlan(model, image, options, planIncrementalOcclusion);
