@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
+import { defineKernel, type KernelProgram } from './kernel.js';
 
 // Convolution as an implicit GEMM, per (image, group):
 //   out[pixel, m] = sum_k A[pixel, k] * B[k, m]
@@ -674,4 +675,36 @@ fn storeQuad(n: u32, g: u32, m: u32, pixel: u32, acc: vec4f) {
   for (var j = 0u; j < 4u; j++) { store(n, g, m + j, pixel, acc[j]); }
 }
 `;
+}
+
+// ---- programs ------------------------------------------------------------------
+//
+// One kernel per family, its pipeline key derived from the spec the WGSL is
+// generated from (shaders/kernel.ts): tiling or block, epilogue, weight layout.
+
+/** What a convolution kernel does after the sum: add the bias, apply ReLU. */
+export interface ConvEpilogue { bias: boolean; relu: boolean }
+
+const tiledConvKernel = defineKernel('conv2d:tiled', conv2dShader);
+const directConvKernel = defineKernel('conv2d:direct', conv2dDirectShader);
+const vec4ConvKernel = defineKernel('conv2d:vec4', conv2dVec4Shader);
+
+/** Tiled implicit GEMM ('tiled', 'tiled-32'); buffers [x, w (OIHW), y, bias?]. */
+export function conv2dTiledProgram(problem: ConvProblem, epilogue: ConvEpilogue, tiling?: ConvTiling, label = 'conv2d'): KernelProgram {
+  const launch = convLaunch(problem, undefined, tiling);
+  return tiledConvKernel.program({ tiling: launch.tiling, ...epilogue }, launch.params, launch.dispatch, label);
+}
+
+/** Direct register blocks ('direct*'); buffers [x, w (`weightLayout`), y, bias?]. */
+export function conv2dDirectProgram(
+  problem: ConvProblem, epilogue: ConvEpilogue, block: DirectConvBlock | undefined, weightLayout: ConvWeightLayout, label = 'conv2d',
+): KernelProgram {
+  const launch = directConvLaunch(problem, block);
+  return directConvKernel.program({ block: launch.block, weightLayout, ...epilogue }, launch.params, launch.dispatch, label);
+}
+
+/** vec4 implicit GEMM ('tiled-vec4'); buffers [x, w as [C/g, kH, kW, M], y, bias?]. */
+export function conv2dVec4Program(problem: ConvProblem, epilogue: ConvEpilogue, label = 'conv2d'): KernelProgram {
+  const launch = vec4ConvLaunch(problem);
+  return vec4ConvKernel.program({ tiling: launch.tiling, ...epilogue }, launch.params, launch.dispatch, label);
 }

@@ -33,7 +33,7 @@ export interface KernelProgram {
 }
 
 /** A spec: plain data (numbers, strings, booleans, arrays and objects of them). */
-export type KernelSpec = Readonly<Record<string, unknown>> | undefined;
+export type KernelSpec = object | undefined;
 
 export interface Kernel<S extends KernelSpec> {
   readonly name: string;
@@ -114,6 +114,8 @@ export function kernelHeader(params: { struct: string }, bindings: ReadonlyArray
  * before `body` runs.
  */
 export function flatMain(workgroup: number, count: string, body: string): string {
+  // `body` is plain text, not part of a wgsl`` template: a #if in it would reach the compiler.
+  if (/^\s*#(if|elif|else|endif)\b/m.test(body)) throw new Error('flatMain: #if directives do not work inside the body; choose the text in TypeScript');
   return `${flatIndexFn(workgroup)}
 
 @compute @workgroup_size(${workgroup})

@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Winograd minimal filtering F(m x m, 3 x 3) (Lavin & Gray, "Fast Algorithms
 // for Convolutional Neural Networks", 2016) for 3x3, stride-1 convolutions.
@@ -103,22 +104,13 @@ export const WINOGRAD_WORKGROUP = 64;
  */
 export const winogradWeightParams = defineParams({ outC: 'u32', inC: 'u32', transposed: 'u32', total: 'u32' });
 
-export function winogradWeightShader(tile: WinogradTile): string {
+const winogradWeightKernel = defineKernel('winograd-weights', ({ tile }: { tile: WinogradTile }) => {
   const { g } = WINOGRAD_MATRICES[tile];
   const a = winogradAlpha(tile);
   const taps = [0, 1, 2];
-  return wgsl`
-${winogradWeightParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read_write> u: array<f32>;
-${flatIndexFn(WINOGRAD_WORKGROUP)}
-
-@compute @workgroup_size(${WINOGRAD_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let m = i % p.outC;
+  return `
+${kernelHeader(winogradWeightParams, [read('w'), readWrite('u')])}
+${flatMain(WINOGRAD_WORKGROUP, 'p.total', `  let m = i % p.outC;
   let c = i / p.outC;
   // Forward [M, C, 3, 3] tap (ky, kx); transposed [C, M, 3, 3] tap (2 - ky, 2 - kx).
   let fwd = (m * p.inC + c) * 9u;
@@ -128,9 +120,13 @@ ${taps.map((ky) => taps.map((kx) => `  let g${ky}_${kx} = w[select(fwd + ${ky * 
 ${sandwich(g, g, 'g', 3, 3, 't', 'v')}
   let stride = p.outC;
   let base = c * ${a * a}u * p.outC + m;
-${range(a).map((xi) => range(a).map((xj) => `  u[base + ${xi * a + xj}u * stride] = v${xi}_${xj};`).join('\n')).join('\n')}
-}
+${range(a).map((xi) => range(a).map((xj) => `  u[base + ${xi * a + xj}u * stride] = v${xi}_${xj};`).join('\n')).join('\n')}`)}
 `;
+});
+
+/** The weight transform of an M x C 3x3 filter; buffers [w, u]. */
+export function winogradWeightProgram(tile: WinogradTile, values: Parameters<typeof winogradWeightParams.pack>[0]): KernelProgram {
+  return winogradWeightKernel.program({ tile }, winogradWeightParams.pack(values), dispatch1d(values.total, WINOGRAD_WORKGROUP));
 }
 
 /**
@@ -142,21 +138,12 @@ export const winogradInputParams = defineParams({
   inC: 'u32', inH: 'u32', inW: 'u32', tilesW: 'u32', tiles: 'u32', padT: 'i32', padL: 'i32', total: 'u32',
 });
 
-export function winogradInputShader(tile: WinogradTile): string {
+const winogradInputKernel = defineKernel('winograd-input', ({ tile }: { tile: WinogradTile }) => {
   const { bT } = WINOGRAD_MATRICES[tile];
   const a = winogradAlpha(tile);
-  return wgsl`
-${winogradInputParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> v: array<f32>;
-${flatIndexFn(WINOGRAD_WORKGROUP)}
-
-@compute @workgroup_size(${WINOGRAD_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let t = i % p.tiles;
+  return `
+${kernelHeader(winogradInputParams, [read('x'), readWrite('v')])}
+${flatMain(WINOGRAD_WORKGROUP, 'p.total', `  let t = i % p.tiles;
   let nc = i / p.tiles;
   let c = nc % p.inC;
   let n = nc / p.inC;
@@ -173,9 +160,13 @@ ${range(a).map((r) => range(a).map((q) => `  let d${r}_${q} = select(0.0, x[plan
 ${sandwich(bT, bT, 'd', a, a, 't', 'e')}
   let stride = p.inC * p.tiles;
   let base = (n * ${a * a}u * p.inC + c) * p.tiles + t;
-${range(a).map((xi) => range(a).map((xj) => `  v[base + ${xi * a + xj}u * stride] = e${xi}_${xj};`).join('\n')).join('\n')}
-}
+${range(a).map((xi) => range(a).map((xj) => `  v[base + ${xi * a + xj}u * stride] = e${xi}_${xj};`).join('\n')).join('\n')}`)}
 `;
+});
+
+/** The input transform; buffers [x, v]. */
+export function winogradInputProgram(tile: WinogradTile, values: Parameters<typeof winogradInputParams.pack>[0]): KernelProgram {
+  return winogradInputKernel.program({ tile }, winogradInputParams.pack(values), dispatch1d(values.total, WINOGRAD_WORKGROUP));
 }
 
 /**
@@ -187,25 +178,15 @@ export const winogradOutputParams = defineParams({
   outC: 'u32', outH: 'u32', outW: 'u32', tilesW: 'u32', tiles: 'u32', total: 'u32',
 });
 
-export function winogradOutputShader(spec: { tile: WinogradTile; bias: boolean; relu: boolean }): string {
+type WinogradOutputSpec = { tile: WinogradTile; bias: boolean; relu: boolean };
+
+const winogradOutputKernel = defineKernel('winograd-output', (spec: WinogradOutputSpec) => {
   const { tile } = spec;
   const { aT } = WINOGRAD_MATRICES[tile];
   const a = winogradAlpha(tile);
   return wgsl`
-${winogradOutputParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> mt: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-#if ${spec.bias}
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-#endif
-${flatIndexFn(WINOGRAD_WORKGROUP)}
-
-@compute @workgroup_size(${WINOGRAD_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let t = i % p.tiles;
+${kernelHeader(winogradOutputParams, [read('mt'), readWrite('y'), spec.bias && read('bias')])}
+${flatMain(WINOGRAD_WORKGROUP, 'p.total', `  let t = i % p.tiles;
   let nm = i / p.tiles;
   let m = nm % p.outC;
   let n = nm / p.outC;
@@ -213,18 +194,13 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let base = (n * ${a * a}u * p.outC + m) * p.tiles + t;
 ${range(a).map((xi) => range(a).map((xj) => `  let s${xi}_${xj} = mt[base + ${xi * a + xj}u * stride];`).join('\n')).join('\n')}
 ${sandwich(aT, aT, 's', a, a, 't', 'o')}
-#if ${spec.bias}
-  let b = bias[m];
-#else
-  let b = 0.0;
-#endif
+  let b = ${spec.bias ? 'bias[m]' : '0.0'};
   let ty = t / p.tilesW;
   let tx = t - ty * p.tilesW;
   let oy0 = ty * ${tile}u;
   let ox0 = tx * ${tile}u;
   let plane = nm * p.outH * p.outW;
-${range(tile).map((r) => range(tile).map((q) => `  store(plane, oy0 + ${r}u, ox0 + ${q}u, o${r}_${q} + b);`).join('\n')).join('\n')}
-}
+${range(tile).map((r) => range(tile).map((q) => `  store(plane, oy0 + ${r}u, ox0 + ${q}u, o${r}_${q} + b);`).join('\n')).join('\n')}`)}
 
 fn store(plane: u32, oy: u32, ox: u32, v: f32) {
   if (oy >= p.outH || ox >= p.outW) { return; }
@@ -235,6 +211,11 @@ fn store(plane: u32, oy: u32, ox: u32, v: f32) {
 #endif
 }
 `;
+});
+
+/** The output transform (+ bias, ReLU); buffers [products, y, bias?]. */
+export function winogradOutputProgram(spec: WinogradOutputSpec, values: Parameters<typeof winogradOutputParams.pack>[0]): KernelProgram {
+  return winogradOutputKernel.program(spec, winogradOutputParams.pack(values), dispatch1d(values.total, WINOGRAD_WORKGROUP));
 }
 
 function range(n: number): number[] {

@@ -1,10 +1,12 @@
 import { Tensor, shapeSize, disposeSymbol, type DType } from './tensor.js';
 import {
-  DeviceLimitError, DeviceLostError, DestroyedError, GpuOutOfMemoryError, GpuValidationError, ShapeError, UnsupportedError,
+  DeviceLimitError, DeviceLostError, DestroyedError, GpuOutOfMemoryError, GpuValidationError, OutOfRangeError, ShapeError, UnsupportedError,
 } from './errors.js';
 import { Recorder, timePasses } from './recorder.js';
 import { DerivedCache } from './derived.js';
-import { KernelChooser, tuneKernels, type KernelProbe, type TunableOp, type TuneOptions, type TuneResult, type TuningStore } from './tuning.js';
+import {
+  KernelChooser, isVariant, tuneKernels, type KernelProbe, type TunableOp, type TuneOptions, type TuneResult, type TuningStore, type VariantOf,
+} from './tuning.js';
 
 /** One timed pass of runtime.profile(). */
 export interface ProfiledPass { operation: string; label: string; ms: number }
@@ -429,8 +431,11 @@ export class Runtime {
    * `supports` says which variants compute this shape (default: all): the
    * tuner times only those, and a pin that cannot take the shape is passed over.
    */
-  kernelVariant(op: TunableOp, shapeKey: string, probe?: () => KernelProbe, supports?: (variant: string) => boolean): string {
-    return this.kernels.choose(op, shapeKey, probe, supports);
+  kernelVariant<Op extends TunableOp>(op: Op, shapeKey: string, probe?: () => KernelProbe, supports?: (variant: string) => boolean): VariantOf<Op> {
+    const variant = this.kernels.choose(op, shapeKey, probe, supports);
+    // Pins and stored choices were checked against VARIANT_TABLE when they came in; this cannot throw.
+    if (!isVariant(op, variant)) throw new OutOfRangeError(`kernel variants: ${op} has no variant "${variant}"`);
+    return variant;
   }
 
   /** Uses `variant` for `op` on one shape (or every shape), whatever tuning measured. */

@@ -19,12 +19,61 @@ import { OutOfRangeError } from './errors.js';
 
 export type TunableOp = 'conv2d' | 'conv2dTranspose' | 'matmul';
 
-/** The candidates of each op, by name. The first of a family is the family's default. */
-export const KERNEL_VARIANTS: Readonly<Record<TunableOp, readonly string[]>> = {
-  conv2d: ['direct', 'direct-16x32', 'direct-wt-16x32', 'tiled', 'tiled-32', 'tiled-vec4', 'winograd-2x2', 'winograd-4x4'],
-  conv2dTranspose: ['direct', 'direct-16x32', 'tiled', 'tiled-32', 'winograd-2x2', 'winograd-4x4'],
-  matmul: ['tiled', 'tiled-64', 'direct', 'direct-16x32', 'gemm128', 'gemm64', 'gemm128-splitk'],
+/**
+ * The registry: one row per kernel variant of each op, in the order the
+ * tuner tries them ('direct' and 'tiled' are the adapter defaults, see
+ * defaultVariant). Adding a variant is one row here; each op keeps a
+ * `Record<VariantOf<op>, ...>` of how it records every variant, so the
+ * compiler lists the rows an op does not handle yet.
+ */
+export const VARIANT_TABLE = {
+  conv2d: {
+    'direct': 'register block per invocation, no workgroup memory (CPU adapters)',
+    'direct-16x32': 'direct, 16 pixels x 32 channels a block',
+    'direct-wt-16x32': 'direct-16x32 reading the weight as [C/g, kH, kW, M] (cached transpose)',
+    'tiled': 'implicit GEMM on 64x64 workgroup-shared tiles',
+    'tiled-32': 'tiled, 32x32 tiles (deep layers on small maps)',
+    'tiled-vec4': 'implicit GEMM with vec4 tiles, no divisions in the inner loops, weight as [C/g, kH, kW, M]',
+    'winograd-2x2': 'Winograd F(2x2, 3x3): 3x3 stride 1, one group',
+    'winograd-4x4': 'Winograd F(4x4, 3x3): 3x3 stride 1, one group',
+  },
+  conv2dTranspose: {
+    'direct': 'register block per invocation, no workgroup memory (CPU adapters)',
+    'direct-16x32': 'direct, 16 pixels x 32 channels a block',
+    'tiled': 'implicit GEMM on 64x64 workgroup-shared tiles',
+    'tiled-32': 'tiled, 32x32 tiles',
+    'winograd-2x2': 'stride 1 as Winograd F(2x2, 3x3) of the flipped filter',
+    'winograd-4x4': 'stride 1 as Winograd F(4x4, 3x3) of the flipped filter',
+  },
+  matmul: {
+    'tiled': 'workgroup-shared tiles',
+    'tiled-64': 'tiled, 64x64 tiles',
+    'direct': 'register block per invocation, no workgroup memory (CPU adapters)',
+    'direct-16x32': 'direct, 16 x 32 a block',
+    'gemm128': 'GEMM core, 128x128 tiles, 8x8 per invocation',
+    'gemm64': 'GEMM core, 64x64 tiles (integrated GPUs)',
+    'gemm128-splitk': 'gemm128 with K split across workgroups and a reduce pass',
+  },
+} as const satisfies { readonly [Op in TunableOp]: Readonly<Record<string, string>> };
+
+/** The variant names of `op` (a row of VARIANT_TABLE). */
+export type VariantOf<Op extends TunableOp> = keyof (typeof VARIANT_TABLE)[Op] & string;
+
+/** The candidates of each op, by name, in VARIANT_TABLE's order. */
+export const KERNEL_VARIANTS: { readonly [Op in TunableOp]: readonly VariantOf<Op>[] } = {
+  conv2d: variantsOf('conv2d'),
+  conv2dTranspose: variantsOf('conv2dTranspose'),
+  matmul: variantsOf('matmul'),
 };
+
+function variantsOf<Op extends TunableOp>(op: Op): VariantOf<Op>[] {
+  return Object.keys(VARIANT_TABLE[op]) as VariantOf<Op>[];
+}
+
+/** Whether `variant` is a row of `op` in VARIANT_TABLE. */
+export function isVariant<Op extends TunableOp>(op: Op, variant: string): variant is VariantOf<Op> {
+  return Object.prototype.hasOwnProperty.call(VARIANT_TABLE[op] ?? {}, variant);
+}
 
 /** Bump when a variant's kernel changes, so stored choices measured on the old kernels are dropped. */
 export const TUNING_VERSION = 4;
@@ -89,9 +138,9 @@ export interface TuneResult {
 const keyOf = (op: TunableOp, shapeKey: string) => `${op}|${shapeKey}`;
 
 export function checkVariant(op: TunableOp, variant: string): void {
-  const list = KERNEL_VARIANTS[op];
+  const list: readonly string[] | undefined = KERNEL_VARIANTS[op];
   if (!list) throw new OutOfRangeError(`kernel variants: unknown op "${String(op)}" (${Object.keys(KERNEL_VARIANTS).join(', ')})`);
-  if (!list.includes(variant)) throw new OutOfRangeError(`kernel variants: ${op} has no variant "${variant}" (${list.join(', ')})`);
+  if (!isVariant(op, variant)) throw new OutOfRangeError(`kernel variants: ${op} has no variant "${variant}" (${list.join(', ')})`);
 }
 
 /**
@@ -122,7 +171,7 @@ export class KernelChooser {
         const saved = JSON.parse(store.getItem(this.#storageKey) ?? '{}') as Record<string, string>;
         for (const [key, variant] of Object.entries(saved)) {
           const op = key.split('|')[0] as TunableOp;
-          if (KERNEL_VARIANTS[op]?.includes(variant)) this.#measured.set(key, variant);
+          if (op in VARIANT_TABLE && isVariant(op, variant)) this.#measured.set(key, variant);
         }
       } catch {
         // A corrupt or foreign entry: start afresh, it is overwritten on the next tune.
@@ -246,7 +295,7 @@ export async function tuneKernels(rt: TunerRuntime, work: () => Promise<void>, o
         results.push({ op, shapeKey, variant: known, source: 'cached', ms: {} });
         continue;
       }
-      const candidates = options.candidates?.[op] ?? KERNEL_VARIANTS[op];
+      const candidates: readonly string[] = options.candidates?.[op] ?? KERNEL_VARIANTS[op];
       candidates.forEach((v) => checkVariant(op, v));
       const usable = candidates.filter((v) => supports?.(v) ?? true);
       if (usable.length === 0) throw new OutOfRangeError(`kernel tuning: none of the candidates [${candidates.join(', ')}] computes ${op} ${shapeKey}`);

@@ -1,8 +1,8 @@
 import {
-  conv2dDirectShader, conv2dShader, conv2dVec4Shader, convKernelFor, convLaunch, convShapeKey, directBlockKey, directConvLaunch, tilingKey, vec4ConvLaunch, vec4TilingKey, type ConvProblem,
+  conv2dDirectProgram, conv2dTiledProgram, conv2dVec4Program, convKernelFor, convShapeKey, type ConvProblem,
 } from '../../shaders/conv2d.js';
 import type { Recorder } from '../gpu/recorder.js';
-import type { KernelProbe } from '../gpu/tuning.js';
+import { isVariant, type KernelProbe, type VariantOf } from '../gpu/tuning.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { sameShape } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
@@ -97,49 +97,55 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
   return recordConv2d(rec, x, weight, bias, problem, relu, variant);
 }
 
-/** Records one forward convolution with the kernel `variant` (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
-function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: string): Tensor {
-  const tile = winogradTileOf(variant);
-  if (tile) return recordWinogradConv(rec, x, weight, bias, problem, relu, tile, 'forward');
-  const y = rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2d');
-  const epilogue = `${bias ? 'bias' : 'nobias'}:${relu ? 'relu' : 'linear'}`;
-  if (variant === 'tiled-vec4') {
-    const { tiling, params, dispatch } = vec4ConvLaunch(problem);
-    const w = weightIhwo(rec, weight);
-    rec.dispatch({
-      name: 'conv2d',
-      key: `conv2d:${vec4TilingKey(tiling)}:${epilogue}`,
-      shader: () => conv2dVec4Shader({ tiling, bias: bias !== null, relu }),
-      params,
-      buffers: bias ? [x, w, y, bias] : [x, w, y],
-      dispatch,
-    });
-    return y;
-  }
-  const kernel = convKernelFor(variant, problem.outC / problem.groups);
-  if (kernel.direct) {
-    const { block, params, dispatch } = directConvLaunch(problem, kernel.direct);
-    const layout = kernel.weightLayout;
-    const w = layout === 'ihwo' ? weightIhwo(rec, weight) : weight;
-    rec.dispatch({
-      name: 'conv2d',
-      key: `conv2d:${directBlockKey(block)}:${layout}:${epilogue}`,
-      shader: () => conv2dDirectShader({ block, bias: bias !== null, relu, weightLayout: layout }),
-      params,
-      buffers: bias ? [x, w, y, bias] : [x, w, y],
-      dispatch,
-    });
-    return y;
-  }
-  const { tiling, params, dispatch } = convLaunch(problem, undefined, kernel.tiling);
-  rec.dispatch({
-    name: 'conv2d',
-    key: `conv2d:${tilingKey(tiling)}:${epilogue}`,
-    shader: () => conv2dShader({ tiling, bias: bias !== null, relu }),
-    params,
-    buffers: bias ? [x, weight, y, bias] : [x, weight, y],
-    dispatch,
-  });
+/** How one forward convolution is recorded with one variant's kernel; returns y. */
+type ConvRecorder = (rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: Conv2dVariant) => Tensor;
+
+type Conv2dVariant = VariantOf<'conv2d'>;
+
+/** Every conv2d variant of VARIANT_TABLE (src/gpu/tuning.ts): a new row there is a compile error here until it is recorded. */
+const RECORD_CONV2D: Record<Conv2dVariant, ConvRecorder> = {
+  'direct': recordDirect,
+  'direct-16x32': recordDirect,
+  'direct-wt-16x32': recordDirect,
+  'tiled': recordTiled,
+  'tiled-32': recordTiled,
+  'tiled-vec4': recordVec4,
+  'winograd-2x2': recordWinograd,
+  'winograd-4x4': recordWinograd,
+};
+
+/** Records one forward convolution with the kernel `variant`. */
+function recordConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: Conv2dVariant): Tensor {
+  return RECORD_CONV2D[variant](rec, x, weight, bias, problem, relu, variant);
+}
+
+function convOutput(rec: Recorder, problem: ConvProblem): Tensor {
+  return rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2d');
+}
+
+function recordWinograd(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: Conv2dVariant): Tensor {
+  return recordWinogradConv(rec, x, weight, bias, problem, relu, winogradTileOf(variant)!, 'forward');
+}
+
+function recordVec4(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean): Tensor {
+  const y = convOutput(rec, problem);
+  const w = weightIhwo(rec, weight);
+  rec.dispatch({ ...conv2dVec4Program(problem, { bias: bias !== null, relu }), buffers: bias ? [x, w, y, bias] : [x, w, y] });
+  return y;
+}
+
+function recordDirect(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: Conv2dVariant): Tensor {
+  const { direct, weightLayout } = convKernelFor(variant, problem.outC / problem.groups);
+  const y = convOutput(rec, problem);
+  const w = weightLayout === 'ihwo' ? weightIhwo(rec, weight) : weight;
+  rec.dispatch({ ...conv2dDirectProgram(problem, { bias: bias !== null, relu }, direct, weightLayout), buffers: bias ? [x, w, y, bias] : [x, w, y] });
+  return y;
+}
+
+function recordTiled(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: Conv2dVariant): Tensor {
+  const { tiling } = convKernelFor(variant, problem.outC / problem.groups);
+  const y = convOutput(rec, problem);
+  rec.dispatch({ ...conv2dTiledProgram(problem, { bias: bias !== null, relu }, tiling), buffers: bias ? [x, weight, y, bias] : [x, weight, y] });
   return y;
 }
 
@@ -158,7 +164,10 @@ function conv2dProbe(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | nu
   const zeros = (t: Tensor) => rt.createTensor(t.shape, new Float32Array(t.size), 'f32', 'tuning scratch');
   const xs = zeros(x), ws = zeros(weight), bs = bias ? zeros(bias) : null;
   return {
-    run: (r, variant) => [recordConv2d(r, xs, ws, bs, problem, relu, variant)],
+    run: (r, variant) => {
+      if (!isVariant('conv2d', variant)) throw new OutOfRangeError(`conv2d: no variant "${variant}"`);
+      return [recordConv2d(r, xs, ws, bs, problem, relu, variant)];
+    },
     dispose: () => { for (const t of [xs, ws, bs]) t?.release(); },
   };
 }

@@ -6,13 +6,12 @@
 // transposed convolution is then the forward one with the filter flipped and
 // its channel axes swapped).
 import {
-  WINOGRAD_WORKGROUP, winogradAlpha, winogradInputParams, winogradInputShader, winogradOutputParams, winogradOutputShader,
-  winogradWeightParams, winogradWeightShader, type WinogradTile,
+  winogradAlpha, winogradInputProgram, winogradOutputProgram, winogradWeightProgram, type WinogradTile,
 } from '../../shaders/winograd.js';
 import {
-  conv2dDirectShader, conv2dVec4Shader, convShapeKey, directBlockKey, directConvLaunch, vec4ConvLaunch, vec4TilingKey, type ConvProblem, type DirectConvBlock,
+  conv2dDirectProgram, conv2dVec4Program, convShapeKey, type ConvProblem, type DirectConvBlock,
 } from '../../shaders/conv2d.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { UnsupportedError } from '../gpu/errors.js';
 import { derivedTensor } from '../gpu/derived.js';
@@ -91,29 +90,15 @@ export function recordWinogradConv(
   // transformed once and cached with the weight until it changes (src/gpu/derived.ts).
   const u = derivedTensor(rec, weight, `winograd-${tile}:${weightLayout}`, (r) => {
     const transformed = r.tensor([c, 1, 1, a2 * m], 'winograd weights');
-    r.dispatch({
-      name: 'winograd weights',
-      key: `winograd-weights:${tile}`,
-      shader: () => winogradWeightShader(tile),
-      params: winogradWeightParams.pack({ outC: m, inC: c, transposed: weightLayout === 'transposed' ? 1 : 0, total: m * c }),
-      buffers: [weight, transformed],
-      dispatch: dispatch1d(m * c, WINOGRAD_WORKGROUP),
-    });
+    const transposed = weightLayout === 'transposed' ? 1 : 0;
+    r.dispatch({ ...winogradWeightProgram(tile, { outC: m, inC: c, transposed, total: m * c }), buffers: [weight, transformed] });
     return transformed;
   });
 
   // V [N, a^2 C, 1, T].
   const v = rec.temp(rec.tensor([n, a2 * c, 1, tiles], 'winograd input'));
-  rec.dispatch({
-    name: 'winograd input',
-    key: `winograd-input:${tile}`,
-    shader: () => winogradInputShader(tile),
-    params: winogradInputParams.pack({
-      inC: c, inH: problem.inH, inW: problem.inW, tilesW, tiles, padT: problem.padT, padL: problem.padL, total: n * c * tiles,
-    }),
-    buffers: [x, v],
-    dispatch: dispatch1d(n * c * tiles, WINOGRAD_WORKGROUP),
-  });
+  const inputValues = { inC: c, inH: problem.inH, inW: problem.inW, tilesW, tiles, padT: problem.padT, padL: problem.padL, total: n * c * tiles };
+  rec.dispatch({ ...winogradInputProgram(tile, inputValues), buffers: [x, v] });
 
   // M [N, a^2 M, 1, T] = the a^2 products, as one grouped 1x1 convolution.
   const gemm: ConvProblem = {
@@ -123,36 +108,14 @@ export function recordWinogradConv(
   // On the kernel family of the adapter: register blocks for CPU adapters, workgroup tiles with vec4
   // loads for GPUs (both read U as their [C/g, kH, kW, M] weight).
   const products = rec.temp(rec.tensor([n, a2 * m, 1, tiles], 'winograd products'));
-  if (rec.runtime.kernelStyle === 'tiled') {
-    const { tiling, params, dispatch } = vec4ConvLaunch(gemm);
-    rec.dispatch({
-      name: 'winograd products',
-      key: `conv2d:${vec4TilingKey(tiling)}:nobias:linear`,
-      shader: () => conv2dVec4Shader({ tiling, bias: false, relu: false }),
-      params,
-      buffers: [v, u, products],
-      dispatch,
-    });
-  } else {
-    const { block, params, dispatch } = directConvLaunch(gemm, gemmBlock(m, tiles));
-    rec.dispatch({
-      name: 'winograd products',
-      key: `conv2d:${directBlockKey(block)}:ihwo:nobias:linear`,
-      shader: () => conv2dDirectShader({ block, bias: false, relu: false, weightLayout: 'ihwo' }),
-      params,
-      buffers: [v, u, products],
-      dispatch,
-    });
-  }
+  const linear = { bias: false, relu: false };
+  const gemmProgram = rec.runtime.kernelStyle === 'tiled'
+    ? conv2dVec4Program(gemm, linear, 'winograd products')
+    : conv2dDirectProgram(gemm, linear, gemmBlock(m, tiles), 'ihwo', 'winograd products');
+  rec.dispatch({ ...gemmProgram, buffers: [v, u, products] });
 
   const y = rec.tensor([n, m, problem.outH, problem.outW], 'conv2d');
-  rec.dispatch({
-    name: 'winograd output',
-    key: `winograd-output:${tile}:${bias ? 'bias' : 'nobias'}:${relu ? 'relu' : 'linear'}`,
-    shader: () => winogradOutputShader({ tile, bias: bias !== null, relu }),
-    params: winogradOutputParams.pack({ outC: m, outH: problem.outH, outW: problem.outW, tilesW, tiles, total: n * m * tiles }),
-    buffers: bias ? [products, y, bias] : [products, y],
-    dispatch: dispatch1d(n * m * tiles, WINOGRAD_WORKGROUP),
-  });
+  const outputValues = { outC: m, outH: problem.outH, outW: problem.outW, tilesW, tiles, total: n * m * tiles };
+  rec.dispatch({ ...winogradOutputProgram({ tile, bias: bias !== null, relu }, outputValues), buffers: bias ? [products, y, bias] : [products, y] });
   return y;
 }
