@@ -141,3 +141,26 @@ export function gradientNchw(model: tfl.LayersModel, layerName: string, xNchw: F
     return nhwcToNchw(g.dataSync() as Float32Array, g.shape);
   });
 }
+
+/**
+ * TF.js's own loader on model.json text and shard bytes, as its http handler
+ * reads them (JSON parse, neither topology nor manifest is an error, shards
+ * fetched by manifest path and concatenated, weights decoded by
+ * getModelArtifactsForJSON, tfl.loadLayersModel strict): the independent
+ * reading of a file the importer is compared with. Throws what TF.js throws.
+ */
+export async function loadWithTfjs(json: string, shards: ReadonlyMap<string, Uint8Array>): Promise<tfl.LayersModel> {
+  const modelJSON = JSON.parse(json) as tf.io.ModelJSON;
+  if (modelJSON.modelTopology == null && modelJSON.weightsManifest == null) throw new Error('model.json has neither topology nor weights manifest');
+  const handler: tf.io.IOHandler = {
+    load: () => tf.io.getModelArtifactsForJSON(modelJSON, async (manifest) => {
+      const parts = manifest.flatMap((group) => group.paths.map((p) => {
+        const bytes = shards.get(p);
+        if (!bytes) throw new Error(`no shard "${p}"`);
+        return bytes.slice().buffer;
+      }));
+      return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(parts)];
+    }),
+  };
+  return tfl.loadLayersModel(handler, { strict: true });
+}
