@@ -61,6 +61,14 @@ const stridedNet = (): Layer[] => [
   new Flatten({ name: 'flatten' }), new Dense({ name: 'fc', units: 5, seed: 14 }), new Softmax({ name: 'prob' }),
 ];
 
+/** Windows with gaps: a 1x1 conv at stride 2 and a dilated pool at stride 3 skip inputs. */
+const subsamplingNet = (): Layer[] => [
+  new Conv2D({ name: 's1', filters: 4, kernelSize: 1, stride: 2, activation: 'relu', seed: 51 }),
+  new MaxPool2D({ name: 'sp', kernel: 2, stride: 3, dilation: 2 }),
+  new Conv2D({ name: 's2', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', seed: 52 }),
+  new Flatten({ name: 'flatten' }), new Dense({ name: 'fc', units: 3, seed: 53 }),
+];
+
 /** Branches that meet in an Add and a channel Concat, ending in global pooling. */
 const branchyNodes = (): GraphNode[] => [
   { layer: new Conv2D({ name: 'stem', filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', seed: 21 }), inputs: ['input'] },
@@ -134,6 +142,8 @@ describe('incremental occlusion gives the full recomputation\'s maps', () => {
     expect(plan.steps.filter((s) => s.kind === 'slide').length, 'windowed layers').toBeGreaterThanOrEqual(3);
     await compare(model, { layer: 'c3', size: 4, stride: 3, batchSize: 13 });
     await compare(model, { layer: 'bn', size: 6, stride: 7, batchSize: 5, fill: -1 }, 9);
+    const gaps = chain([3, 41, 38], subsamplingNet());
+    await compare(gaps, { layer: 's2', size: 2, stride: 3, batchSize: 40 });
   });
 
   it('a graph with branches (Add of two conv paths, channel Concat, global pooling)', async () => {
@@ -272,6 +282,7 @@ describe('incremental plan: windows hold every changed value', () => {
   const cases = [
     { what: 'Tiny VGG-like', model: () => chain([3, 30, 30], tinyVgg()), grid: { size: 7, stride: 4, rows: 6, cols: 6 } },
     { what: 'strided/padded', model: () => chain([2, 29, 27], stridedNet()), grid: { size: 4, stride: 3, rows: 9, cols: 8 } },
+    { what: 'gaps (stride past the kernel)', model: () => chain([3, 41, 38], subsamplingNet()), grid: { size: 2, stride: 3, rows: 14, cols: 13 } },
     { what: 'branches', model: () => graph([3, 20, 22], branchyNodes()), grid: { size: 3, stride: 2, rows: 9, cols: 10 } },
   ];
   for (const c of cases) {
