@@ -137,6 +137,7 @@ describe('sparse projection equals the float64 reference and the dense walk', ()
             expect(keys.filter((k) => k.startsWith('unpool2d')), 'no dense unpooling').toEqual([]);
             expect(keys.filter((k) => k.startsWith('window:rectify')), 'the ReLU rules ran in the filter steps').toEqual([]);
             expect(keys.filter((k) => k === `window:transpose:${mode}`)).toHaveLength(c.layer === 'relu_2_2' ? 4 : 2);
+            expect(keys.filter((k) => k.startsWith('conv2d') || k.startsWith('winograd')), 'no dense filter step').toEqual([]);
           }
           const at = positions.map((p) => p!);
           if (position !== 'max') expect(at).toEqual(position);

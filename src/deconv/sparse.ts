@@ -42,7 +42,7 @@ interface WindowSignal { t: Tensor; level: WindowLevel; masked: boolean; pending
 /**
  * Windows whose filter step has at most this many multiply-adds run the
  * fused one-pass kernel (transposeWindow); larger ones the tuned transposed
- * convolution (conv2dTranspose) after the rule's own pass.
+ * convolution (conv2dTranspose), after the rule's own pass where one is due.
  */
 const FUSED_MAX_MACS = 1 << 22;
 
@@ -149,8 +149,9 @@ function windowStep(layer: AnyLayer, node: number, out: WindowLevel, inShape: re
         const rule: WindowRule | null = fused ? mode : signal.pending?.rule ?? (signal.masked ? null : 'mask');
         const y = fused ? fwd.activations[node]! : signal.pending?.y ?? fwd.activations[node]!;
         const conv = { weight: layer.kernel, stride, dilation, groups: layer.attrs.groups ?? 1 };
-        if (rule && windowMacs(layer, signal.t.shape[0]!, inLevel, stride) <= FUSED_MAX_MACS) {
-          return { t: rec.temp(transposeWindow(rec, signal.t, y, out, seed, rule, conv)), level: inLevel, masked: inside };
+        // Small windows: one pass, never the multi-pass variants (Winograd) the chooser may pick for the shape.
+        if (windowMacs(layer, signal.t.shape[0]!, inLevel, stride) <= FUSED_MAX_MACS) {
+          return { t: rec.temp(transposeWindow(rec, signal.t, y, out, seed, rule ?? 'mask', conv)), level: inLevel, masked: inside };
         }
         const loaded = rule ? rec.temp(rectifyWindow(rec, signal.t, y, out, seed, rule)) : signal.t;
         const t = conv2dTranspose(rec, loaded, layer.kernel, null, { stride, dilation, groups: conv.groups });
