@@ -4,6 +4,7 @@
 // forward convolution as implicit GEMM.
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { matmul, type MatmulAttrs } from '../src/ops/matmul.js';
+import { conv2d } from '../src/ops/conv2d.js';
 import { GEMM_CONV_VARIANTS, GEMM_MATMUL_VARIANTS, convGemmCanPool, gemmPlan, recordConvGemm, recordMatmulGemm, type ConvGemmGeometry, type GemmPlan } from '../src/ops/gemm.js';
 import { GEMM_TILES, INNER_LOOP_BEGIN, INNER_LOOP_END, gemmShader } from '../shaders/gemm.js';
 import { createRuntime, type Runtime } from '../src/index.js';
@@ -245,6 +246,38 @@ const CONV_CASES: Array<[string, ConvCase]> = [
 describe('conv2d as implicit GEMM', () => {
   CONV_CASES.forEach(([variant, c], i) => {
     it(`${variant}: ${convName(c)}`, async () => convCase(await gemmRuntime(), c, variant, 300 + i));
+  });
+
+  // Through the op with the registry row pinned: the kernel chooser answers 'gemm128-conv' and the GEMM runs
+  // (a deep K on a 4x4 map: one tile, split by the plan; and stride/dilation 2 with groups, unsplit).
+  const PINNED: Array<{ x: [number, number, number, number]; w: [number, number, number, number]; attrs: Parameters<typeof conv2d>[4]; passes: number }> = [
+    { x: [1, 64, 4, 4], w: [16, 64, 3, 3], attrs: { padding: [1, 1, 1, 1], activation: 'relu' }, passes: 2 },
+    { x: [2, 6, 11, 9], w: [10, 3, 3, 3], attrs: { padding: [2, 0, 1, 3], stride: 2, dilation: 2, groups: 2, activation: 'relu' }, passes: 1 },
+  ];
+  PINNED.forEach((c, i) => {
+    it(`conv2d op, pinned gemm128-conv: x [${c.x}] w [${c.w}] ${JSON.stringify(c.attrs)}`, async () => {
+      const rt = await gemmRuntime();
+      const rnd = makeRandom(800 + i);
+      const xd = rnd.array(size(c.x)), wd = rnd.array(size(c.w)), bd = rnd.array(c.w[0]);
+      const x = rt.createTensor(c.x, xd), w = rt.createTensor(c.w, wd), b = rt.createTensor([c.w[0]], bd);
+      rt.pinKernel('conv2d', 'gemm128-conv');
+      try {
+        const run = await counted(rt, 'conv2d', (rec) => conv2d(rec, x, w, b, c.attrs));
+        expect(run.variants).toEqual(['gemm128-conv']);
+        expect(run.keys[0]).toContain('"kind":"conv"');
+        expect(run.keys).toHaveLength(c.passes);
+        const a = c.attrs!;
+        const pair = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
+        const ref = conv2dRef(xd, c.x, wd, c.w, bd, {
+          stride: pair(a.stride), dilation: pair(a.dilation), pads: a.padding as [number, number, number, number], groups: a.groups ?? 1, relu: true,
+        });
+        expectClose(await run.result.read(), ref, 'conv2d gemm128-conv');
+        run.result.release();
+      } finally {
+        rt.unpinKernel('conv2d');
+        for (const t of [x, w, b]) t.release();
+      }
+    });
   });
 
   it('no integer division or modulo inside the K loop of any generated kernel', () => {

@@ -36,6 +36,7 @@ export const VARIANT_TABLE = {
     'tiled-vec4': 'implicit GEMM with vec4 tiles, no divisions in the inner loops, weight as [C/g, kH, kW, M]',
     'winograd-2x2': 'Winograd F(2x2, 3x3): 3x3 stride 1, one group',
     'winograd-4x4': 'Winograd F(4x4, 3x3): 3x3 stride 1, one group',
+    'gemm128-conv': 'GEMM core (src/ops/gemm.ts): 128x128 tiles, 8x8 per invocation, split-K where the tile grid is small',
   },
   conv2dTranspose: {
     'direct': 'register block per invocation, no workgroup memory (CPU adapters)',

@@ -11,6 +11,7 @@ import {
 } from './conv_geometry.js';
 import { conv2dTranspose } from './conv2d_transpose.js';
 import { transpose } from './transpose.js';
+import { GEMM_CONV_VARIANTS, recordConvGemm } from './gemm.js';
 import { derivedTensor } from '../gpu/derived.js';
 import { convVariantSupports, recordWinogradConv, winogradTileOf } from './conv2d_winograd.js';
 
@@ -112,6 +113,7 @@ const RECORD_CONV2D: Record<Conv2dVariant, ConvRecorder> = {
   'tiled-vec4': recordVec4,
   'winograd-2x2': recordWinograd,
   'winograd-4x4': recordWinograd,
+  'gemm128-conv': recordGemm,
 };
 
 /** Records one forward convolution with the kernel `variant`. */
@@ -125,6 +127,10 @@ function convOutput(rec: Recorder, problem: ConvProblem): Tensor {
 
 function recordWinograd(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: Conv2dVariant): Tensor {
   return recordWinogradConv(rec, x, weight, bias, problem, relu, winogradTileOf(variant)!, 'forward');
+}
+
+function recordGemm(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean, variant: Conv2dVariant): Tensor {
+  return recordConvGemm(rec, x, weight, bias, problem, relu, GEMM_CONV_VARIANTS[variant]!).y;
 }
 
 function recordVec4(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean): Tensor {
