@@ -4,9 +4,9 @@
 // occlusion), the `dawn` test project and the Node benchmark. On a machine
 // without a GPU driver Dawn runs on SwiftShader, Chromium's Vulkan CPU driver,
 // where it is installed.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { runInChromium, arg } from './chromium-runner.js';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -36,18 +36,46 @@ export async function dawnAvailable(): Promise<boolean> {
   return gpu !== null && (await gpu.requestAdapter()) !== null;
 }
 
+/** The model file, then (for a .json: TF.js model.json or our manifest) the .bin weight files beside it. */
+export function modelFiles(path: string): string[] {
+  if (!existsSync(path)) throw new Error(`--model ${path}: no such file`);
+  if (!path.toLowerCase().endsWith('.json')) return [path];
+  const dir = dirname(path);
+  return [path, ...readdirSync(dir).filter((n) => n.toLowerCase().endsWith('.bin')).sort().map((n) => join(dir, n))];
+}
+
+const IMAGE_FILE = /\.(png|jpe?g|webp|gif|bmp)$/i;
+
+/** The image files of a folder (not its subfolders), in name order. */
+export function imageFiles(folder: string): string[] {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new Error(`--images ${folder}: not a folder`);
+  const files = readdirSync(folder).filter((n) => IMAGE_FILE.test(n)).sort().map((n) => join(folder, n));
+  if (files.length === 0) throw new Error(`--images ${folder}: no PNG/JPEG/WebP/GIF/BMP files`);
+  return files;
+}
+
+/** Why these images need the browser host (Node decodes PNG only), or undefined. */
+export function browserNeededFor(images: string[]): string | undefined {
+  const other = images.filter((f) => !/\.png$/i.test(f));
+  return other.length > 0 ? `${other.length} of the images are not PNG and Node has no decoder for them (${other[0]})` : undefined;
+}
+
 /**
  * Runs `entry`'s `main(args)` (a module path from the project root, written
  * for both hosts: files through scripts/page-io.ts, the GPU through
  * createRuntime()) in this process on Dawn, or in headless Chromium where
  * Dawn finds no adapter or `--host chromium` asks for it (`--host dawn`: no
- * fallback). Exits the process when done: Dawn's instance keeps Node alive.
+ * fallback; `needsBrowser`: why this run must use Chromium). Exits the
+ * process when done (Dawn's instance keeps Node alive); errors end it with
+ * status 1 and their message.
  */
-export async function runOnHost(entry: string, args: Record<string, unknown>): Promise<never> {
+export async function runOnHost(entry: string, args: Record<string, unknown>, needsBrowser?: string): Promise<never> {
   const host = arg('host', 'auto');
-  if (!['auto', 'dawn', 'chromium'].includes(host)) throw new Error(`--host ${host}: use dawn, chromium or auto`);
   try {
-    if (host !== 'chromium' && (await dawnAvailable())) {
+    if (!['auto', 'dawn', 'chromium'].includes(host)) throw new Error(`--host ${host}: use dawn, chromium or auto`);
+    if (needsBrowser && host === 'dawn') throw new Error(`--host dawn: ${needsBrowser}`);
+    if (needsBrowser && host === 'auto') console.log(`${needsBrowser}: running in headless Chromium`);
+    if (host !== 'chromium' && !needsBrowser && (await dawnAvailable())) {
       const module = await import(pathToFileURL(resolve(entry)).href);
       await module.main(args);
     } else {
