@@ -68,7 +68,11 @@ export interface DeviceReport {
   adapter?: AdapterSection;
   gate?: GateRow[];
   kernels?: KernelRow[];
-  workloads?: { adapter?: unknown; versions?: unknown; ceilings?: unknown[]; results: WorkloadResult[] };
+  workloads?: {
+    adapter?: unknown; versions?: unknown; ceilings?: unknown[]; results: WorkloadResult[];
+    /** The workload still running when the budget ran out. */
+    abandoned?: string;
+  };
 }
 
 interface AdapterSection {
@@ -396,7 +400,14 @@ async function workloadsSection(args: DeviceArgs, deadline: number, out: NonNull
   out.ceilings = [];
   for (const name of args.workloads) {
     if (performance.now() > deadline) break;
-    const result = await beforeDeadline(benchMain({ ...args.bench, only: [name] }), deadline);
+    let result;
+    try {
+      result = await beforeDeadline(benchMain({ ...args.bench, only: [name] }), deadline);
+    } catch (e) {
+      if (!(e instanceof OverBudget)) throw e;
+      out.abandoned = name;
+      break;
+    }
     out.adapter ??= result.adapter;
     out.versions ??= result.versions;
     out.ceilings.push({ workload: name, ...result.ceilings });
