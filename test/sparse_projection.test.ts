@@ -10,7 +10,8 @@ import {
 } from '../src/index.js';
 import { counted, expectClose, getRuntime } from './helpers/gpu.js';
 import { conv2dTranspose } from '../src/ops/conv2d_transpose.js';
-import { inputWindow, rectifyWindow, transposeWindow, type WindowLevel, type WindowRule } from '../src/ops/window.js';
+import { cropWindow, inputWindow, placeWindow, rectifyWindow, transposeWindow, unpoolWindow, type WindowLevel, type WindowRule } from '../src/ops/window.js';
+import { ShapeError } from '../src/gpu/errors.js';
 import { makeRandom } from './helpers/random.js';
 import { refForward, refProject, type Mode, type RefLayer, type T } from './ref/net.js';
 
@@ -227,4 +228,32 @@ describe('the fused filter step (transposeWindow) equals the rule pass then conv
       });
     }
   }
+});
+
+describe('window ops name what is wrong', () => {
+  it('ShapeError: seeds not u32 or not one per image, windows of the wrong shape', async () => {
+    const level: WindowLevel = { size: [2, 2], a: [1, 1], b: [0, 0] };
+    const full = rt.createTensor([2, 3, 5, 5]);
+    const win = rt.createTensor([2, 3, 3, 3]);
+    const f32Seeds = rt.createTensor([2]);
+    const oneSeed = rt.createTensor([1], new Uint32Array(1), 'u32');
+    const seeds = rt.createTensor([2], new Uint32Array(2), 'u32');
+    const switches = rt.createTensor([2, 3, 2, 2], new Uint32Array(24), 'u32');
+    const w = rt.createTensor([4, 3, 3, 3]);
+    const cases: Array<[string, (rec: Parameters<Parameters<Runtime['run']>[1]>[0]) => unknown, RegExp]> = [
+      ['f32 seeds', (rec) => cropWindow(rec, full, level, { chosen: f32Seeds, width: 5 }), /seeds \[2\] \(f32\) must be u32, one per image of the batch of 2/],
+      ['one seed for two images', (rec) => placeWindow(rec, win, level, [2, 3, 5, 5], { chosen: oneSeed, width: 5 }), /one per image of the batch of 2/],
+      ['window of another size', (rec) => rectifyWindow(rec, win, full, level, { chosen: seeds, width: 5 }, 'guided'), /signal \[2,3,3,3\] is not the window \[2,3,2,2\]/],
+      ['place: window of another size', (rec) => placeWindow(rec, win, level, [2, 3, 5, 5], { chosen: seeds, width: 5 }), /window \[2,3,3,3\] is not \[2,3,2,2\]/],
+      ['unpool: f32 switches', (rec) => unpoolWindow(rec, win, full, [2, 3, 5, 5], { kernel: 2 }, level, { size: [3, 3], a: [1, 1], b: [0, 0] }, { chosen: seeds, width: 5 }), /switches \[2,3,5,5\] are not u32 \[2,3,2,2\]/],
+      ['unpool: switches fine, signal not its window', (rec) => unpoolWindow(rec, win, switches, [2, 3, 5, 5], { kernel: 2 }, level, level, { chosen: seeds, width: 5 }), /signal \[2,3,3,3\] is not the window \[2,3,2,2\]/],
+      ['filter step: weight for 4 channels, signal has 3', (rec) => transposeWindow(rec, win, win, { size: [3, 3], a: [1, 1], b: [0, 0] }, { chosen: seeds, width: 5 }, 'mask', { weight: w, stride: [1, 1], dilation: [1, 1], groups: 1 }), /weight \[4,3,3,3\] does not map 3 channels in 1 groups/],
+    ];
+    for (const [name, record, message] of cases) {
+      const failing = rt.run(name, record);
+      await expect(failing, name).rejects.toBeInstanceOf(ShapeError);
+      await expect(failing, name).rejects.toThrow(message);
+    }
+    for (const t of [full, win, f32Seeds, oneSeed, seeds, switches, w]) t.release();
+  });
 });
