@@ -18,20 +18,20 @@ function identity(cv: Converter, layer: KerasLayer, v: Value): Value {
   return cv.add(layer.name, new Identity({}), [v], v.shape, v.layout);
 }
 
-function convCommon(cv: Converter, layer: KerasLayer) {
+/** A convolution's input maps and the settings every Keras convolution reads. */
+function convInput(cv: Converter, layer: KerasLayer, v0: Value) {
+  const img = cv.image(layer, v0);
+  const [inC, h, w] = img.shape;
   const kernel = cv.pairOf(layer, 'kernel_size');
   const stride = cv.pairOf(layer, 'strides', [1, 1]);
   const dilation = cv.pairOf(layer, 'dilation_rate', [1, 1]);
   const padding = cv.padding(layer);
   const useBias = cv.bool(layer, 'use_bias', true);
-  return { kernel, stride, dilation, padding, useBias };
+  return { img, v: img.v, inC, h, w, kernel, stride, dilation, padding, useBias };
 }
 
 function conv2d(cv: Converter, layer: KerasLayer, v0: Value): Value {
-  const img = cv.image(layer, v0);
-  const v = img.v;
-  const [inC, h, w] = img.shape;
-  const { kernel: [kh, kw], stride, dilation, padding, useBias } = convCommon(cv, layer);
+  const { img, v, inC, h, w, kernel: [kh, kw], stride, dilation, padding, useBias } = convInput(cv, layer, v0);
   const filters = cv.positiveInt(layer, 'filters');
   const groups = cv.positiveInt(layer, 'groups', 1);
   if (inC % groups !== 0 || filters % groups !== 0) cv.fail(layer, `groups=${groups} does not divide ${inC} input channels and ${filters} filters`, ShapeError);
@@ -45,10 +45,7 @@ function conv2d(cv: Converter, layer: KerasLayer, v0: Value): Value {
 }
 
 function depthwise(cv: Converter, layer: KerasLayer, v0: Value): Value {
-  const img = cv.image(layer, v0);
-  const v = img.v;
-  const [inC, h, w] = img.shape;
-  const { kernel: [kh, kw], stride, dilation, padding, useBias } = convCommon(cv, layer);
+  const { img, v, inC, h, w, kernel: [kh, kw], stride, dilation, padding, useBias } = convInput(cv, layer, v0);
   const mult = cv.positiveInt(layer, 'depth_multiplier', 1);
   const k = cv.weight(layer, 'depthwise_kernel', [kh, kw, inC, mult]);
   const bias = useBias ? cv.weight(layer, 'bias', [inC * mult]) : undefined;
@@ -61,10 +58,7 @@ function depthwise(cv: Converter, layer: KerasLayer, v0: Value): Value {
 }
 
 function separable(cv: Converter, layer: KerasLayer, v0: Value): Value {
-  const img = cv.image(layer, v0);
-  const v = img.v;
-  const [inC, h, w] = img.shape;
-  const { kernel: [kh, kw], stride, dilation, padding, useBias } = convCommon(cv, layer);
+  const { img, v, inC, h, w, kernel: [kh, kw], stride, dilation, padding, useBias } = convInput(cv, layer, v0);
   const mult = cv.positiveInt(layer, 'depth_multiplier', 1);
   const filters = cv.positiveInt(layer, 'filters');
   const dk = cv.weight(layer, 'depthwise_kernel', [kh, kw, inC, mult]);
@@ -81,10 +75,7 @@ function separable(cv: Converter, layer: KerasLayer, v0: Value): Value {
 }
 
 function conv2dTranspose(cv: Converter, layer: KerasLayer, v0: Value): Value {
-  const img = cv.image(layer, v0);
-  const v = img.v;
-  const [inC, h, w] = img.shape;
-  const { kernel: [kh, kw], stride, dilation, padding, useBias } = convCommon(cv, layer);
+  const { img, v, inC, h, w, kernel: [kh, kw], stride, dilation, padding, useBias } = convInput(cv, layer, v0);
   const filters = cv.positiveInt(layer, 'filters');
   const op = layer.config.output_padding;
   let outPad: [number, number] | null = null;
