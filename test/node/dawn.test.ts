@@ -2,23 +2,10 @@
 // `webgpu` package) instead of Chromium. Skips with a message where Dawn finds
 // no adapter (no Vulkan loader / ICD on this machine).
 import { describe, it, expect } from 'vitest';
-import { existsSync } from 'node:fs';
+import { installDawn } from '../../scripts/node-gpu.js';
 
-const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(ICD)) process.env.VK_ICD_FILENAMES = ICD;
-
-async function dawnGpu(): Promise<GPU | null> {
-  try {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    const gpu = create([]) as GPU;
-    return (await gpu.requestAdapter()) ? gpu : null;
-  } catch {
-    return null;
-  }
-}
-
-const gpu = await dawnGpu();
+const dawn = await installDawn();
+const gpu = dawn && (await dawn.requestAdapter()) ? dawn : null;
 if (!gpu) console.warn('test/node: skipped, Dawn found no WebGPU adapter (install libvulkan1 and a Vulkan ICD, or set VK_ICD_FILENAMES)');
 
 describe.skipIf(!gpu)('the library in Node on Dawn', () => {
