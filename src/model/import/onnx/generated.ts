@@ -11,8 +11,8 @@
 // in the flat index (a fill, or one Range term): the remapped index is then a
 // sum of one term per axis. Anything else returns null, and the caller
 // evaluates small constants on the host or refuses large ones.
-import { MAX_FILL_TERMS, fillValue, type FillSpec, type FillTerm } from '../../ops/fill.js';
-import type { HostTensor } from './onnx_tensor.js';
+import { MAX_FILL_TERMS, fillValue, type FillSpec, type FillTerm } from '../../../ops/fill.js';
+import type { HostTensor } from '../onnx_tensor.js';
 
 export interface GenTensor {
   readonly dtype: 'float32' | 'int64';
@@ -21,9 +21,10 @@ export interface GenTensor {
   readonly terms: readonly FillTerm[];
 }
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+export const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
-function strides(dims: readonly number[]): number[] {
+/** Row-major strides of `dims`. */
+export function strides(dims: readonly number[]): number[] {
   const s = new Array<number>(dims.length).fill(1);
   for (let i = dims.length - 2; i >= 0; i--) s[i] = s[i + 1]! * dims[i + 1]!;
   return s;
