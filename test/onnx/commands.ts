@@ -65,12 +65,16 @@ const onnxReadCase: BrowserCommand<[name: string]> = async ({ project }, name) =
   return files;
 };
 
+/** Whether LIGHT_MODELS=1 asks for the whole VGG-19 / ZFNet-512 light-model runs (minutes each on SwiftShader). */
+const lightModelsWanted: BrowserCommand<[]> = async () => process.env.LIGHT_MODELS === '1';
+
 /** Spread into `test.browser.commands` of the vitest config. */
-export const onnxCommands = { onnxListCases, onnxReadCase };
+export const onnxCommands = { onnxListCases, onnxReadCase, lightModelsWanted };
 
 declare module 'vitest/browser' {
   interface BrowserCommands {
     onnxListCases: () => Promise<string[] | null>;
     onnxReadCase: (name: string) => Promise<OnnxCaseFiles>;
+    lightModelsWanted: () => Promise<boolean>;
   }
 }
