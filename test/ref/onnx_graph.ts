@@ -115,6 +115,13 @@ function rank4(x: T, op: string): [number, number, number, number] {
   return x.shape as [number, number, number, number];
 }
 
+/** A convolution's 4-D input and weight, group and window (its kernel the weight's). */
+function convOperands(a: Attrs, op: string, x: T, w: T) {
+  const xs = rank4(x, op);
+  invalid(w.shape.length === 4, `${op}: weight [${w.shape}]`);
+  return { xs, g: intAttr(a, 'group', 1), win: window2d(a, op, w.shape.slice(2)) };
+}
+
 function runNode(node: onnx.INodeProto, ins: Array<T | undefined>, opset: number): T {
   const op = node.opType ?? '';
   const a: Attrs = new Map((node.attribute ?? []).map((x) => [x.name ?? '', x]));
@@ -156,11 +163,8 @@ function runNode(node: onnx.INodeProto, ins: Array<T | undefined>, opset: number
     }
     case 'Conv': {
       only(a, ['kernel_shape', 'strides', 'pads', 'dilations', 'group', 'auto_pad'], op);
-      const xs = rank4(x, op);
       const w = need(1);
-      invalid(w.shape.length === 4, `Conv: weight [${w.shape}]`);
-      const g = intAttr(a, 'group', 1);
-      const win = window2d(a, op, w.shape.slice(2));
+      const { xs, g, win } = convOperands(a, op, x, w);
       invalid(g >= 1 && xs[1] % g === 0 && w.shape[0]! % g === 0 && w.shape[1] === xs[1] / g, `Conv: group ${g}, input [${xs}], weight [${w.shape}]`);
       const bias = ins[2];
       if (bias) invalid(bias.shape.length === 1 && bias.shape[0] === w.shape[0], `Conv: bias [${bias.shape}]`);
@@ -171,11 +175,8 @@ function runNode(node: onnx.INodeProto, ins: Array<T | undefined>, opset: number
     }
     case 'ConvTranspose': {
       only(a, ['kernel_shape', 'strides', 'pads', 'dilations', 'group', 'output_padding'], op);
-      const xs = rank4(x, op);
       const w = need(1);
-      invalid(w.shape.length === 4, `ConvTranspose: weight [${w.shape}]`);
-      const g = intAttr(a, 'group', 1);
-      const win = window2d(a, op, w.shape.slice(2));
+      const { xs, g, win } = convOperands(a, op, x, w);
       invalid(g >= 1 && xs[1] % g === 0 && w.shape[0] === xs[1], `ConvTranspose: group ${g}, input [${xs}], weight [${w.shape}]`);
       const outPad = intsAttr(a, 'output_padding', [0, 0]);
       invalid(outPad.length === 2 && outPad.every((d, i) => d >= 0 && (d < win.stride[i]! || d < win.dilation[i]!)), `ConvTranspose: output_padding [${outPad}]`);
