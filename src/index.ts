@@ -55,3 +55,4 @@ export { cropPaste, type CropPasteAttrs, type PatchSource } from './ops/crop_pas
 export { planIncrementalOcclusion, type IncrementalPlan, type NodeStep, type OccluderGrid, type PositionWindows } from './analysis/incremental_plan.js';
 export { gemmPlan, recordConvGemm, recordMatmulGemm, convGemmCanPool, GEMM_MATMUL_VARIANTS, GEMM_CONV_VARIANTS, MODEL_SMS, TARGET_WORKGROUPS, type GemmPlan, type GemmVariant, type GemmOptions, type ConvGemmGeometry, type MatmulGemmCall } from './ops/gemm.js';
 export { VARIANT_TABLE, isVariant, type VariantOf } from './gpu/tuning.js';
+export { fill, fillTensor, fillsSettled, fillValue, isFill, weightCount, weightSlice, type FillSpec, type FillTerm, type Weights } from './ops/fill.js';
