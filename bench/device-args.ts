@@ -2,7 +2,8 @@
 // Node entry bench/device-node.ts), shared so both read the same flags:
 //   --dry                 reduced sizes and generous budgets (the SwiftShader dry run)
 //   --sections a,b        adapter, gate, kernels, workloads (default all)
-//   --budgets gate=40,kernels=150,workloads=130   seconds per section
+//   --budgets gate=35,kernels=140,workloads=120   seconds per section (scripts/device-check.sh
+//                         kills each section's process 10-15 s past these)
 //   --size N --batches 1,16 --matmul 1024,4096 --repeats N   the kernels section
 //   --layers conv1_2,conv4_1   only these VGG16 layers' shapes there (--dry: conv1_2, conv3_1, conv5_1)
 //   --workloads conv64,project   a subset of the six workloads
@@ -48,7 +49,7 @@ function numbers(argv: string[], name: string, fallback: number[]): number[] {
 
 export function parseDeviceArgs(argv: string[], host: string, adapterFlags: string[]): DeviceArgs & { out: string } {
   const dry = argv.includes('--dry');
-  const budgets = dry ? { gate: 420, kernels: 600, workloads: 900 } : { gate: 40, kernels: 150, workloads: 130 };
+  const budgets = dry ? { gate: 420, kernels: 600, workloads: 900 } : { gate: 35, kernels: 140, workloads: 120 };
   for (const [k, v] of (list(argv, 'budgets') ?? []).map((s) => s.split('='))) {
     if (!(k! in budgets) || !(Number(v) > 0)) throw new Error(`--budgets: "${k}=${v}" is not gate|kernels|workloads=<seconds>`);
     budgets[k as keyof typeof budgets] = Number(v);
