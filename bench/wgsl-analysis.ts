@@ -11,9 +11,10 @@
 //   count that does multiply-adds: the K walk), counted inclusively over the
 //   constant-trip loops inside it: multiply-adds (scalar lanes: a vec4 fma is
 //   4), loads from workgroup memory and bytes read from storage buffers;
-// - integer `/` and `%` inside inner loops (loop depth >= 2 of the entry
-//   point, the K loop's staging and compute loops), by site. A divisor that is
-//   a compile-time power of two is a shift and is not counted.
+// - integer `/` and `%` inside inner loops (the hot loop and the loops inside
+//   it: the K walk's staging and compute loops; without a hot loop, any loop
+//   inside a loop), by site. A divisor that is a compile-time power of two is
+//   a shift and is not counted.
 //
 // It reads the code the way the library's shaders are written (one statement
 // per line or `;`, named constants, `array<T, N>` tiles); it is a report, not
@@ -27,7 +28,10 @@ export interface WgslReport {
   /** Bytes of `var<workgroup>` memory per workgroup. */
   workgroupBytes: number;
   workgroupVars: Array<{ name: string; bytes: number }>;
-  /** Integer divisions and modulos at loop depth >= 2 of the entry point (by site, callees inlined). */
+  /**
+   * Integer divisions and modulos in inner loops, by site, callees inlined: in the hot loop and the
+   * loops inside it (an epilogue's store loops are not inner loops); without a hot loop, in any loop inside a loop.
+   */
   innerDivisions: number;
   /** The code of each such site, e.g. "k / taps" (in loadA). */
   innerDivisionSites: string[];
@@ -565,14 +569,13 @@ export function analyzeWgsl(source: string): WgslReport {
   if (!entry || !g.functions.has(entry.name)) return report;
   const tree = functionBlock(g, entry.name, 0, [entry.name]);
   const blocks = allBlocks(tree);
-  for (const b of blocks) {
-    if (b.depth >= 2) report.innerDivisionSites.push(...b.divisionSites);
-  }
-  report.innerDivisions = report.innerDivisionSites.length;
   // The hot loop: the deepest run-time loop that does multiply-adds (ties: the most of them).
   const candidates = blocks.filter((b) => b.depth >= 1 && b.trips === null).map((b) => ({ b, c: inclusive(b) })).filter((x) => x.c.macs > 0);
   candidates.sort((x, y) => y.b.depth - x.b.depth || y.c.macs - x.c.macs);
   const hot = candidates[0];
+  // Inner loops: the hot loop and the loops inside it (the K walk's staging and compute), else any loop inside a loop.
+  for (const b of hot ? allBlocks(hot.b) : blocks.filter((x) => x.depth >= 2)) report.innerDivisionSites.push(...b.divisionSites);
+  report.innerDivisions = report.innerDivisionSites.length;
   if (hot) {
     report.hot = hot.c;
     report.hotLoop = hot.b.header;

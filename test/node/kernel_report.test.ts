@@ -48,7 +48,10 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(local_invocation_id) 
     }
     workgroupBarrier();
   }
-  y[lid.x] = (acc00 + acc01 + acc10 + acc11) * scale;
+  // Epilogue: a store loop nest dividing per output, outside the K walk: not an inner-loop division.
+  for (var i = 0u; i < 2u; i++) {
+    for (var j = 0u; j < 2u; j++) { y[(lid.x + i) / p.kW + j] = (acc00 + acc01 + acc10 + acc11) * scale; }
+  }
 }
 `;
 
@@ -148,6 +151,15 @@ describe('kernel report: WGSL analysis', () => {
     expect(r.macsPerSharedLoad).toBeNull();
     expect(r.macsPerGlobalByte).toBe(0.25);
     expect(r.innerDivisions).toBe(0);
+  });
+
+  it('without a hot loop, a division in any loop inside a loop is an inner division', () => {
+    const r = analyzeWgsl(`@group(0) @binding(1) var<storage, read_write> y: array<u32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3u) {
+  for (var i = 0u; i < 4u; i++) { let q = g.x / 3u; for (var j = 0u; j < 4u; j++) { y[i * 4u + j] = g.x % 5u + q; } }
+}`);
+    expect(r.hot).toBeNull();
+    expect(r.innerDivisionSites).toEqual(['g.x % 5u']);
   });
 
   it('a kernel without loops has no hot loop', () => {
