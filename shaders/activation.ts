@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
+import { defineKernel, dispatch1d, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Element-wise activations, forward, and their backward rules.
 //
@@ -73,15 +74,8 @@ fn gelu_u(t: f32) -> f32 {
 }
 `;
 
-export function activationForwardShader(kind: ActivationKind): string {
-  return wgsl`
-${activationParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-#if ${kind === 'prelu'}
-@group(0) @binding(3) var<storage, read> slope: array<f32>;
-#endif
+const activationKernel = defineKernel('activation', ({ kind }: { kind: ActivationKind }) => wgsl`
+${kernelHeader(activationParams, [read('x'), readWrite('y'), kind === 'prelu' && read('slope')])}
 ${flatIndexFn(WORKGROUP)}
 ${HELPERS}
 
@@ -125,20 +119,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   y[i] = v * tanh_safe(softplus(v));
 #endif
 }
-`;
+`);
+
+/** y = f(x) over `size` elements; buffers [x, y, slope (prelu)]. */
+export function activationProgram(kind: ActivationKind, params: ArrayBuffer, size: number): KernelProgram {
+  return activationKernel.program({ kind }, params, dispatch1d(size, WORKGROUP), kind);
 }
 
 /** `s` is the saved forward value the rule reads: the output y, or the input x where backwardReadsInput(kind). */
-export function activationBackwardShader(kind: ActivationKind, rule: BackwardRule): string {
-  return wgsl`
-${activationParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> s: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-#if ${kind === 'prelu'}
-@group(0) @binding(4) var<storage, read> slope: array<f32>;
-#endif
+const activationBackwardKernel = defineKernel('activation-backward', ({ kind, rule }: { kind: ActivationKind; rule: BackwardRule }) => wgsl`
+${kernelHeader(activationParams, [read('g'), read('s'), readWrite('dx'), kind === 'prelu' && read('slope')])}
 ${flatIndexFn(WORKGROUP)}
 ${HELPERS}
 
@@ -194,5 +184,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   dx[i] = gi * (t + xi * (1.0 - t * t) * sigm(xi));
 #endif
 }
-`;
+`);
+
+/** The backward rule over `size` elements; buffers [g, saved, dx, slope (prelu)]. */
+export function activationBackwardProgram(kind: ActivationKind, rule: BackwardRule, params: ArrayBuffer, size: number): KernelProgram {
+  return activationBackwardKernel.program({ kind, rule }, params, dispatch1d(size, WORKGROUP), `${kind} backward (${rule})`);
 }

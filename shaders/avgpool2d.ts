@@ -1,6 +1,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
 import { POOL_FIELDS, WORKGROUP } from './maxpool2d.js';
+import { defineKernel } from './kernel.js';
 
 // Average pooling and its gradient. The divisor counts the window's taps that
 // fall inside the input (ONNX default), or, with count_include_pad, inside the
@@ -108,3 +109,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 `;
 }
+
+/** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */
+export const avgPool2dKernel = defineKernel('avgpool2d', (s: { countIncludePad: boolean }) => avgPool2dShader(s.countIncludePad));
+
+/** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */
+export const avgPool2dBackwardKernel = defineKernel('avgpool2d-backward', (s: { countIncludePad: boolean }) => avgPool2dBackwardShader(s.countIncludePad));

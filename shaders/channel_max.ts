@@ -1,6 +1,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
 import { IS_NAN_FN } from './maxpool2d.js';
+import { defineKernel } from './kernel.js';
 
 // Per image and per chosen channel of a layer's activations [N, C, H, W]
 // (or [N, F], every unit its own 1x1 channel): the strongest activation and
@@ -97,3 +98,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #endif
 `;
 }
+
+/** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */
+export const channelMaxKernel = defineKernel('channel-max', (s: { variant: ChannelMaxVariant }) => channelMaxShader(s.variant));

@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
+import { defineKernel } from './kernel.js';
 
 // Binary element-wise ops with numpy (ONNX multidirectional) broadcasting,
 // and the reduction that undoes a broadcast in the backward pass.
@@ -106,3 +107,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 `;
 }
+
+/** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */
+export const binaryKernel = defineKernel('binary', (s: { op: BinaryOp; same: boolean }) => binaryShader(s.op, s.same));
+
+/** Program factory (shaders/kernel.ts). */
+export const reduceToShapeKernel = defineKernel('reduce-to-shape', () => reduceToShapeShader());

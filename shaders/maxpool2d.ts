@@ -1,4 +1,5 @@
 import { defineParams, flatIndexFn } from './params.js';
+import { defineKernel } from './kernel.js';
 
 // Max pooling that also records its switches (Zeiler & Fergus 2014): for each
 // output, the flat position iy * W + ix of the chosen input inside its (n, c)
@@ -87,3 +88,6 @@ ${row ? `  let ow = u32(p.OW);
 }
 `;
 }
+
+/** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */
+export const maxPool2dKernel = defineKernel('maxpool2d', (s: { variant: PoolVariant }) => maxPool2dShader(s.variant));

@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
+import { defineKernel } from './kernel.js';
 
 // Spatial padding of NCHW tensors and its gradient. Output row oy reads input
 // row p = oy - top; p outside [0, H) is the constant, the mirror image about
@@ -124,3 +125,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 `;
 }
+
+/** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */
+export const pad2dKernel = defineKernel('pad2d', (s: { mode: PadMode }) => pad2dShader(s.mode));
+
+/** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */
+export const pad2dBackwardKernel = defineKernel('pad2d-backward', (s: { mode: PadMode }) => pad2dBackwardShader(s.mode));

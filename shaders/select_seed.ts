@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams } from './params.js';
+import { defineKernel } from './kernel.js';
 
 // The start of a projection: a copy of one layer's activations with every
 // value zeroed except the chosen ones of one channel (Zeiler & Fergus: "set
@@ -81,3 +82,6 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid:
 }
 `;
 }
+
+/** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */
+export const selectSeedKernel = defineKernel('select-seed', (s: { position: SeedPosition }) => selectSeedShader(s.position));

@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
+import { defineKernel } from './kernel.js';
 
 // Element-wise sum of k same-shape tensors in one pass: each input is its own
 // binding, so the number of inputs is baked into the code (one pipeline per
@@ -29,3 +30,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 }
 `;
 }
+
+/** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */
+export const sumNKernel = defineKernel('sum-n', (s: { k: number }) => sumNShader(s.k));

@@ -1,8 +1,8 @@
 import {
-  WORKGROUP, activationParams, activationForwardShader, activationBackwardShader, backwardReadsInput,
+  activationParams, activationProgram, activationBackwardProgram, backwardReadsInput,
   type ActivationKind, type BackwardRule,
 } from '../../shaders/activation.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { sameShape } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError } from '../gpu/errors.js';
@@ -61,14 +61,7 @@ function parse(x: Tensor, a: ActivationAttrs) {
 export function activation(rec: Recorder, x: Tensor, attrs: ActivationAttrs): Tensor {
   const params = parse(x, attrs);
   const y = rec.tensor(x.shape, attrs.kind);
-  rec.dispatch({
-    name: attrs.kind,
-    key: `activation:${attrs.kind}`,
-    shader: () => activationForwardShader(attrs.kind),
-    params,
-    buffers: attrs.kind === 'prelu' ? [x, y, attrs.slope!] : [x, y],
-    dispatch: dispatch1d(x.size, WORKGROUP),
-  });
+  rec.dispatch({ ...activationProgram(attrs.kind, params, x.size), buffers: attrs.kind === 'prelu' ? [x, y, attrs.slope!] : [x, y] });
   return y;
 }
 
@@ -92,12 +85,8 @@ export function activationBackward(rec: Recorder, g: Tensor, y: Tensor, attrs: A
   const dx = rec.tensor(g.shape, `${attrs.kind} backward`);
   const effectiveRule = attrs.kind === 'relu' ? rule : 'gradient';
   rec.dispatch({
-    name: `${attrs.kind} backward (${effectiveRule})`,
-    key: `activation-backward:${attrs.kind}:${effectiveRule}`,
-    shader: () => activationBackwardShader(attrs.kind, effectiveRule),
-    params,
+    ...activationBackwardProgram(attrs.kind, effectiveRule, params, g.size),
     buffers: attrs.kind === 'prelu' ? [g, saved, dx, attrs.slope!] : [g, saved, dx],
-    dispatch: dispatch1d(g.size, WORKGROUP),
   });
   return dx;
 }

@@ -1,4 +1,4 @@
-import { WORKGROUP, avgPoolParams, avgPool2dShader, avgPool2dBackwardShader } from '../../shaders/avgpool2d.js';
+import { WORKGROUP, avgPoolParams, avgPool2dKernel, avgPool2dBackwardKernel } from '../../shaders/avgpool2d.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import { sameShape, type Tensor } from '../gpu/tensor.js';
 import { ShapeError } from '../gpu/errors.js';
@@ -17,12 +17,8 @@ export function avgPool2d(rec: Recorder, x: Tensor, attrs: AvgPool2dAttrs): Tens
   const include = attrs.countIncludePad ?? false;
   const y = rec.tensor([N, C, geom.outH, geom.outW], 'avgPool2d');
   rec.dispatch({
-    name: 'avgPool2d',
-    key: `avgpool2d:${include}`,
-    shader: () => avgPool2dShader(include),
-    params: avgPoolParams.pack(poolParamValues(x.shape, geom, total)),
+    ...avgPool2dKernel.program({ countIncludePad: include }, avgPoolParams.pack(poolParamValues(x.shape, geom, total)), dispatch1d(total, WORKGROUP), 'avgPool2d'),
     buffers: [x, y],
-    dispatch: dispatch1d(total, WORKGROUP),
   });
   return y;
 }
@@ -40,12 +36,8 @@ export function avgPool2dBackward(rec: Recorder, g: Tensor, xShape: readonly num
   const include = attrs.countIncludePad ?? false;
   const dx = rec.tensor(xShape, 'avgPool2d backward');
   rec.dispatch({
-    name: 'avgPool2d backward',
-    key: `avgpool2d-backward:${include}`,
-    shader: () => avgPool2dBackwardShader(include),
-    params: avgPoolParams.pack(poolParamValues(xShape, geom, total)),
+    ...avgPool2dBackwardKernel.program({ countIncludePad: include }, avgPoolParams.pack(poolParamValues(xShape, geom, total)), dispatch1d(total, WORKGROUP), 'avgPool2d backward'),
     buffers: [g, dx],
-    dispatch: dispatch1d(total, WORKGROUP),
   });
   return dx;
 }

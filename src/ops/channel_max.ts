@@ -1,5 +1,5 @@
 import {
-  WORKGROUP, NARROW_MAX_PLANE, channelMaxParams, channelMaxShader, type ChannelMaxVariant,
+  WORKGROUP, NARROW_MAX_PLANE, channelMaxParams, channelMaxKernel, type ChannelMaxVariant,
 } from '../../shaders/channel_max.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -27,13 +27,8 @@ export function channelMax(rec: Recorder, act: Tensor, channels: Tensor, layerNa
   const variant: ChannelMaxVariant = plane <= NARROW_MAX_PLANE ? 'narrow' : 'wide';
   const cand = rec.tensor([batch, count, 2], `${layerName} channel max`, 'u32');
   rec.dispatch({
-    name: `channel max (${layerName})`,
-    key: `channel-max:${variant}`,
-    shader: () => channelMaxShader(variant),
-    params: channelMaxParams.pack({ batch, channels: layerChannels, plane, count, pairs }),
+    ...channelMaxKernel.program({ variant }, channelMaxParams.pack({ batch, channels: layerChannels, plane, count, pairs }), variant === 'wide' ? dispatch1d(pairs, 1) : dispatch1d(pairs, WORKGROUP), `channel max (${layerName})`),
     buffers: [act, channels, cand],
-    // wide: one workgroup per (image, channel) pair; narrow: one invocation per pair.
-    dispatch: variant === 'wide' ? dispatch1d(pairs, 1) : dispatch1d(pairs, WORKGROUP),
   });
   return cand;
 }

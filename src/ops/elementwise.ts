@@ -1,5 +1,5 @@
 import {
-  WORKGROUP, MAX_RANK, binaryParams, binaryShader, reduceParams, reduceToShapeShader, type BinaryOp,
+  WORKGROUP, MAX_RANK, binaryParams, binaryKernel, reduceParams, reduceToShapeKernel, type BinaryOp,
 } from '../../shaders/elementwise.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import { sameShape, shapeSize, type Tensor } from '../gpu/tensor.js';
@@ -69,17 +69,12 @@ export function binary(rec: Recorder, op: BinaryOp, a: Tensor, b: Tensor, scale 
   const outShape = broadcastShapes(a.shape, b.shape, op);
   const same = sameShape(a.shape, outShape) && sameShape(b.shape, outShape);
   const y = rec.tensor(outShape, op);
-  rec.dispatch({
-    name: `${op}${same ? '' : ' (broadcast)'}`,
-    key: `binary:${op}:${same}`,
-    shader: () => binaryShader(op, same),
-    params: binaryParams.pack({
-      total: y.size, scale,
-      ...axisValues('d', padded(outShape)), ...axisValues('sa', broadcastStrides(a.shape)), ...axisValues('sb', broadcastStrides(b.shape)),
-    } as Parameters<typeof binaryParams.pack>[0]),
-    buffers: [a, b, y],
-    dispatch: dispatch1d(y.size, WORKGROUP),
-  });
+  const params = binaryParams.pack({
+    total: y.size, scale,
+    ...axisValues('d', padded(outShape)), ...axisValues('sa', broadcastStrides(a.shape)), ...axisValues('sb', broadcastStrides(b.shape)),
+  } as Parameters<typeof binaryParams.pack>[0]);
+  const name = `${op}${same ? '' : ' (broadcast)'}`;
+  rec.dispatch({ ...binaryKernel.program({ op, same }, params, dispatch1d(y.size, WORKGROUP), name), buffers: [a, b, y] });
   return y;
 }
 
@@ -117,17 +112,11 @@ export function reduceToShape(rec: Recorder, g: Tensor, shape: readonly number[]
   const strides = new Array<number>(MAX_RANK).fill(0);
   for (let k = MAX_RANK - 1, s = 1; k >= 0; k--) { strides[k] = s; s *= gp[k]!; }
   const out = rec.tensor(shape, 'reduceToShape');
-  rec.dispatch({
-    name: 'reduceToShape',
-    key: 'reduce-to-shape',
-    shader: reduceToShapeShader,
-    params: reduceParams.pack({
-      total: out.size, count: shapeSize(reduced), scale,
-      ...axisValues('o', tp), ...axisValues('r', reduced), ...axisValues('s', strides),
-    } as Parameters<typeof reduceParams.pack>[0]),
-    buffers: [g, out],
-    dispatch: dispatch1d(out.size, WORKGROUP),
-  });
+  const params = reduceParams.pack({
+    total: out.size, count: shapeSize(reduced), scale,
+    ...axisValues('o', tp), ...axisValues('r', reduced), ...axisValues('s', strides),
+  } as Parameters<typeof reduceParams.pack>[0]);
+  rec.dispatch({ ...reduceToShapeKernel.program(undefined, params, dispatch1d(out.size, WORKGROUP), 'reduceToShape'), buffers: [g, out] });
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { WORKGROUP, maxPoolParams, maxPool2dShader } from '../../shaders/maxpool2d.js';
+import { WORKGROUP, maxPoolParams, maxPool2dKernel } from '../../shaders/maxpool2d.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { imageShape, poolGeometry, poolParamValues, type Pool2dAttrs } from './pool_geometry.js';
@@ -18,18 +18,14 @@ export function maxPool2d(rec: Recorder, x: Tensor, attrs: Pool2dAttrs): { outpu
   const geom = poolGeometry(x.shape, attrs, 'maxPool2d');
   const outShape = [N, C, geom.outH, geom.outW];
   const total = N * C * geom.outH * geom.outW;
-  // CPU adapters pay per invocation: one per output row there (see maxPool2dShader).
+  // CPU adapters pay per invocation: one per output row there (see maxPool2dKernel).
   const variant = rec.runtime.kernelStyle === 'direct' ? 'row' : 'element';
   const invocations = variant === 'row' ? N * C * geom.outH : total;
   const output = rec.tensor(outShape, 'maxPool2d');
   const switches = rec.tensor(outShape, 'maxPool2d switches', 'u32');
   rec.dispatch({
-    name: 'maxPool2d',
-    key: `maxpool2d:${variant}`,
-    shader: () => maxPool2dShader(variant),
-    params: maxPoolParams.pack(poolParamValues(x.shape, geom, invocations)),
+    ...maxPool2dKernel.program({ variant }, maxPoolParams.pack(poolParamValues(x.shape, geom, invocations)), variant === 'row' ? dispatch1d(invocations, 64) : dispatch1d(total, WORKGROUP), 'maxPool2d'),
     buffers: [x, output, switches],
-    dispatch: variant === 'row' ? dispatch1d(invocations, 64) : dispatch1d(total, WORKGROUP),
   });
   return { output, switches };
 }

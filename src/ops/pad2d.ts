@@ -1,4 +1,4 @@
-import { WORKGROUP, padParams, pad2dShader, pad2dBackwardShader, type PadMode } from '../../shaders/pad2d.js';
+import { WORKGROUP, padParams, pad2dKernel, pad2dBackwardKernel, type PadMode } from '../../shaders/pad2d.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import { sameShape, type Tensor } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError } from '../gpu/errors.js';
@@ -44,12 +44,8 @@ export function pad2d(rec: Recorder, x: Tensor, attrs: Pad2dAttrs): Tensor {
   const { mode, outShape, fields } = parse(x.shape, attrs, 'pad2d');
   const y = rec.tensor(outShape, 'pad2d');
   rec.dispatch({
-    name: `pad2d (${mode})`,
-    key: `pad2d:${mode}`,
-    shader: () => pad2dShader(mode),
-    params: padParams.pack({ total: y.size, ...fields }),
+    ...pad2dKernel.program({ mode }, padParams.pack({ total: y.size, ...fields }), dispatch1d(y.size, WORKGROUP), `pad2d (${mode})`),
     buffers: [x, y],
-    dispatch: dispatch1d(y.size, WORKGROUP),
   });
   return y;
 }
@@ -63,12 +59,8 @@ export function pad2dBackward(rec: Recorder, g: Tensor, xShape: readonly number[
   }
   const dx = rec.tensor(xShape, 'pad2d backward');
   rec.dispatch({
-    name: `pad2d backward (${mode})`,
-    key: `pad2d-backward:${mode}`,
-    shader: () => pad2dBackwardShader(mode),
-    params: padParams.pack({ total: dx.size, ...fields }),
+    ...pad2dBackwardKernel.program({ mode }, padParams.pack({ total: dx.size, ...fields }), dispatch1d(dx.size, WORKGROUP), `pad2d backward (${mode})`),
     buffers: [g, dx],
-    dispatch: dispatch1d(dx.size, WORKGROUP),
   });
   return dx;
 }

@@ -1,4 +1,4 @@
-import { WORKGROUP, selectSeedParams, selectSeedShader, type SeedPosition } from '../../shaders/select_seed.js';
+import { WORKGROUP, selectSeedParams, selectSeedKernel, type SeedPosition } from '../../shaders/select_seed.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError } from '../gpu/errors.js';
@@ -44,12 +44,8 @@ export function selectSeed(rec: Recorder, act: Tensor, attrs: SelectSeedAttrs, l
   const seed = rec.tensor(act.shape, `${layerName} seed`);
   const chosen = rec.tensor([batch], `${layerName} chosen`, 'u32');
   rec.dispatch({
-    name: `select seed (${layerName})`,
-    key: `select-seed:${attrs.position}`,
-    shader: () => selectSeedShader(attrs.position),
-    params: selectSeedParams.pack({ batch, channels, plane, channel: attrs.channel, one: attrs.one ? 1 : 0 }),
+    ...selectSeedKernel.program({ position: attrs.position }, selectSeedParams.pack({ batch, channels, plane, channel: attrs.channel, one: attrs.one ? 1 : 0 }), batch <= 65535 ? [batch, 1, 1] : [65535, Math.ceil(batch / 65535), 1], `select seed (${layerName})`),
     buffers: positions ? [act, seed, chosen, positions] : [act, seed, chosen],
-    dispatch: batch <= 65535 ? [batch, 1, 1] : [65535, Math.ceil(batch / 65535), 1],
   });
   return { seed, chosen };
 }

@@ -1,4 +1,4 @@
-import { WORKGROUP, sumNParams, sumNShader } from '../../shaders/sum_n.js';
+import { WORKGROUP, sumNParams, sumNKernel } from '../../shaders/sum_n.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import { sameShape, type Tensor } from '../gpu/tensor.js';
 import { ShapeError } from '../gpu/errors.js';
@@ -32,12 +32,8 @@ export function sumN(rec: Recorder, xs: readonly Tensor[]): Tensor {
     const y = rec.tensor(shape, 'sumN');
     const k = inputs.length;
     rec.dispatch({
-      name: `sumN (${k})`,
-      key: `sum-n:${k}`,
-      shader: () => sumNShader(k),
-      params: sumNParams.pack({ size: y.size }),
+      ...sumNKernel.program({ k }, sumNParams.pack({ size: y.size }), dispatch1d(y.size, WORKGROUP), `sumN (${k})`),
       buffers: [...inputs, y],
-      dispatch: dispatch1d(y.size, WORKGROUP),
     });
     if (acc) rec.temp(acc);
     acc = y;
