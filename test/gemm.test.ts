@@ -14,6 +14,7 @@ import { gemmRef } from './ref/matmul.js';
 import { conv2dRef, convOutputShapeRef } from './ref/conv.js';
 import { maxPoolRef } from './ref/pool.js';
 import { OutOfRangeError } from '../src/gpu/errors.js';
+import { GPU_ONLY_VARIANTS, KERNEL_VARIANTS } from '../src/gpu/tuning.js';
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
@@ -278,6 +279,12 @@ describe('conv2d as implicit GEMM', () => {
         for (const t of [x, w, b]) t.release();
       }
     });
+  });
+
+  it('every GEMM row of the registry is left out of tuning on CPU adapters (GPU_ONLY_VARIANTS), and nothing else', () => {
+    const gemmRows = [...KERNEL_VARIANTS.matmul, ...KERNEL_VARIANTS.conv2d].filter((v) => v in GEMM_MATMUL_VARIANTS || v in GEMM_CONV_VARIANTS);
+    expect(gemmRows.length).toBeGreaterThanOrEqual(4);
+    expect(new Set(gemmRows)).toEqual(GPU_ONLY_VARIANTS);
   });
 
   it('no integer division or modulo inside the K loop of any generated kernel', () => {

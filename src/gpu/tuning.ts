@@ -60,6 +60,13 @@ export const VARIANT_TABLE = {
 /** The variant names of `op` (a row of VARIANT_TABLE). */
 export type VariantOf<Op extends TunableOp> = keyof (typeof VARIANT_TABLE)[Op] & string;
 
+/**
+ * Rows for GPUs (the GEMM core, src/ops/gemm.ts: 256-invocation workgroups, 64 accumulators each): on a
+ * 'direct'-style (CPU) adapter they lose to the direct kernels and each costs 8-15 s of compiling on
+ * SwiftShader, so tune() leaves them out there unless TuneOptions.candidates names them; pins still use them.
+ */
+export const GPU_ONLY_VARIANTS: ReadonlySet<string> = new Set(['gemm128', 'gemm64', 'gemm128-splitk', 'gemm128-conv']);
+
 /** The candidates of each op, by name, in VARIANT_TABLE's order. */
 export const KERNEL_VARIANTS: { readonly [Op in TunableOp]: readonly VariantOf<Op>[] } = {
   conv2d: variantsOf('conv2d'),
@@ -296,7 +303,8 @@ export async function tuneKernels(rt: TunerRuntime, work: () => Promise<void>, o
         results.push({ op, shapeKey, variant: known, source: 'cached', ms: {} });
         continue;
       }
-      const candidates: readonly string[] = options.candidates?.[op] ?? KERNEL_VARIANTS[op];
+      const candidates: readonly string[] = options.candidates?.[op]
+        ?? KERNEL_VARIANTS[op].filter((v) => rt.kernels.style !== 'direct' || !GPU_ONLY_VARIANTS.has(v));
       candidates.forEach((v) => checkVariant(op, v));
       const usable = candidates.filter((v) => supports?.(v) ?? true);
       if (usable.length === 0) throw new OutOfRangeError(`kernel tuning: none of the candidates [${candidates.join(', ')}] computes ${op} ${shapeKey}`);
