@@ -5,6 +5,7 @@
 // decodes both), so runOnHost sends JPEG folders to Chromium.
 import { FormatError, ShapeError, preprocessRgba, UNIT_RANGE, type Preprocessing } from '../src/index.js';
 import type { RgbaImage } from '../src/render/image.js';
+import { nodeImport } from './page-io.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -30,7 +31,7 @@ export async function decodeImage(bytes: Uint8Array, name: string): Promise<Rgba
     return { width: bitmap.width, height: bitmap.height, data: context.getImageData(0, 0, bitmap.width, bitmap.height).data };
   }
   if (!isPng(bytes)) throw new FormatError(`${name}: only PNG decodes in Node (no JPEG decoder is installed); run with --host chromium`);
-  const { PNG } = await import('pngjs');
+  const { PNG } = await nodeImport<typeof import('pngjs')>('pngjs');
   try {
     const png = PNG.sync.read(Buffer.from(bytes));
     return { width: png.width, height: png.height, data: new Uint8ClampedArray(png.data.buffer, png.data.byteOffset, png.data.byteLength) };

@@ -80,7 +80,7 @@ export async function runOnHost(entry: string, args: Record<string, unknown>, ne
       await module.main(args);
     } else {
       if (host === 'dawn') throw new Error('--host dawn: Dawn found no WebGPU adapter (install a Vulkan driver, or set VK_ICD_FILENAMES)');
-      if (host === 'auto') console.log('Dawn found no WebGPU adapter: running in headless Chromium');
+      if (host === 'auto' && !needsBrowser) console.log('Dawn found no WebGPU adapter: running in headless Chromium');
       await runInChromium(entry, args);
     }
   } catch (err) {

@@ -12,9 +12,17 @@ declare global {
 
 const inPage = typeof window !== 'undefined' && typeof window.nodeReadFile === 'function';
 
+/**
+ * Imports a Node-only module at run time, hidden from Vite (which would try
+ * to pre-bundle it for the page and reload the page when it finds it).
+ */
+export function nodeImport<T>(name: string): Promise<T> {
+  return import(/* @vite-ignore */ name) as Promise<T>;
+}
+
 export async function readBytes(path: string): Promise<Uint8Array> {
   if (!inPage) {
-    const { readFileSync } = await import('node:fs');
+    const { readFileSync } = await nodeImport<typeof import('node:fs')>('node:fs');
     return new Uint8Array(readFileSync(path));
   }
   const base64 = await window.nodeReadFile(path);
@@ -23,8 +31,8 @@ export async function readBytes(path: string): Promise<Uint8Array> {
 
 export async function writeBytes(path: string, bytes: Uint8Array): Promise<void> {
   if (!inPage) {
-    const { writeFileSync, mkdirSync } = await import('node:fs');
-    const { dirname } = await import('node:path');
+    const { writeFileSync, mkdirSync } = await nodeImport<typeof import('node:fs')>('node:fs');
+    const { dirname } = await nodeImport<typeof import('node:path')>('node:path');
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, bytes);
     return;
