@@ -28,7 +28,10 @@ export type BackwardRule = 'deconvnet' | 'guided' | 'gradient';
 /** Kinds whose backward rule reads the forward input x rather than the output y. */
 export function backwardReadsInput(kind: ActivationKind): boolean {
   return kind === 'gelu' || kind === 'gelu_tanh' || kind === 'swish' || kind === 'hard_swish'
-    || kind === 'softplus' || kind === 'softsign' || kind === 'mish' || kind === 'prelu';
+    || kind === 'softplus' || kind === 'softsign' || kind === 'mish' || kind === 'prelu'
+    // With a negative slope/alpha their output is >= 0 on both sides of 0, so
+    // only x tells the branch.
+    || kind === 'leaky_relu' || kind === 'elu';
 }
 
 /**
@@ -146,9 +149,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 #elif ${kind === 'relu'}
   dx[i] = select(0.0, gi, yi > 0.0);
 #elif ${kind === 'leaky_relu'}
-  dx[i] = select(gi * p.alpha, gi, yi >= 0.0);
+  dx[i] = select(gi * p.alpha, gi, xi >= 0.0);
 #elif ${kind === 'elu'}
-  dx[i] = select(gi * (yi + p.alpha), gi, yi >= 0.0);
+  // d/dx alpha (e^x - 1) = alpha e^x; exp() of x < 0 only.
+  dx[i] = select(gi * p.alpha * exp(min(xi, 0.0)), gi, xi >= 0.0);
 #elif ${kind === 'selu'}
   // y = beta alpha (e^x - 1) below 0, so dy/dx = beta alpha e^x = y + beta alpha.
   dx[i] = select(gi * (yi + p.beta * p.alpha), gi * p.beta, yi > 0.0);

@@ -103,11 +103,10 @@ describe('backward of leaky ReLU, ELU, sigmoid, tanh, clip and PReLU = g f\'(x) 
     }
   });
 
-  // Known bug, reported: with a negative alpha, leaky ReLU's and ELU's outputs are >= 0 on both
-  // sides of 0, and their rule (which reads y, like PReLU's did) takes the wrong branch below 0.
-  // These fail today; they pass once the rule reads x (then change it.fails to it).
+  // With a negative alpha, leaky ReLU's and ELU's outputs are >= 0 on both sides of 0: a rule
+  // reading y (as these did, and PReLU's) takes the wrong branch below 0.
   for (const c of [{ kind: 'leaky_relu', attrs: { alpha: -0.3 } }, { kind: 'elu', attrs: { alpha: -0.5 } }] as const) {
-    it.fails(`${label(c)} (negative alpha)`, async () => {
+    it(`${label(c)} (negative alpha)`, async () => {
       const rt = await getRuntime();
       const xData = makeRandom(23).array(n, -3, 3), gData = makeRandom(24).array(n, -1, 1);
       const x = rt.createTensor(shape, xData), g = rt.createTensor(shape, gData);
