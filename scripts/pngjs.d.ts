@@ -1,4 +1,4 @@
-// The part of pngjs (installed with @vitest/browser; no @types package) that scripts/image-io.ts uses.
+// The part of pngjs (a devDependency; no @types package installed) that scripts/image-io.ts uses.
 declare module 'pngjs' {
   export const PNG: {
     sync: {
