@@ -102,7 +102,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   if (!adapter) throw new DeviceLostError('createRuntime', 'no WebGPU adapter was found');
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+  // timestamp-query: kernel timing (tuning, profile); subgroups: the GEMM
+  // core's split-K reduce (src/ops/gemm.ts) uses shuffles where it has them.
+  const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'deconvnet-webgpu' });
   return new Runtime(device, true, {
     ...options, kernelStyle: options.kernelStyle ?? kernelStyleFor(adapter.info as GPUAdapterInfo | undefined, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true),
