@@ -292,11 +292,6 @@ function expectNearReference(out: Float32Array, ref: Float64Array, what: string)
   }
 }
 
-/**
- * What the importer accepts and the ONNX spec does not, known and reported
- * (each has an it.fails test below that turns when it is fixed).
- */
-const KNOWN_LENIENCIES = [/^ConvTranspose: kernel_shape/];
 
 /**
  * `count` mutations of each source; returns the tally. Every case that parses
@@ -348,8 +343,7 @@ async function fuzz(sources: Source[], count: number, seed: number): Promise<Tal
       } catch (e) {
         if (e instanceof BeyondReference) { tally.add(`not compared: beyond the float64 reference (${e.message.replace(/"[^"]*"/g, '..')})`); continue; }
         if (e instanceof InvalidGraph) {
-          if (KNOWN_LENIENCIES.some((k) => k.test(e.message))) tally.add(`known leniency: ${e.message.replace(/\[.*\]/, '[..]')}`);
-          else disagreements.push(`${what}: we load it, the float64 reference finds: ${e.message}`);
+          disagreements.push(`${what}: we load it, the float64 reference finds: ${e.message}`);
           continue;
         }
         throw e;
@@ -464,15 +458,15 @@ describe('bad ONNX files get a typed error naming the file and the place', () =>
       'bad/nan.onnx: initializer "conv.W": tensor "conv.W" [6,2,3,3]: element 5 is NaN (weights must be finite)');
   });
 
-  // Known leniency found by the fuzz: ConvTranspose takes its kernel size from the weight and ignores a
-  // kernel_shape attribute that contradicts it (Conv refuses one). Fails today; passes once it is refused.
-  it.fails('ConvTranspose with a kernel_shape that contradicts its weight gets a typed error', async () => {
+  // Found by the fuzz (it was loaded, the weight's size winning): refused like Conv's.
+  it('ConvTranspose with a kernel_shape that contradicts its weight gets a typed error', async () => {
     const bytes = onnxModel({
       inputs: [{ name: 'x', dims: [1, 2, 4, 4] }], outputs: ['y'],
       inits: { w: { dims: [2, 3, 3, 3], data: new Float32Array(54).fill(0.1) } },
       nodes: [{ op: 'ConvTranspose', name: 'ct', inputs: ['x', 'w'], outputs: ['y'], attrs: { kernel_shape: [0, 3] } }],
     });
-    await expect(onnxSpec(bytes, { fileName: 'bad/ct.onnx' })).rejects.toBeInstanceOf(DeconvNetError);
+    await expect(onnxSpec(bytes, { fileName: 'bad/ct.onnx' })).rejects.toBeInstanceOf(FormatError);
+    await expect(onnxSpec(bytes, { fileName: 'bad/ct.onnx' })).rejects.toThrow('kernel_shape [0,3] disagrees with weight [2,3,3,3]');
   });
 
   it('inconsistent shapes: a Gemm weight that does not fit its input', async () => {

@@ -16,15 +16,20 @@ import { poolGeometry } from '../../../ops/pool_geometry.js';
 import { Attrs } from '../onnx_tensor.js';
 import { GraphBuilder, input, two, windowPadding, planeOf, type Node, type Pads, type Value, type Mapping } from './graph.js';
 
+/** Conv and ConvTranspose take the kernel size from the weight; a `kernel_shape` that says otherwise is a corrupt file. */
+function checkKernelShape(a: Attrs, weightDims: readonly number[]): void {
+  const kernelShape = a.optionalInts('kernel_shape');
+  if (kernelShape && (kernelShape.length !== 2 || kernelShape[0] !== weightDims[2] || kernelShape[1] !== weightDims[3])) {
+    throw new FormatError(`${a.where}: kernel_shape [${kernelShape}] disagrees with weight [${weightDims}]`);
+  }
+}
+
 export function conv(g: GraphBuilder, node: Node, a: Attrs, name: string): Value {
   const x = g.computed(input(node, 0), a.where);
   planeOf(a, x.shape);
   const w = g.weights(input(node, 1), a.where);
   if (w.dims.length !== 4) throw new UnsupportedError(`${a.where}: weight [${w.dims}] is not 4-D (2-D convolutions only)`);
-  const kernelShape = a.optionalInts('kernel_shape');
-  if (kernelShape && (kernelShape.length !== 2 || kernelShape[0] !== w.dims[2] || kernelShape[1] !== w.dims[3])) {
-    throw new FormatError(`${a.where}: kernel_shape [${kernelShape}] disagrees with weight [${w.dims}]`);
-  }
+  checkKernelShape(a, w.dims);
   const bias = input(node, 2) ? g.weights(input(node, 2), a.where).data : undefined;
   const layer: Conv2D = new Conv2D({
     name, filters: w.dims[0]!, kernelSize: [w.dims[2]!, w.dims[3]!],
@@ -45,7 +50,7 @@ export function convTranspose(g: GraphBuilder, node: Node, a: Attrs, name: strin
   const stride = two(a, 'strides', a.ints('strides', [1, 1]));
   const dilation = two(a, 'dilations', a.ints('dilations', [1, 1]));
   const outputPadding = two(a, 'output_padding', a.ints('output_padding', [0, 0]));
-  a.optionalInts('kernel_shape');
+  checkKernelShape(a, w.dims);
   const outputShape = a.optionalInts('output_shape');
   const autoPad = a.string('auto_pad', 'NOTSET');
   const pads = a.ints('pads', [0, 0, 0, 0]);
