@@ -1,4 +1,9 @@
 import { directConvShader, implicitGemmShader, type ConvTiling, type DirectConvBlock } from './conv2d.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite } from './kernel.js';
+import { defineParams } from './params.js';
+
+/** Invocations a workgroup of the 1-D kernels below. */
+export const WORKGROUP = 256;
 
 // Transposed convolution on the implicit-GEMM skeleton of shaders/conv2d.ts,
 // written as a gather so that every output is owned by one invocation (no
@@ -68,3 +73,55 @@ fn wIndex(g: u32, c: u32, m: u32, tap: u32) -> u32 {
   return ((g * p.cinG + c) * p.coutG + m) * p.kH * p.kW + tap;
 }
 `;
+
+// ---- The transposed convolution as forward convolutions ('forward-conv') ----
+//
+// Along one axis a transposed convolution's output o = q*s + r (phase r) takes
+// input i = q + c0 - j*step from the taps ky = k0 + j*T, j = 0..J-1 (T = s/gcd(s, d),
+// step = d/gcd(s, d)): a stride-1 forward convolution of the input with those
+// taps flipped. At stride 1 there is one phase and it is the whole flipped
+// kernel. src/ops/conv2d_transpose.ts works out (k0, T, J) per phase; these two
+// kernels build the phase's forward weight and place its output.
+
+/** One phase's taps along both axes: first tap, tap step and tap count. */
+export const phaseWeightParams = defineParams({
+  count: 'u32', cinG: 'u32', coutG: 'u32', kH: 'u32', kW: 'u32',
+  k0H: 'u32', k0W: 'u32', tH: 'u32', tW: 'u32', jH: 'u32', jW: 'u32',
+});
+
+/**
+ * A transposed-conv weight [Cin, Cout/g, KH, KW] -> the forward weight [Cout, Cin/g, JH, JW] of one phase:
+ * output channels and input channels swapped, taps k0 + (J-1-j)*T (flipped). Runs once per weight version.
+ */
+export const phaseWeightKernel = defineKernel('conv2d-transpose-phase-weight', () => `
+${kernelHeader(phaseWeightParams, [read('w'), readWrite('wf')])}
+${flatMain(WORKGROUP, 'p.count', `
+  let jx = i % p.jW;
+  let jy = (i / p.jW) % p.jH;
+  let ci = (i / (p.jW * p.jH)) % p.cinG;
+  let co = i / (p.jW * p.jH * p.cinG);
+  let g = co / p.coutG;
+  let ky = p.k0H + (p.jH - 1u - jy) * p.tH;
+  let kx = p.k0W + (p.jW - 1u - jx) * p.tW;
+  wf[i] = w[(((g * p.cinG + ci) * p.coutG + co % p.coutG) * p.kH + ky) * p.kW + kx];`)}
+`);
+
+/** Where one phase's [N*C, QH, QW] go in the output [N*C, OH, OW]: rows q*sH + rY, columns q*sW + rX. */
+export const interleaveParams = defineParams({
+  count: 'u32', channels: 'u32', qH: 'u32', qW: 'u32', outH: 'u32', outW: 'u32',
+  sH: 'u32', sW: 'u32', rY: 'u32', rX: 'u32',
+});
+
+/**
+ * Writes one phase into the output. `source` 'phase': the phase's convolution z;
+ * 'bias' / 'zero': a phase no tap reaches (its outputs are the bias, or 0).
+ */
+export const interleaveKernel = defineKernel('conv2d-transpose-interleave', ({ source }: { source: 'phase' | 'bias' | 'zero' }) => `
+${kernelHeader(interleaveParams, [source === 'phase' && read('z'), source === 'bias' && read('bias'), readWrite('y')])}
+${flatMain(WORKGROUP, 'p.count', `
+  let qx = i % p.qW;
+  let qy = (i / p.qW) % p.qH;
+  let plane = i / (p.qW * p.qH);
+  let v = ${source === 'phase' ? 'z[i]' : source === 'bias' ? 'bias[plane % p.channels]' : '0.0'};
+  y[(plane * p.outH + qy * p.sH + p.rY) * p.outW + qx * p.sW + p.rX] = v;`)}
+`);

@@ -45,6 +45,7 @@ export const VARIANT_TABLE = {
     'tiled-32': 'tiled, 32x32 tiles',
     'winograd-2x2': 'stride 1 as Winograd F(2x2, 3x3) of the flipped filter',
     'winograd-4x4': 'stride 1 as Winograd F(4x4, 3x3) of the flipped filter',
+    'forward-conv': 'forward convolutions of the flipped filter (stride s: s^2 sub-pixel phases) on the chosen conv2d variant',
   },
   matmul: {
     'tiled': 'workgroup-shared tiles',

@@ -93,6 +93,15 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
     padT: g.pads[0], padL: g.pads[1],
     cinG: g.c / g.groups,
   };
+  return recordChosenConv2d(rec, x, weight, bias, problem, relu);
+}
+
+/**
+ * Records one forward convolution of a problem already checked, with the variant the runtime
+ * chooses for its shape (pinned, measured or the adapter default). The transposed convolution's
+ * 'forward-conv' variant (src/ops/conv2d_transpose.ts) records its phases through this.
+ */
+export function recordChosenConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean): Tensor {
   const variant = rec.runtime.kernelVariant('conv2d', convShapeKey(problem), () => conv2dProbe(rec, x, weight, bias, problem, relu),
     convVariantSupports(problem, rec.runtime.maxBindingSize));
   return recordConv2d(rec, x, weight, bias, problem, relu, variant);

@@ -8,6 +8,7 @@ import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { checkIntPair, effectiveKernel, pair, type Padding2d, type Pair } from './conv_geometry.js';
 import { convVariantSupports, recordWinogradConv, winogradTileOf } from './conv2d_winograd.js';
+import { forwardPhases, recordForwardPhases } from './conv2d_transpose_phases.js';
 
 export type { Padding2d, Pair };
 
@@ -139,7 +140,14 @@ export function conv2dTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: 
 }
 
 /** Records one transposed convolution with the kernel `variant` (see KERNEL_VARIANTS in src/gpu/tuning.ts). */
-function recordTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, variant: string): Tensor {
+function recordTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, chosen: string): Tensor {
+  let variant = chosen;
+  if (variant === 'forward-conv') {
+    const phases = forwardPhases(problem);
+    if (phases) return recordForwardPhases(rec, x, weight, bias, problem, phases);
+    // Pads past the kernel span would need the input cropped: the gather kernels of the adapter's family take it.
+    variant = rec.runtime.kernels.style;
+  }
   const tile = winogradTileOf(variant);
   // At stride 1 the transposed convolution is the forward one with the filter flipped, its channel axes swapped.
   if (tile) return recordWinogradConv(rec, x, weight, bias, equivalentForward(problem), false, tile, 'transposed');
