@@ -106,7 +106,8 @@ for (const variant of KERNEL_VARIANTS.conv2dTranspose) describe(`conv2dTranspose
       const xData = rnd.array(size(c.x)), wData = rnd.array(size(c.w)), bData = c.bias ? rnd.array(cout) : null;
       const x = rt.createTensor(c.x, xData), w = rt.createTensor(c.w, wData), b = bData ? rt.createTensor([cout], bData) : null;
       const { result: y, variants } = await counted(rt, c.name, (rec) => conv2dTranspose(rec, x, w, b, c.attrs));
-      expect(variants).toEqual([takes ? variant : defaultVariant('conv2dTranspose', rt.kernelStyle)]);
+      // 'forward-conv' goes on to choose a conv2d variant per sub-pixel phase (test/conv2d_transpose_forward.test.ts checks those).
+      expect(variant === 'forward-conv' ? variants.slice(0, 1) : variants).toEqual([takes ? variant : defaultVariant('conv2dTranspose', rt.kernelStyle)]);
       expect(y.shape).toEqual([c.x[0], cout, ...c.out]);
       const pr = (v: number | [number, number] | undefined): [number, number] => (v === undefined ? [1, 1] : typeof v === 'number' ? [v, v] : v);
       const ref = conv2dTransposeRef(xData, c.x, wData, c.w, bData, {
