@@ -90,6 +90,8 @@ export const TUNING_VERSION = 4;
 /** What the adapter default is for an op, given the runtime's kernel family. */
 export function defaultVariant(op: TunableOp, style: 'direct' | 'tiled'): string {
   if (op === 'matmul') return 'tiled';
+  // GPUs: the transposed convolution on the forward kernels (its gather kernels skip 3 of 4 taps at stride 2 and divide per element).
+  if (op === 'conv2dTranspose' && style === 'tiled') return 'forward-conv';
   return style;
 }
 
