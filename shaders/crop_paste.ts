@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams, flatIndexFn } from './params.js';
+import { defineKernel, dispatch1d, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // The one kernel of incremental occlusion (src/analysis/incremental_*.ts).
 // An occluded copy of an image differs from the original only inside a
@@ -28,16 +29,8 @@ export const cropPasteParams = defineParams({
   padValue: 'f32', fill: 'f32',
 });
 
-export function cropPasteShader(constant: boolean): string {
-  return wgsl`
-${cropPasteParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> original: array<f32>;
-@group(0) @binding(2) var<storage, read> origins: array<i32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
-#if ${!constant}
-@group(0) @binding(4) var<storage, read> window: array<f32>;
-#endif
+const cropPasteKernel = defineKernel('crop-paste', ({ constant }: { constant: boolean }) => wgsl`
+${kernelHeader(cropPasteParams, [read('original'), read('origins', 'array<i32>'), readWrite('dst'), !constant && read('window')])}
 ${flatIndexFn(WORKGROUP)}
 
 @compute @workgroup_size(${WORKGROUP})
@@ -67,5 +60,9 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   }
   dst[i] = original[(sc * p.mapH + u32(mapY)) * p.mapW + u32(mapX)];
 }
-`;
+`);
+
+/** Buffers [original, origins, dst, window (unless `constant`)]. */
+export function cropPasteProgram(constant: boolean, params: ArrayBuffer, count: number): KernelProgram {
+  return cropPasteKernel.program({ constant }, params, dispatch1d(count, WORKGROUP), 'cropPaste');
 }

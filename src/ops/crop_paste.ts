@@ -1,4 +1,4 @@
-import { WORKGROUP, cropPasteParams, cropPasteShader } from '../../shaders/crop_paste.js';
+import { cropPasteParams, cropPasteProgram } from '../../shaders/crop_paste.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
@@ -73,16 +73,13 @@ export function cropPaste(rec: Recorder, original: Tensor, origins: Tensor, sour
   const constant = !('patch' in source);
   const out = rec.tensor([copies, channels, height, width], 'crop');
   const count = copies * channels * height * width;
+  const params = cropPasteParams.pack({
+    count, channels, cropH: height, cropW: width, srcChannels, mapH, mapW, channelOffset,
+    patchH, patchW, patchAt, cropAt, padValue, fill: constant ? source.fill : 0,
+  });
   rec.dispatch({
-    name: 'cropPaste',
-    key: `crop_paste:${constant ? 'constant' : 'patch'}`,
-    shader: () => cropPasteShader(constant),
-    params: cropPasteParams.pack({
-      count, channels, cropH: height, cropW: width, srcChannels, mapH, mapW, channelOffset,
-      patchH, patchW, patchAt, cropAt, padValue, fill: constant ? source.fill : 0,
-    }),
+    ...cropPasteProgram(constant, params, count),
     buffers: constant ? [original, origins, out] : [original, origins, out, source.patch],
-    dispatch: dispatch1d(count, WORKGROUP),
   });
   return out;
 }
