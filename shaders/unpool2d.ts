@@ -1,5 +1,6 @@
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
 import { POOL_FIELDS, WORKGROUP, type PoolVariant } from './maxpool2d.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Unpooling (Zeiler & Fergus 2014) = the gradient of max pooling: each input
 // position receives the sum of the signals of the windows whose switch chose
@@ -13,13 +14,10 @@ export { WORKGROUP };
 export const unpoolParams = defineParams(POOL_FIELDS);
 
 /** The uniforms and buffers both unpooling variants bind: the signal, the switches, the output. */
-function unpoolBindings(): string {
-  return `${unpoolParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> switches: array<u32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;`;
-}
+const unpoolHeader = kernelHeader(unpoolParams, [read('g'), read('switches', 'array<u32>'), readWrite('dx')]);
+
+/** Invocations a 'row' workgroup runs. */
+const ROW_WORKGROUP = 64;
 
 /**
  * 'element' (GPUs): the gather above, one invocation per input element.
@@ -33,14 +31,8 @@ function unpoolBindings(): string {
 export function unpool2dShader(variant: PoolVariant = 'element'): string {
   if (variant === 'row') return unpoolRowShader();
   return `
-${unpoolBindings()}
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let w = u32(p.W);
+${unpoolHeader}
+${flatMain(WORKGROUP, 'p.total', `  let w = u32(p.W);
   let h = u32(p.H);
   let ix = i32(i % w);
   let iy = i32((i / w) % h);
@@ -60,23 +52,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       if (switches[o] == here) { acc += g[o]; }
     }
   }
-  dx[i] = acc;
-}
+  dx[i] = acc;`)}
 `;
 }
 
 function unpoolRowShader(): string {
   return `
-${unpoolBindings()}
-
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = gid.x + gid.y * nwg.x * 64u;
-  if (r >= p.total) { return; }
-  let h = u32(p.H);
-  let iy = i32(r % h);
-  let plane = r / h;
-  let rowStart = r * u32(p.W);
+${unpoolHeader}
+${flatMain(ROW_WORKGROUP, 'p.total', `  let h = u32(p.H);
+  let iy = i32(i % h);
+  let plane = i / h;
+  let rowStart = i * u32(p.W);
   for (var ix = 0u; ix < u32(p.W); ix++) { dx[rowStart + ix] = 0.0; }
   // Windows of output row oy cover input rows oy * sH - padTop .. + (kH - 1) * dH.
   let hi = (iy + p.padTop) / p.sH;
@@ -90,7 +76,17 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       let rel = i32(switches[o0 + ox]) - here;
       if (rel >= 0 && rel < p.W) { dx[rowStart + u32(rel)] += g[o0 + ox]; }
     }
-  }
-}
+  }`)}
 `;
+}
+
+const unpool2dKernel = defineKernel('unpool2d', ({ variant }: { variant: PoolVariant }) => unpool2dShader(variant));
+
+/**
+ * Buffers [g, switches, dx]. `total` counts the invocations: input elements
+ * ('element') or input rows ('row').
+ */
+export function unpool2dProgram(variant: PoolVariant, values: Parameters<typeof unpoolParams.pack>[0]): KernelProgram {
+  const workgroup = variant === 'row' ? ROW_WORKGROUP : WORKGROUP;
+  return unpool2dKernel.program({ variant }, unpoolParams.pack(values), dispatch1d(values.total, workgroup));
 }

@@ -1,5 +1,5 @@
-import { WORKGROUP, unpoolParams, unpool2dShader } from '../../shaders/unpool2d.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { unpool2dProgram } from '../../shaders/unpool2d.js';
+import type { Recorder } from '../gpu/recorder.js';
 import { sameShape, type Tensor } from '../gpu/tensor.js';
 import { ShapeError } from '../gpu/errors.js';
 import { imageShape, poolGeometry, poolParamValues, type Pool2dAttrs } from './pool_geometry.js';
@@ -28,13 +28,6 @@ export function unpool2d(rec: Recorder, g: Tensor, switches: Tensor, xShape: rea
   const variant = rec.runtime.kernelStyle === 'direct' ? 'row' : 'element';
   const invocations = variant === 'row' ? N * C * H : total;
   const dx = rec.tensor(xShape, 'unpool2d');
-  rec.dispatch({
-    name: 'unpool2d',
-    key: `unpool2d:${variant}`,
-    shader: () => unpool2dShader(variant),
-    params: unpoolParams.pack(poolParamValues(xShape, geom, invocations)),
-    buffers: [g, switches, dx],
-    dispatch: variant === 'row' ? dispatch1d(invocations, 64) : dispatch1d(total, WORKGROUP),
-  });
+  rec.dispatch({ ...unpool2dProgram(variant, poolParamValues(xShape, geom, invocations)), buffers: [g, switches, dx] });
   return dx;
 }
