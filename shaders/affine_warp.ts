@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // A batch of affinely transformed copies of one image on the GPU
 // (translation, scaling, rotation for the invariance curves of Zeiler &
@@ -22,14 +22,8 @@ export const affineWarpParams = defineParams({
   count: 'u32', channels: 'u32', height: 'u32', width: 'u32', first: 'u32', fill: 'f32',
 });
 
-export function affineWarpShader(): string {
-  return wgsl`
-${affineWarpParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read> matrices: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dst: array<f32>;
-${flatIndexFn(WORKGROUP)}
+const affineWarpKernel = defineKernel('affine-warp', () => `
+${kernelHeader(affineWarpParams, [read('src'), read('matrices'), readWrite('dst')])}
 
 // The source pixel (ix, iy) of channel plane 'base', or the fill outside the image.
 // The range test is done in floating point so far-away points never overflow an integer.
@@ -38,11 +32,7 @@ fn pixel(base: u32, fx: f32, fy: f32) -> f32 {
   return src[base + u32(fy) * p.width + u32(fx)];
 }
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.count) { return; }
-  let x = f32(i % p.width);
+${flatMain(WORKGROUP, 'p.count', `  let x = f32(i % p.width);
   let y = f32((i / p.width) % p.height);
   let c = (i / (p.width * p.height)) % p.channels;
   let n = i / (p.width * p.height * p.channels);
@@ -56,7 +46,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let base = c * p.height * p.width;
   let top = (1.0 - ax) * pixel(base, x0, y0) + ax * pixel(base, x0 + 1.0, y0);
   let bottom = (1.0 - ax) * pixel(base, x0, y0 + 1.0) + ax * pixel(base, x0 + 1.0, y0 + 1.0);
-  dst[i] = (1.0 - ay) * top + ay * bottom;
-}
-`;
+  dst[i] = (1.0 - ay) * top + ay * bottom;`)}
+`);
+
+/** Buffers [src, matrices, dst]. */
+export function affineWarpProgram(values: Parameters<typeof affineWarpParams.pack>[0]): KernelProgram {
+  return affineWarpKernel.program(undefined, affineWarpParams.pack(values), dispatch1d(values.count, WORKGROUP), 'affine warp');
 }

@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type Dispatch, type KernelProgram } from './kernel.js';
 
 // Sum over every axis but 1 of a tensor seen as [outer, C, inner] (the bias
 // gradient: [N, C, H, W] -> [C], [N, F] -> [F]). No float atomics: every sum
@@ -32,13 +32,11 @@ export type ChannelSumVariant = 'serial' | 'tree' | 'rows';
 //   memory; the [outer * chunks, C] partials are then summed per channel, in
 //   order, by a 'serial' pass. `chunks` = pieces per run here.
 
-export function channelSumShader(variant: ChannelSumVariant): string {
-  return wgsl`
-${channelSumParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${flatIndexFn(WORKGROUP)}
+/** Invocations a 'rows' workgroup runs. */
+const ROWS_WORKGROUP = 64;
+
+const channelSumKernel = defineKernel('channel-sum', ({ variant }: { variant: ChannelSumVariant }) => `
+${kernelHeader(channelSumParams, [read('x'), readWrite('out')])}
 
 // Element j (0 <= j < outer * inner) of channel c.
 fn at(c: u32, j: u32) -> f32 {
@@ -46,33 +44,31 @@ fn at(c: u32, j: u32) -> f32 {
   let i = j - o * p.inner;
   return x[(o * p.channels + c) * p.inner + i];
 }
+${variant === 'rows' ? rowsMain() : variant === 'serial' ? serialMain() : treeMain()}
+`);
 
-#if ${variant === 'rows'}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let k = gid.x + gid.y * nwg.x * 64u;
-  if (k >= p.outer * p.channels * p.chunks) { return; }
-  let piece = k % p.chunks;
-  let oc = k / p.chunks;
+/** i: (outer index, channel, piece). */
+function rowsMain(): string {
+  return flatMain(ROWS_WORKGROUP, 'p.outer * p.channels * p.chunks', `  let piece = i % p.chunks;
+  let oc = i / p.chunks;
   let c = oc % p.channels;
   let o = oc / p.channels;
   let begin = oc * p.inner + piece * p.chunkLen;
   let end = oc * p.inner + min((piece + 1u) * p.chunkLen, p.inner);
   var s = 0.0;
   for (var j = begin; j < end; j++) { s += x[j]; }
-  out[(o * p.chunks + piece) * p.channels + c] = s;
+  out[(o * p.chunks + piece) * p.channels + c] = s;`);
 }
-#elif ${variant === 'serial'}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let c = flatIndex(gid, nwg);
-  if (c >= p.channels) { return; }
-  var s = 0.0;
-  for (var j = 0u; j < p.count; j++) { s += at(c, j); }
-  out[c] = s;
+
+/** i: the channel. */
+function serialMain(): string {
+  return flatMain(WORKGROUP, 'p.channels', `  var s = 0.0;
+  for (var j = 0u; j < p.count; j++) { s += at(i, j); }
+  out[i] = s;`);
 }
-#else
-var<workgroup> partial: array<f32, ${WORKGROUP}>;
+
+function treeMain(): string {
+  return `var<workgroup> partial: array<f32, ${WORKGROUP}>;
 
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -93,7 +89,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     workgroupBarrier();
   }
   if (li == 0u) { out[chunk * p.channels + c] = partial[0]; }
+}`;
 }
-#endif
-`;
+
+function channelSumDispatch(variant: ChannelSumVariant, v: Parameters<typeof channelSumParams.pack>[0]): Dispatch {
+  if (variant === 'serial') return dispatch1d(v.channels, WORKGROUP);
+  if (variant === 'rows') return dispatch1d(v.outer * v.channels * v.chunks, ROWS_WORKGROUP);
+  return dispatch1d(v.channels * v.chunks, 1);
+}
+
+/** Buffers [x, out]. */
+export function channelSumProgram(variant: ChannelSumVariant, values: Parameters<typeof channelSumParams.pack>[0], label: string): KernelProgram {
+  return channelSumKernel.program({ variant }, channelSumParams.pack(values), channelSumDispatch(variant, values), label);
 }

@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Concatenation along one axis and its gradient, the slice along that axis.
 // Any tensor seen as [outer, axis, inner] (outer = product of the sizes before
@@ -18,27 +18,16 @@ export type AxisCopyDirection = 'scatter' | 'gather';
 /** `size`: elements of the part; `len`/`offset`/`rows`: the part's rows and where they start in the whole's `rows`. */
 export const axisCopyParams = defineParams({ size: 'u32', inner: 'u32', len: 'u32', offset: 'u32', rows: 'u32' });
 
-export function axisCopyShader(direction: AxisCopyDirection): string {
-  return wgsl`
-${axisCopyParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.size) { return; }
-  let k = i % p.inner;
+const axisCopyKernel = defineKernel('axis-copy', ({ direction }: { direction: AxisCopyDirection }) => `
+${kernelHeader(axisCopyParams, [read('src'), readWrite('dst')])}
+${flatMain(WORKGROUP, 'p.size', `  let k = i % p.inner;
   let row = (i / p.inner) % p.len;
   let o = i / (p.inner * p.len);
   let whole = (o * p.rows + p.offset + row) * p.inner + k;
-#if ${direction === 'scatter'}
-  dst[whole] = src[i];
-#else
-  dst[i] = src[whole];
-#endif
-}
-`;
+  ${direction === 'scatter' ? 'dst[whole] = src[i];' : 'dst[i] = src[whole];'}`)}
+`);
+
+/** Buffers [src, dst]. */
+export function axisCopyProgram(direction: AxisCopyDirection, values: Parameters<typeof axisCopyParams.pack>[0], label: string): KernelProgram {
+  return axisCopyKernel.program({ direction }, axisCopyParams.pack(values), dispatch1d(values.size, WORKGROUP), label);
 }

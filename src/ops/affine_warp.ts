@@ -1,5 +1,5 @@
-import { WORKGROUP, affineWarpParams, affineWarpShader } from '../../shaders/affine_warp.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { affineWarpProgram } from '../../shaders/affine_warp.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 
@@ -35,13 +35,6 @@ export function affineWarp(rec: Recorder, image: Tensor, matrices: Tensor, attrs
   if (!Number.isFinite(fill)) throw new OutOfRangeError(`${op}: fill ${fill} is not a finite number`);
   const out = rec.tensor([copies, c, h, w], 'warped copies');
   const count = copies * c * h * w;
-  rec.dispatch({
-    name: op,
-    key: 'affine-warp',
-    shader: affineWarpShader,
-    params: affineWarpParams.pack({ count, channels: c, height: h, width: w, first, fill }),
-    buffers: [image, matrices, out],
-    dispatch: dispatch1d(count, WORKGROUP),
-  });
+  rec.dispatch({ ...affineWarpProgram({ count, channels: c, height: h, width: w, first, fill }), buffers: [image, matrices, out] });
   return out;
 }

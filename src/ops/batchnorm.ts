@@ -1,5 +1,5 @@
-import { WORKGROUP, channelAffineParams, channelAffineShader } from '../../shaders/channel_affine.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { channelAffineProgram } from '../../shaders/channel_affine.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError } from '../gpu/errors.js';
 
@@ -40,6 +40,7 @@ export function foldBatchNorm(w: BatchNormWeights): { multiplier: Float32Array; 
   return { multiplier, offset };
 }
 
+/** The Params values of `x`, once each per-channel tensor is checked to have C values. */
 function layout(op: string, x: Tensor, perChannel: Array<[string, Tensor]>) {
   if (x.shape.length < 2) throw new ShapeError(`${op}: input must be [N, C, ...], got [${x.shape}]`);
   const channels = x.shape[1]!;
@@ -48,35 +49,21 @@ function layout(op: string, x: Tensor, perChannel: Array<[string, Tensor]>) {
       throw new ShapeError(`${op}: ${name} has ${t.size} values, input [${x.shape}] has ${channels} channels`);
     }
   }
-  return channelAffineParams.pack({ size: x.size, channels, plane: x.size / (x.shape[0]! * channels) });
+  return { size: x.size, channels, plane: x.size / (x.shape[0]! * channels) };
 }
 
 /** y = x * multiplier[c] + offset[c]; multiplier/offset tensors [C]. */
 export function channelAffine(rec: Recorder, x: Tensor, multiplier: Tensor, offset: Tensor): Tensor {
-  const params = layout('channelAffine', x, [['multiplier', multiplier], ['offset', offset]]);
+  const values = layout('channelAffine', x, [['multiplier', multiplier], ['offset', offset]]);
   const y = rec.tensor(x.shape, 'channelAffine');
-  rec.dispatch({
-    name: 'channelAffine',
-    key: 'channel-affine:forward',
-    shader: () => channelAffineShader(false),
-    params,
-    buffers: [x, y, multiplier, offset],
-    dispatch: dispatch1d(x.size, WORKGROUP),
-  });
+  rec.dispatch({ ...channelAffineProgram(false, values), buffers: [x, y, multiplier, offset] });
   return y;
 }
 
 /** Exact gradient: g * multiplier[c]. */
 export function channelAffineBackward(rec: Recorder, g: Tensor, multiplier: Tensor): Tensor {
-  const params = layout('channelAffine backward', g, [['multiplier', multiplier]]);
+  const values = layout('channelAffine backward', g, [['multiplier', multiplier]]);
   const dx = rec.tensor(g.shape, 'channelAffine backward');
-  rec.dispatch({
-    name: 'channelAffine backward',
-    key: 'channel-affine:backward',
-    shader: () => channelAffineShader(true),
-    params,
-    buffers: [g, dx, multiplier],
-    dispatch: dispatch1d(g.size, WORKGROUP),
-  });
+  rec.dispatch({ ...channelAffineProgram(true, values), buffers: [g, dx, multiplier] });
   return dx;
 }

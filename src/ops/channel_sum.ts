@@ -1,5 +1,5 @@
-import { WORKGROUP, channelSumParams, channelSumShader, type ChannelSumVariant } from '../../shaders/channel_sum.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { WORKGROUP, channelSumProgram, type ChannelSumVariant } from '../../shaders/channel_sum.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import type { KernelStyle } from '../gpu/runtime.js';
 import { shapeSize } from '../gpu/tensor.js';
@@ -77,14 +77,6 @@ export function channelSum(rec: Recorder, g: Tensor): Tensor {
 }
 
 function pass(variant: ChannelSumVariant, x: Tensor, out: Tensor, outer: number, channels: number, inner: number, chunks: number, name: string) {
-  const count = outer * inner;
-  return {
-    name,
-    key: `channel-sum:${variant}`,
-    shader: () => channelSumShader(variant),
-    params: channelSumParams.pack({ outer, channels, inner, count, chunkLen: variant === 'rows' ? ROWS_PIECE : CHANNEL_CHUNK, chunks }),
-    buffers: [x, out],
-    dispatch: variant === 'serial' ? dispatch1d(channels, WORKGROUP)
-      : variant === 'rows' ? dispatch1d(outer * channels * chunks, 64) : dispatch1d(channels * chunks, 1),
-  };
+  const values = { outer, channels, inner, count: outer * inner, chunkLen: variant === 'rows' ? ROWS_PIECE : CHANNEL_CHUNK, chunks };
+  return { ...channelSumProgram(variant, values, name), buffers: [x, out] };
 }

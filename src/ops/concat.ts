@@ -1,5 +1,5 @@
-import { WORKGROUP, axisCopyParams, axisCopyShader, type AxisCopyDirection } from '../../shaders/concat.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { axisCopyProgram, type AxisCopyDirection } from '../../shaders/concat.js';
+import type { Recorder } from '../gpu/recorder.js';
 import { shapeSize, type Tensor } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError } from '../gpu/errors.js';
 
@@ -27,15 +27,8 @@ export function concatShape(shapes: ReadonlyArray<readonly number[]>, axis: numb
 }
 
 function copy(rec: Recorder, direction: AxisCopyDirection, src: Tensor, dst: Tensor, part: readonly number[], axis: number, offset: number, rows: number, name: string): void {
-  const size = shapeSize(part);
-  rec.dispatch({
-    name,
-    key: `axis-copy:${direction}`,
-    shader: () => axisCopyShader(direction),
-    params: axisCopyParams.pack({ size, inner: shapeSize(part.slice(axis + 1)), len: part[axis]!, offset, rows }),
-    buffers: [src, dst],
-    dispatch: dispatch1d(size, WORKGROUP),
-  });
+  const values = { size: shapeSize(part), inner: shapeSize(part.slice(axis + 1)), len: part[axis]!, offset, rows };
+  rec.dispatch({ ...axisCopyProgram(direction, values, name), buffers: [src, dst] });
 }
 
 /** Concatenates full tensors (batch axis included) along `axis` (negative counts from the end); one pass per input. */
