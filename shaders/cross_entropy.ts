@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, kernelHeader, read, readWrite, rowMain, type KernelProgram } from './kernel.js';
 
 // Softmax cross-entropy on logits [N, K] with integer labels [N], fused:
 //   row pass: one workgroup per row finds the row max (and its first index,
@@ -24,29 +24,25 @@ export function rowWorkgroup(classes: number): RowWorkgroup {
 
 export const crossEntropyParams = defineParams({ rows: 'u32', classes: 'u32', gradScale: 'f32' });
 
-export function crossEntropyRowShader(v: { grad: boolean; workgroup: RowWorkgroup }): string {
-  return wgsl`
-${crossEntropyParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> logits: array<f32>;
-@group(0) @binding(2) var<storage, read> labels: array<u32>;
-@group(0) @binding(3) var<storage, read_write> rowStats: array<f32>;
-#if ${v.grad}
-@group(0) @binding(4) var<storage, read_write> grad: array<f32>;
-#endif
+export interface CrossEntropyRowSpec { grad: boolean; workgroup: RowWorkgroup }
 
-const WG = ${v.workgroup}u;
-var<workgroup> bestV: array<f32, ${v.workgroup}>;
-var<workgroup> bestI: array<u32, ${v.workgroup}>;
-var<workgroup> partial: array<f32, ${v.workgroup}>;
+// With a gradient, after the row's max m, sum `total` and label are known.
+const gradientLoop = `  let inv = 1.0 / total;
+  for (var j = li; j < p.classes; j += WG) {
+    let q = exp(logits[start + j] - m) * inv;
+    grad[start + j] = (q - select(0.0, 1.0, j == label)) * p.gradScale;
+  }
+`;
 
-@compute @workgroup_size(${v.workgroup})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) li: u32) {
-  // Workgroup-uniform, so returning here keeps the barriers in uniform control flow.
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.rows) { return; }
-  let start = row * p.classes;
+const crossEntropyRowKernel = defineKernel('cross-entropy-rows', ({ grad, workgroup }: CrossEntropyRowSpec) => `
+${kernelHeader(crossEntropyParams, [read('logits'), read('labels', 'array<u32>'), readWrite('rowStats'), grad && readWrite('grad')])}
+
+const WG = ${workgroup}u;
+var<workgroup> bestV: array<f32, ${workgroup}>;
+var<workgroup> bestI: array<u32, ${workgroup}>;
+var<workgroup> partial: array<f32, ${workgroup}>;
+
+${rowMain(workgroup, 'p.rows', `  let start = row * p.classes;
 
   // Max and its lowest index: each invocation sees increasing j, so a strict
   // '>' keeps its first maximum; the tree prefers the lower index on ties.
@@ -86,28 +82,20 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let total = partial[0];
   let label = min(labels[row], p.classes - 1u);
 
-#if ${v.grad}
-  let inv = 1.0 / total;
-  for (var j = li; j < p.classes; j += WG) {
-    let q = exp(logits[start + j] - m) * inv;
-    grad[start + j] = (q - select(0.0, 1.0, j == label)) * p.gradScale;
-  }
-#endif
-  if (li == 0u) {
+${grad ? gradientLoop : ''}  if (li == 0u) {
     rowStats[2u * row] = log(total) + m - logits[start + label];
     rowStats[2u * row + 1u] = select(0.0, 1.0, argmax == label);
-  }
-}
-`;
+  }`)}
+`);
+
+/** Buffers [logits, labels, rowStats, grad (with `grad`)]; one workgroup per row. */
+export function crossEntropyRowProgram(spec: CrossEntropyRowSpec, values: Parameters<typeof crossEntropyParams.pack>[0], label: string): KernelProgram {
+  return crossEntropyRowKernel.program(spec, crossEntropyParams.pack(values), dispatch1d(values.rows, 1), label);
 }
 
 /** One workgroup: stats[0] += sum of rowStats[2i], stats[1] += sum of rowStats[2i + 1]. */
-export function crossEntropyReduceShader(): string {
-  return `
-${crossEntropyParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> rowStats: array<f32>;
-@group(0) @binding(2) var<storage, read_write> stats: array<f32>;
+const crossEntropyReduceKernel = defineKernel('cross-entropy-reduce', () => `
+${kernelHeader(crossEntropyParams, [read('rowStats'), readWrite('stats')])}
 
 const WG = ${REDUCE_WORKGROUP}u;
 var<workgroup> loss: array<f32, ${REDUCE_WORKGROUP}>;
@@ -136,5 +124,9 @@ fn main(@builtin(local_invocation_index) li: u32) {
     stats[1] += hits[0];
   }
 }
-`;
+`);
+
+/** Buffers [rowStats, stats]: one workgroup adds the per-row pairs into stats. */
+export function crossEntropyReduceProgram(values: Parameters<typeof crossEntropyParams.pack>[0], label: string): KernelProgram {
+  return crossEntropyReduceKernel.program(undefined, crossEntropyParams.pack(values), [1, 1, 1], label);
 }

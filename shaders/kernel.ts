@@ -114,8 +114,7 @@ export function kernelHeader(params: { struct: string }, bindings: ReadonlyArray
  * before `body` runs.
  */
 export function flatMain(workgroup: number, count: string, body: string): string {
-  // `body` is plain text, not part of a wgsl`` template: a #if in it would reach the compiler.
-  if (/^\s*#(if|elif|else|endif)\b/m.test(body)) throw new Error('flatMain: #if directives do not work inside the body; choose the text in TypeScript');
+  refuseDirectives('flatMain', body);
   return `${flatIndexFn(workgroup)}
 
 @compute @workgroup_size(${workgroup})
@@ -124,6 +123,30 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (i >= ${count}) { return; }
 ${body}
 }`;
+}
+
+/**
+ * The entry point of a kernel that gives each row a workgroup of `workgroup`
+ * invocations (launched with dispatch1d(rows, 1)): `row` is the flat
+ * workgroup index, `li` the invocation's index within it. Whole workgroups
+ * past `rows` (a WGSL expression) return before `body`, so `body` may use
+ * barriers (the return is workgroup-uniform).
+ */
+export function rowMain(workgroup: number, rows: string, body: string): string {
+  refuseDirectives('rowMain', body);
+  return `@compute @workgroup_size(${workgroup})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) li: u32) {
+  // Workgroup-uniform, so returning here keeps the barriers in uniform control flow.
+  let row = wid.x + wid.y * nwg.x;
+  if (row >= ${rows}) { return; }
+${body}
+}`;
+}
+
+// `body` is plain text, not part of a wgsl`` template: a #if in it would reach the compiler.
+function refuseDirectives(helper: string, body: string): void {
+  if (/^\s*#(if|elif|else|endif)\b/m.test(body)) throw new Error(`${helper}: #if directives do not work inside the body; choose the text in TypeScript`);
 }
 
 /** Workgroup counts for a 1-D kernel over `elements`, folded into y past 65535 workgroups (flatIndexFn unfolds them). */

@@ -1,4 +1,5 @@
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Local response normalisation across channels (ONNX LRN, AlexNet/ZFNet):
 //   D[c] = bias + alpha / size * sum_{c' in [c - lo, c + hi]} x[c']^2
@@ -19,13 +20,8 @@ export const lrnParams = defineParams({
   total: 'u32', channels: 'u32', plane: 'u32', lo: 'i32', hi: 'i32', scale: 'f32', beta: 'f32', bias: 'f32',
 });
 
-const HEADER = (bindings: string) => `
-${lrnParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-${bindings}
-${flatIndexFn(WORKGROUP)}
-
 /** D of channel c at the spatial position whose channel 0 is at base. */
+const denomFn = `
 fn denom(base: u32, c: i32) -> f32 {
   var ss = 0.0;
   let last = min(c + p.hi, i32(p.channels) - 1);
@@ -34,32 +30,13 @@ fn denom(base: u32, c: i32) -> f32 {
     ss += v * v;
   }
   return p.bias + p.scale * ss;
-}
-`;
+}`;
 
-export function lrnShader(): string {
-  return `${HEADER(`@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;`)}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let c = (i / p.plane) % p.channels;
+const forwardMain = flatMain(WORKGROUP, 'p.total', `  let c = (i / p.plane) % p.channels;
   let base = i - c * p.plane;
-  y[i] = x[i] * pow(denom(base, i32(c)), -p.beta);
-}
-`;
-}
+  y[i] = x[i] * pow(denom(base, i32(c)), -p.beta);`);
 
-export function lrnBackwardShader(): string {
-  return `${HEADER(`@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> x: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;`)}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let cu = (i / p.plane) % p.channels;
+const backwardMain = flatMain(WORKGROUP, 'p.total', `  let cu = (i / p.plane) % p.channels;
   let c = i32(cu);
   let base = i - cu * p.plane;
 
@@ -69,7 +46,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let at = base + u32(j) * p.plane;
     cross += g[at] * x[at] * pow(denom(base, j), -p.beta - 1.0);
   }
-  dx[i] = g[i] * pow(denom(base, c), -p.beta) - 2.0 * p.scale * p.beta * x[i] * cross;
-}
-`;
+  dx[i] = g[i] * pow(denom(base, c), -p.beta) - 2.0 * p.scale * p.beta * x[i] * cross;`);
+
+const lrnKernel = defineKernel('lrn', ({ backward }: { backward: boolean }) => `
+${kernelHeader(lrnParams, backward ? [read('g'), read('x'), readWrite('dx')] : [read('x'), readWrite('y')])}
+${denomFn}
+${backward ? backwardMain : forwardMain}
+`);
+
+/** Buffers [x, y] (forward) or [g, x, dx] (backward, x the forward input); `total` elements. */
+export function lrnProgram(backward: boolean, params: ArrayBuffer, total: number): KernelProgram {
+  return lrnKernel.program({ backward }, params, dispatch1d(total, WORKGROUP), backward ? 'lrn backward' : 'lrn');
 }

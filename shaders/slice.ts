@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 import { MAX_RANK } from './elementwise.js';
 
 // Strided slice up to rank 6 (ONNX Slice, Split's parts): output coordinate c
@@ -28,40 +28,27 @@ function perAxis(body: (k: number) => string): string {
   return Array.from({ length: MAX_RANK }, (_, j) => body(MAX_RANK - 1 - j)).join('\n  ');
 }
 
-/** Bindings and the per-element prologue both directions share: `src` is read, `dst` written at i. */
-function prologue(src: string, dst: string): string {
-  return `
-${sliceParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> ${src}: array<f32>;
-@group(0) @binding(2) var<storage, read_write> ${dst}: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  var rem = i;`;
-}
-
-export function sliceShader(): string {
-  return wgsl`${prologue('x', 'y')}
+/** Each element walks its index axis by axis, last axis first, from `rem`. */
+const forwardBody = `  var rem = i;
   var at = 0i;
   ${perAxis((k) => `{ let c = i32(rem % p.d${k}); rem = rem / p.d${k}; at += (p.b${k} + c * p.t${k}) * i32(p.s${k}); }`)}
-  y[i] = x[u32(at)];
-}
-`;
-}
+  y[i] = x[u32(at)];`;
 
-export function sliceBackwardShader(): string {
-  return wgsl`${prologue('g', 'dx')}
+const backwardBody = `  var rem = i;
   var at = 0u;
   var inside = true;
   ${perAxis((k) => `{ let c = i32(rem % p.d${k}); rem = rem / p.d${k}; let q = c - p.b${k}; let j = q / p.t${k};
     inside = inside && q == j * p.t${k} && j >= 0 && j < i32(p.o${k}); at += u32(max(j, 0)) * p.s${k}; }`)}
   var v = 0.0;
   if (inside) { v = g[at]; }
-  dx[i] = v;
-}
-`;
+  dx[i] = v;`;
+
+const sliceKernel = defineKernel('slice', ({ backward }: { backward: boolean }) => `
+${kernelHeader(sliceParams, backward ? [read('g'), readWrite('dx')] : [read('x'), readWrite('y')])}
+${flatMain(WORKGROUP, 'p.total', backward ? backwardBody : forwardBody)}
+`);
+
+/** Buffers [x, y] (forward) or [g, dx] (backward); `total` elements written. */
+export function sliceProgram(backward: boolean, params: ArrayBuffer, total: number): KernelProgram {
+  return sliceKernel.program({ backward }, params, dispatch1d(total, WORKGROUP), backward ? 'slice backward' : 'slice');
 }

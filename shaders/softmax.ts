@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, kernelHeader, read, readWrite, rowMain, type KernelProgram } from './kernel.js';
 
 // Softmax / log-softmax along one axis of a tensor seen as [outer, n, inner]:
 // one workgroup per (outer, inner) row, whose n elements lie `inner` apart.
@@ -26,9 +26,10 @@ export interface SoftmaxVariant {
   workgroup: SoftmaxWorkgroup;
 }
 
+export type SoftmaxDirection = 'forward' | 'backward';
+
 function rowPreamble(workgroup: number): string {
   return `
-${softmaxParams.struct}
 const WG = ${workgroup}u;
 var<workgroup> partial: array<f32, ${workgroup}>;
 
@@ -63,23 +64,19 @@ fn rowStart(row: u32) -> u32 {
 `;
 }
 
-export function softmaxForwardShader(v: SoftmaxVariant): string {
-  return wgsl`
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${rowPreamble(v.workgroup)}
-
-@compute @workgroup_size(${v.workgroup})
-fn main(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_index) li: u32,
-) {
-  // Workgroup-uniform, so returning here keeps the barriers in uniform control flow.
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.rows) { return; }
-  let start = rowStart(row);
+function forwardBody(log: boolean): string {
+  const write = log
+    ? `  let shift = m + log(s);
+  for (var j = li; j < p.n; j += WG) {
+    let i = start + j * p.inner;
+    y[i] = x[i] - shift;
+  }`
+    : `  let inv = 1.0 / s;
+  for (var j = li; j < p.n; j += WG) {
+    let i = start + j * p.inner;
+    y[i] = exp(x[i] - m) * inv;
+  }`;
+  return `  let start = rowStart(row);
 
   var m = -3.4028234e38;
   for (var j = li; j < p.n; j += WG) { m = max(m, x[start + j * p.inner]); }
@@ -89,63 +86,39 @@ fn main(
   for (var j = li; j < p.n; j += WG) { s += exp(x[start + j * p.inner] - m); }
   s = workgroupSum(li, s);
 
-#if ${v.log}
-  let shift = m + log(s);
-  for (var j = li; j < p.n; j += WG) {
-    let i = start + j * p.inner;
-    y[i] = x[i] - shift;
-  }
-#else
-  let inv = 1.0 / s;
-  for (var j = li; j < p.n; j += WG) {
-    let i = start + j * p.inner;
-    y[i] = exp(x[i] - m) * inv;
-  }
-#endif
-}
-`;
+${write}`;
 }
 
 // Backward from the forward output y:
 //   softmax:     dx = y * (g - sum(g * y))
 //   log-softmax: dx = g - exp(y) * sum(g)
-export function softmaxBackwardShader(v: SoftmaxVariant): string {
-  return wgsl`
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dx: array<f32>;
-${rowPreamble(v.workgroup)}
-
-@compute @workgroup_size(${v.workgroup})
-fn main(
-  @builtin(workgroup_id) wid: vec3u,
-  @builtin(num_workgroups) nwg: vec3u,
-  @builtin(local_invocation_index) li: u32,
-) {
-  let row = wid.x + wid.y * nwg.x;
-  if (row >= p.rows) { return; }
-  let start = rowStart(row);
+function backwardBody(log: boolean): string {
+  return `  let start = rowStart(row);
 
   var s = 0.0;
   for (var j = li; j < p.n; j += WG) {
     let i = start + j * p.inner;
-#if ${v.log}
-    s += g[i];
-#else
-    s += g[i] * y[i];
-#endif
+    ${log ? 's += g[i];' : 's += g[i] * y[i];'}
   }
   s = workgroupSum(li, s);
 
   for (var j = li; j < p.n; j += WG) {
     let i = start + j * p.inner;
-#if ${v.log}
-    dx[i] = g[i] - exp(y[i]) * s;
-#else
-    dx[i] = y[i] * (g[i] - s);
-#endif
-  }
+    ${log ? 'dx[i] = g[i] - exp(y[i]) * s;' : 'dx[i] = y[i] * (g[i] - s);'}
+  }`;
 }
+
+const softmaxKernel = defineKernel('softmax', ({ direction, log, workgroup }: SoftmaxVariant & { direction: SoftmaxDirection }) => {
+  const forward = direction === 'forward';
+  const bindings = forward ? [read('x'), readWrite('y')] : [read('g'), read('y'), readWrite('dx')];
+  return `
+${kernelHeader(softmaxParams, bindings)}
+${rowPreamble(workgroup)}
+${rowMain(workgroup, 'p.rows', forward ? forwardBody(log) : backwardBody(log))}
 `;
+});
+
+/** Buffers [x, y] (forward) or [g, y, dx] (backward, y the forward output). One workgroup per row. */
+export function softmaxProgram(direction: SoftmaxDirection, variant: SoftmaxVariant, values: Parameters<typeof softmaxParams.pack>[0], label: string): KernelProgram {
+  return softmaxKernel.program({ direction, ...variant }, softmaxParams.pack(values), dispatch1d(values.rows, 1), label);
 }

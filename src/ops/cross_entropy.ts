@@ -1,7 +1,5 @@
-import {
-  crossEntropyParams, crossEntropyReduceShader, crossEntropyRowShader, rowWorkgroup,
-} from '../../shaders/cross_entropy.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { crossEntropyReduceProgram, crossEntropyRowProgram, rowWorkgroup } from '../../shaders/cross_entropy.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 
@@ -41,26 +39,17 @@ function record(rec: Recorder, op: string, logits: Tensor, labels: Tensor, stats
   const { rows, classes } = validate(op, logits, labels, stats);
   if (gradScale !== null && !Number.isFinite(gradScale)) throw new OutOfRangeError(`${op}: gradScale ${gradScale} must be finite`);
   const workgroup = rowWorkgroup(classes);
-  const params = crossEntropyParams.pack({ rows, classes, gradScale: gradScale ?? 0 });
   const grad = gradScale !== null ? rec.tensor([rows, classes], `${op} gradient`) : null;
   try {
     const rowStats = rec.temp(rec.tensor([rows, 2], `${op} per-row loss and hit`));
     rec.dispatch({
-      name: op,
-      key: `cross-entropy-rows:grad=${+(grad !== null)}:wg=${workgroup}`,
-      shader: () => crossEntropyRowShader({ grad: grad !== null, workgroup }),
-      params,
+      ...crossEntropyRowProgram({ grad: grad !== null, workgroup }, { rows, classes, gradScale: gradScale ?? 0 }, op),
       buffers: grad ? [logits, labels, rowStats, grad] : [logits, labels, rowStats],
-      dispatch: dispatch1d(rows, 1),
     });
     rec.dispatch({
-      name: `${op}: sum over rows`,
-      key: 'cross-entropy-reduce',
-      shader: crossEntropyReduceShader,
       // gradScale is not read here; zero keeps one cached uniform per batch size.
-      params: crossEntropyParams.pack({ rows, classes, gradScale: 0 }),
+      ...crossEntropyReduceProgram({ rows, classes, gradScale: 0 }, `${op}: sum over rows`),
       buffers: [rowStats, stats],
-      dispatch: [1, 1, 1],
     });
   } catch (e) {
     grad?.release();

@@ -1,5 +1,5 @@
-import { WORKGROUP, lrnParams, lrnShader, lrnBackwardShader } from '../../shaders/lrn.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { lrnParams, lrnProgram } from '../../shaders/lrn.js';
+import type { Recorder } from '../gpu/recorder.js';
 import { sameShape, type Tensor } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError } from '../gpu/errors.js';
 
@@ -41,10 +41,7 @@ export function lrn(rec: Recorder, x: Tensor, attrs: LrnAttrs): Tensor {
   checkInput(x, 'lrn', 'input');
   const params = pack(x, attrs, 'lrn');
   const y = rec.tensor(x.shape, 'lrn');
-  rec.dispatch({
-    name: 'lrn', key: 'lrn', shader: lrnShader, params,
-    buffers: [x, y], dispatch: dispatch1d(x.size, WORKGROUP),
-  });
+  rec.dispatch({ ...lrnProgram(false, params, x.size), buffers: [x, y] });
   return y;
 }
 
@@ -57,9 +54,6 @@ export function lrnBackward(rec: Recorder, g: Tensor, x: Tensor, attrs: LrnAttrs
   }
   const params = pack(x, attrs, 'lrnBackward');
   const dx = rec.tensor(x.shape, 'lrn backward');
-  rec.dispatch({
-    name: 'lrn backward', key: 'lrn-backward', shader: lrnBackwardShader, params,
-    buffers: [g, x, dx], dispatch: dispatch1d(x.size, WORKGROUP),
-  });
+  rec.dispatch({ ...lrnProgram(true, params, x.size), buffers: [g, x, dx] });
   return dx;
 }

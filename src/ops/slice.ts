@@ -1,5 +1,5 @@
-import { WORKGROUP, MAX_RANK, sliceParams, sliceShader, sliceBackwardShader } from '../../shaders/slice.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { MAX_RANK, sliceParams, sliceProgram } from '../../shaders/slice.js';
+import type { Recorder } from '../gpu/recorder.js';
 import { sameShape, type Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError, UnsupportedError } from '../gpu/errors.js';
 
@@ -87,12 +87,8 @@ function checkRank(shape: readonly number[], g: SliceGeometry, opName: string): 
 export function slice(rec: Recorder, x: Tensor, g: SliceGeometry): Tensor {
   checkRank(x.shape, g, 'slice');
   const y = rec.tensor(g.outShape, 'slice');
-  rec.dispatch({
-    name: 'slice', key: 'slice', shader: sliceShader,
-    params: pack(y.size, g.outShape, g.outShape, stridesOf(x.shape), g),
-    buffers: [x, y],
-    dispatch: dispatch1d(y.size, WORKGROUP),
-  });
+  const params = pack(y.size, g.outShape, g.outShape, stridesOf(x.shape), g);
+  rec.dispatch({ ...sliceProgram(false, params, y.size), buffers: [x, y] });
   return y;
 }
 
@@ -101,11 +97,7 @@ export function sliceBackward(rec: Recorder, gy: Tensor, g: SliceGeometry, xShap
   checkRank(xShape, g, 'sliceBackward');
   if (!sameShape(gy.shape, g.outShape)) throw new ShapeError(`sliceBackward: signal [${gy.shape}] is not the slice's shape [${g.outShape}]`);
   const dx = rec.tensor(xShape, 'slice backward');
-  rec.dispatch({
-    name: 'slice backward', key: 'slice-backward', shader: sliceBackwardShader,
-    params: pack(dx.size, xShape, g.outShape, stridesOf(g.outShape), g),
-    buffers: [gy, dx],
-    dispatch: dispatch1d(dx.size, WORKGROUP),
-  });
+  const params = pack(dx.size, xShape, g.outShape, stridesOf(g.outShape), g);
+  rec.dispatch({ ...sliceProgram(true, params, dx.size), buffers: [gy, dx] });
   return dx;
 }

@@ -1,7 +1,5 @@
-import {
-  softmaxParams, softmaxForwardShader, softmaxBackwardShader, softmaxWorkgroup, type SoftmaxVariant,
-} from '../../shaders/softmax.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { softmaxProgram, softmaxWorkgroup, type SoftmaxDirection } from '../../shaders/softmax.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { sameShape, shapeSize } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError } from '../gpu/errors.js';
@@ -26,17 +24,9 @@ function rowLayout(op: string, shape: readonly number[], axisAttr: number | unde
   return { rows: outer * inner, n, inner };
 }
 
-function program(kind: 'forward' | 'backward', layout: ReturnType<typeof rowLayout>, log: boolean, buffers: Tensor[]) {
-  const variant: SoftmaxVariant = { log, workgroup: softmaxWorkgroup(layout.n) };
-  const name = `${log ? 'log-softmax' : 'softmax'}${kind === 'backward' ? ' backward' : ''}`;
-  return {
-    name,
-    key: `softmax-${kind}:log=${+log}:wg=${variant.workgroup}`,
-    shader: () => (kind === 'forward' ? softmaxForwardShader(variant) : softmaxBackwardShader(variant)),
-    params: softmaxParams.pack(layout),
-    buffers,
-    dispatch: dispatch1d(layout.rows, 1),
-  };
+function program(direction: SoftmaxDirection, layout: ReturnType<typeof rowLayout>, log: boolean, buffers: Tensor[]) {
+  const name = `${log ? 'log-softmax' : 'softmax'}${direction === 'backward' ? ' backward' : ''}`;
+  return { ...softmaxProgram(direction, { log, workgroup: softmaxWorkgroup(layout.n) }, layout, name), buffers };
 }
 
 /** Numerically stable softmax (or log-softmax) along one axis. */
