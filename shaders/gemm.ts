@@ -1,5 +1,6 @@
 import { defineParams } from './params.js';
 import { IS_NAN_FN } from './maxpool2d.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite } from './kernel.js';
 
 // The GEMM core for desktop GPUs: Y[M, N] = op(A)[M, K] op(B)[K, N], with the
 // matrix multiply and the forward convolution (implicit GEMM) as two ways of
@@ -39,6 +40,18 @@ import { IS_NAN_FN } from './maxpool2d.js';
 // precomputed TK as a (dc, dkh, dkw) mixed-radix step): no integer division
 // inside the K loop. The output is written as NCHW (pixel columns are
 // contiguous), with bias and ReLU in the epilogue.
+//
+// Half-precision weights (spec.half, docs/f16.md): one operand whose rows run
+// along K (the convolution's weight; a matrix's A, or B transposed) is read
+// from an f16 copy (gemmHalfPackKernel): each row padded with zeros to a
+// multiple of 4 values, so a staged vec4 is one 8-byte load, half the bytes
+// of the f32 one. Two forms from this one generator: 'packed' binds the copy
+// as array<vec2u> and unpacks with the core built-in unpack2x16float (every
+// device; the tiles and the multiply-adds stay f32); 'native' (`enable f16;`,
+// devices with 'shader-f16') binds it as array<vec4<f16>>, stages both
+// operands as f16 (half the workgroup memory) and multiplies in f16 within a
+// slab into f16 partial sums that are added to the f32 accumulators after
+// every slab: f16 error grows with TK, not with K.
 
 /** Block of Y per workgroup (tm x tn, slabs of tk) and per invocation (rm x rn). */
 export interface GemmTile { tm: number; tn: number; tk: number; rm: number; rn: number }
@@ -68,7 +81,18 @@ export type GemmEpilogue =
     pool?: true;
   };
 
-export interface GemmSpec { tile: GemmTile; operands: GemmOperands; epilogue: GemmEpilogue }
+/**
+ * The operand read as f16 (rows along K) and the form of the kernel: 'packed' (u32 pairs and
+ * unpack2x16float, f32 arithmetic; any device) or 'native' (`enable f16;`, f16 multiplies within a
+ * slab, f32 across slabs; needs 'shader-f16').
+ */
+export interface GemmHalf { operand: 'a' | 'b'; form: 'packed' | 'native' }
+
+export interface GemmSpec {
+  tile: GemmTile; operands: GemmOperands; epilogue: GemmEpilogue;
+  /** Absent: both operands f32 (the default and the fallback). */
+  half?: GemmHalf;
+}
 
 /** Pipeline key derived from the spec that generates the WGSL: a new field can never hit a stale pipeline. */
 export function gemmKey(spec: GemmSpec | GemmReduceSpec): string {
@@ -93,11 +117,12 @@ export function gemmThreads(t: GemmTile): number {
  * Matmul: op(A)[m, k] is a[m * lda + aCol + k] (a[k * lda + aCol + m] transposed),
  * op(B)[k, n] is b[k * N + n] (b[n * K + k] transposed), Y[m, n] is y[m * ldy + yCol + n],
  * C[m, n] is c[biasOffset + m * biasRowStride + n * biasColStride].
+ * `ldh`: vec4s per row of the f16 operand (spec.half; 0 otherwise), whatever lda says.
  */
 export const gemmMatmulParams = defineParams({
   M: 'u32', N: 'u32', K: 'u32', tilesM: 'u32', tilesN: 'u32', tilesPerSlice: 'u32', slices: 'u32', kPerSlice: 'u32', partialRows: 'u32',
   alpha: 'f32', beta: 'f32', biasRowStride: 'u32', biasColStride: 'u32', biasOffset: 'u32',
-  lda: 'u32', aCol: 'u32', ldy: 'u32', yCol: 'u32',
+  lda: 'u32', aCol: 'u32', ldy: 'u32', yCol: 'u32', ldh: 'u32',
 });
 
 /**
@@ -108,7 +133,7 @@ export const gemmConvParams = defineParams({
   M: 'u32', N: 'u32', K: 'u32', tilesM: 'u32', tilesN: 'u32', tilesPerSlice: 'u32', slices: 'u32', kPerSlice: 'u32', partialRows: 'u32',
   inC: 'u32', cinG: 'u32', inH: 'i32', inW: 'i32', outC: 'u32', outW: 'u32', outHW: 'u32', poolW: 'u32', poolHW: 'u32',
   kH: 'u32', kW: 'u32', strideH: 'i32', strideW: 'i32', dilH: 'i32', dilW: 'i32', padT: 'i32', padL: 'i32',
-  dc: 'u32', dkh: 'u32', dkw: 'u32',
+  dc: 'u32', dkh: 'u32', dkw: 'u32', ldh: 'u32',
 });
 
 const XYZW = ['x', 'y', 'z', 'w'];
@@ -140,6 +165,15 @@ export function gemmShader(spec: GemmSpec): string {
   const bKFast = !conv && (spec.operands as { transposeB: boolean }).transposeB;
   const params = conv ? gemmConvParams : gemmMatmulParams;
   const accIndex = (i: number, h: number) => i * gn + h;
+  const half = spec.half;
+  if (half) checkHalf(half, conv, aKFast, bKFast);
+  const native = half?.form === 'native';
+  const isHalf = (name: 'A' | 'B') => half !== undefined && half.operand === name.toLowerCase();
+  // Native: the tiles hold f16 (the f32 operand is converted as it is staged); packed: f32 throughout.
+  const tileType = native ? 'vec4<f16>' : 'vec4f';
+  const regType = (name: 'A' | 'B') => (native && isHalf(name) ? 'vec4<f16>' : 'vec4f');
+  const toTile = (name: 'A' | 'B', v: string, scalar: boolean) => (!native || isHalf(name) ? v : scalar ? `f16(${v})` : `vec4<f16>(${v})`);
+  const binding = (name: 'A' | 'B') => (!isHalf(name) ? 'array<f32>' : native ? 'array<vec4<f16>>' : 'array<vec2u>');
 
   // Where this invocation's staged vec4 goes: "k-fast" operands (4 consecutive k of one row in memory)
   // are scattered into 4 k rows; "row-fast" ones are one vec4 of 4 rows at one k.
@@ -147,11 +181,22 @@ export function gemmShader(spec: GemmSpec): string {
     ? `  let ${name}row = li >> ${log2(tk4)}u;\n  let ${name}k = (li & ${tk4 - 1}u) * 4u;`
     : `  let ${name}k = li >> ${log2(rows4)}u;\n  let ${name}row = (li & ${rows4 - 1}u) * 4u;`;
   const storeStaged = (name: 'A' | 'B', kFast: boolean, rows4: number) => kFast
-    ? range(4).map((j) => `    tile${name}[(${name}k + ${j}u) * ${rows4}u + (${name}row >> 2u)][${name}row & 3u] = r${name}.${XYZW[j]};`).join('\n')
-    : `    tile${name}[${name}k * ${rows4}u + (${name}row >> 2u)] = r${name};`;
+    ? range(4).map((j) => `    tile${name}[(${name}k + ${j}u) * ${rows4}u + (${name}row >> 2u)][${name}row & 3u] = ${toTile(name, `r${name}.${XYZW[j]}`, true)};`).join('\n')
+    : `    tile${name}[${name}k * ${rows4}u + (${name}row >> 2u)] = ${toTile(name, `r${name}`, false)};`;
+
+  // The f16 operand: this invocation's 4 consecutive k of one row are one 8-byte load (rows padded to
+  // a multiple of 4 with zeros, and a slice starts at a multiple of TK: a vec4 never straddles kEnd).
+  const loadHalf = (name: 'A' | 'B', row: string, rowOk: string, checked: boolean) => {
+    const src = name.toLowerCase();
+    const idx = `(${row}) * p.ldh + ((k0 + ${name}k) >> 2u)`;
+    const fetch = (i: string) => (native ? `${src}[${i}]` : `unpackHalf4(${src}[${i}])`);
+    if (!checked) return `    r${name} = ${fetch(idx)};`;
+    const ok = `${rowOk} && k0 + ${name}k < kEnd`;
+    return `    r${name} = select(${regType(name)}(0.0), ${fetch(`select(0u, ${idx}, ${ok})`)}, ${ok});`;
+  };
 
   // One vec4 of op(A) / op(B) for the slab starting at k0 (the element at offset j of this invocation's vec4).
-  const loadA = (checked: boolean) => range(4).map((j) => {
+  const loadA = (checked: boolean) => isHalf('A') ? loadHalf('A', conv ? 'rowBase + Arow' : 'row0 + Arow', 'row0 + Arow < p.M', checked) : range(4).map((j) => {
     const m = aKFast ? 'Arow' : `Arow + ${j}u`, k = aKFast ? `Ak + ${j}u` : 'Ak';
     const idx = conv
       ? `(rowBase + ${m}) * p.K + k0 + ${k}`
@@ -162,7 +207,7 @@ export function gemmShader(spec: GemmSpec): string {
       : `    rA.${XYZW[j]} = a[${idx}];`;
   }).join('\n');
 
-  const loadBMatmul = (checked: boolean) => range(4).map((j) => {
+  const loadBMatmul = (checked: boolean) => isHalf('B') ? loadHalf('B', 'col0 + Brow', 'col0 + Brow < p.N', checked) : range(4).map((j) => {
     const n = bKFast ? 'Brow' : `Brow + ${j}u`, k = bKFast ? `Bk + ${j}u` : 'Bk';
     const idx = bKFast ? `(col0 + ${n}) * p.K + k0 + ${k}` : `(k0 + ${k}) * p.N + col0 + ${n}`;
     const ok = `col0 + ${n} < p.N && k0 + ${k} < kEnd`;
@@ -224,25 +269,37 @@ ${pool ? `    let win = px >> 2u;
   var kw = kFirst - ci * kArea - kh * p.kW;
   let rowBase = group * p.M + row0;` : '';
 
-  const compute = range(gm).map((g) => `      let a${g} = tileA[k * ${tm4}u + ${g * wy}u + ty];`).join('\n') + '\n'
-    + range(gn).map((h) => `      let b${h} = tileB[k * ${tn4}u + ${h * wx}u + tx];`).join('\n') + '\n'
-    + range(gm).flatMap((g) => range(4).map((r) => '      '
-      + range(gn).map((h) => `acc[${accIndex(g * 4 + r, h)}] += a${g}.${XYZW[r]} * b${h};`).join(' '))).join('\n');
+  // Native f16: the slab's products are summed in f16 (slabAcc), then added to the f32 accumulators.
+  const sums = native ? 'slabAcc' : 'acc';
+  const compute = range(gm).map((g) => `        let a${g} = tileA[k * ${tm4}u + ${g * wy}u + ty];`).join('\n') + '\n'
+    + range(gn).map((h) => `        let b${h} = tileB[k * ${tn4}u + ${h * wx}u + tx];`).join('\n') + '\n'
+    + range(gm).flatMap((g) => range(4).map((r) => '        '
+      + range(gn).map((h) => `${sums}[${accIndex(g * 4 + r, h)}] += a${g}.${XYZW[r]} * b${h};`).join(' '))).join('\n');
+  const multiplySlab = native ? `
+      var slabAcc: array<vec4<f16>, ${t.rm * gn}>;
+      for (var k = 0u; k < TK; k++) {
+${compute}
+      }
+      for (var i = 0u; i < ${t.rm * gn}u; i++) { acc[i] += vec4f(slabAcc[i]); }` : `
+      for (var k = 0u; k < TK; k++) {
+${compute}
+      }`;
 
   const epilogue = writeEpilogue(spec, { rm: t.rm, gn, wx, wy });
 
-  return `
+  return `${native ? 'enable f16;\n' : ''}
 ${params.struct}
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(1) var<storage, read> a: ${binding('A')};
+@group(0) @binding(2) var<storage, read> b: ${binding('B')};
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 ${spec.epilogue.kind === 'final' && spec.epilogue.bias ? '@group(0) @binding(4) var<storage, read> c: array<f32>;' : ''}
 ${pool ? poolBindings(spec.epilogue.kind === 'final' && spec.epilogue.bias ? 5 : 4) : ''}
 
 const TK = ${t.tk}u;
-var<workgroup> tileA: array<vec4f, ${t.tk * tm4}>;
-var<workgroup> tileB: array<vec4f, ${t.tk * tn4}>;
+var<workgroup> tileA: array<${tileType}, ${t.tk * tm4}>;
+var<workgroup> tileB: array<${tileType}, ${t.tk * tn4}>;
+${half?.form === 'packed' ? UNPACK_HALF4_FN : ''}
 
 @compute @workgroup_size(${wx}, ${wy})
 fn main(
@@ -272,18 +329,15 @@ ${stagingCoords('B', bKFast, tn4)}
 ${convPrologue}
 
   var acc: array<vec4f, ${t.rm * gn}>;
-  var rA: vec4f;
-  var rB: vec4f;
+  var rA: ${regType('A')};
+  var rB: ${regType('B')};
   // Iteration s loads slab s into registers, multiplies slab s - 1 from workgroup memory meanwhile,
   // then (after every invocation is done reading) stages slab s.
   for (var s = 0u; s <= slabs; s++) {
     ${INNER_LOOP_BEGIN}
     if (s < slabs) {${loadSlab('kBegin + s * TK')}
     }
-    if (s > 0u) {
-      for (var k = 0u; k < TK; k++) {
-${compute}
-      }
+    if (s > 0u) {${multiplySlab}
     }
     workgroupBarrier();
     if (s < slabs) {
@@ -296,6 +350,16 @@ ${storeStaged('B', bKFast, tn4)}
 ${epilogue}
 }
 `;
+}
+
+const UNPACK_HALF4_FN = `fn unpackHalf4(w: vec2u) -> vec4f { return vec4f(unpack2x16float(w.x), unpack2x16float(w.y)); }`;
+
+/** The f16 operand must have its rows along K (4 consecutive k are one load): the conv weight, A, or B transposed. */
+function checkHalf(half: GemmHalf, conv: boolean, aKFast: boolean, bKFast: boolean): void {
+  const kFast = half.operand === 'a' ? aKFast : bKFast;
+  if (!kFast || (conv && half.operand === 'b')) {
+    throw new Error(`gemm: operand ${half.operand} as f16 needs rows along K (the conv weight, A untransposed or B transposed)`);
+  }
 }
 
 interface EpilogueShape { rm: number; gn: number; wx: number; wy: number }
@@ -392,6 +456,33 @@ ${e.relu ? '  v = max(v, 0.0);' : ''}
   let i = m * p.ldy + p.yCol + n;
   y[i] = ${e.accumulate ? 'y[i] + ' : ''}v;`;
 }
+
+// ---- The f16 copy of a weight (spec.half's operand) ----
+
+/**
+ * `words` u32s out, `wordsPerRow` (= 2 * ldh) per row; row r's k-th value is src[r * ld + col + k] for k < K.
+ */
+export const gemmHalfPackParams = defineParams({ words: 'u32', wordsPerRow: 'u32', K: 'u32', ld: 'u32', col: 'u32' });
+export const GEMM_HALF_PACK_WORKGROUP = 256;
+
+/**
+ * Rows of K values as f16, each padded with zeros to 2 * wordsPerRow values, two halves per u32
+ * (pack2x16float puts the first in the low bits: the bytes of array<vec4<f16>>, so both forms read
+ * one copy). pack2x16float is undefined past the f16 range: values saturate at +-65504 first.
+ * Runs once per weight version (src/gpu/derived.ts), so the division per element does not matter.
+ */
+export const gemmHalfPackKernel = defineKernel('gemm-f16-pack', () => `
+${kernelHeader(gemmHalfPackParams, [read('src'), readWrite('dst', 'array<u32>')])}
+
+fn value(r: u32, k: u32) -> f32 {
+  if (k >= p.K) { return 0.0; }
+  return clamp(src[r * p.ld + p.col + k], -65504.0, 65504.0);
+}
+
+${flatMain(GEMM_HALF_PACK_WORKGROUP, 'p.words', `  let r = i / p.wordsPerRow;
+  let k = (i - r * p.wordsPerRow) * 2u;
+  dst[i] = pack2x16float(vec2f(value(r, k), value(r, k + 1u)));`)}
+`);
 
 // ---- The split-K reduce: Y = epilogue(alpha * sum over slices of partial). ----
 

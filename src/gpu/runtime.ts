@@ -51,7 +51,16 @@ export interface RuntimeOptions {
    * getItem/setItem. Entries are keyed by the adapter's name. Default: memory only.
    */
   tuningCache?: boolean | TuningStore;
+  /**
+   * 'f16': the kernels with an f16 form read weights as f16 copies (docs/f16.md): native f16
+   * arithmetic where the device has 'shader-f16', packed halves with f32 arithmetic elsewhere;
+   * the others stay f32. Default 'f32'. Can be changed later (runtime.precision).
+   */
+  precision?: Precision;
 }
+
+/** Weight precision of the kernels that have an f16 form (see RuntimeOptions.precision). */
+export type Precision = 'f32' | 'f16';
 
 export type KernelStyle = 'tiled' | 'direct';
 
@@ -103,8 +112,9 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   // timestamp-query: kernel timing (tuning, profile); subgroups: the GEMM
-  // core's split-K reduce (src/ops/gemm.ts) uses shuffles where it has them.
-  const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  // core's split-K reduce (src/ops/gemm.ts) uses shuffles where it has them;
+  // shader-f16: its native f16 form (precision 'f16'; packed halves without it).
+  const requiredFeatures = (['timestamp-query', 'subgroups', 'shader-f16'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'deconvnet-webgpu' });
   return new Runtime(device, true, {
     ...options, kernelStyle: options.kernelStyle ?? kernelStyleFor(adapter.info as GPUAdapterInfo | undefined, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true),
@@ -146,6 +156,7 @@ export class Runtime {
   readonly kernelStyle: KernelStyle;
   /** Kernel variant choices: pins, measured results (see src/gpu/tuning.ts). */
   readonly kernels: KernelChooser;
+  #precision: Precision = 'f32';
 
   constructor(readonly device: GPUDevice, readonly ownsDevice: boolean, options: RuntimeOptions = {}) {
     const limit = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
@@ -153,6 +164,7 @@ export class Runtime {
     this.#poison = options.poisonNewTensors ?? false;
     this.#maxUniforms = Math.max(1, options.maxCachedUniforms ?? MAX_CACHED_UNIFORMS);
     this.kernelStyle = options.kernelStyle ?? 'tiled';
+    this.precision = options.precision ?? 'f32';
     const info = device.adapterInfo as GPUAdapterInfo | undefined;
     const adapter = info ? [info.vendor, info.architecture, info.device, info.description].join('/') : 'unknown';
     const local = (globalThis as { localStorage?: TuningStore }).localStorage;
@@ -182,6 +194,13 @@ export class Runtime {
   /** GPU bytes of cached derived tensors (transformed weights, src/gpu/derived.ts): part of bytesHeld, not of bytesInUse. */
   get derivedBytes(): number { return this.derived.bytes; }
   get isLost(): boolean { return this.#lost !== null; }
+
+  /** Weight precision of the kernels with an f16 form (RuntimeOptions.precision); takes effect from the next op recorded. */
+  get precision(): Precision { return this.#precision; }
+  set precision(value: Precision) {
+    if (value !== 'f32' && value !== 'f16') throw new OutOfRangeError(`runtime precision '${String(value)}' is not 'f32' or 'f16'`);
+    this.#precision = value;
+  }
 
   assertUsable(operation: string): void {
     if (this.#destroyed) throw new DestroyedError(`${operation}: the runtime was destroyed`);

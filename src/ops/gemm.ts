@@ -1,10 +1,12 @@
 import {
-  GEMM_REDUCE_LANES, GEMM_REDUCE_WORKGROUP, GEMM_TILES, gemmConvParams, gemmKey, gemmMatmulParams, gemmReduceParams, gemmReduceShader,
-  gemmShader, type GemmReduceSpec, type GemmSpec, type GemmTile,
+  GEMM_HALF_PACK_WORKGROUP, GEMM_REDUCE_LANES, GEMM_REDUCE_WORKGROUP, GEMM_TILES, gemmConvParams, gemmHalfPackKernel, gemmHalfPackParams,
+  gemmKey, gemmMatmulParams, gemmReduceParams, gemmReduceShader, gemmShader, type GemmHalf, type GemmReduceSpec, type GemmSpec, type GemmTile,
 } from '../../shaders/gemm.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
-import { OutOfRangeError } from '../gpu/errors.js';
+import { OutOfRangeError, ShapeError, UnsupportedError } from '../gpu/errors.js';
+import { derivedTensor } from '../gpu/derived.js';
+import type { Precision } from '../gpu/runtime.js';
 
 // Launching the GEMM core (shaders/gemm.ts) for a matrix multiply or a
 // forward convolution: the tile grid, the split-K plan, the partial sums and
@@ -78,6 +80,15 @@ export interface GemmOptions {
   slices?: number;
   /** Reduce the slices with subgroup shuffles; default: where the device has 'subgroups'. */
   subgroups?: boolean;
+  /**
+   * 'f16': read the weight operand from a cached f16 copy (docs/f16.md). Convolution default:
+   * runtime.precision; matmul default 'f32' (the op cannot tell a weight from an activation).
+   */
+  precision?: Precision;
+  /** The f16 kernel's form: default 'native' where the device has 'shader-f16', else 'packed'. */
+  f16Form?: GemmHalf['form'];
+  /** Matmul: the f16 operand (its rows must run along K); default 'b' when transposeB, else 'a'. */
+  f16Operand?: GemmHalf['operand'];
 }
 
 /** Whether the convolution's output can take the fused 2x2 / stride 2 max pooling (recordConvGemm's `pool`). */
@@ -103,11 +114,20 @@ export function recordMatmulGemm(rec: Recorder, call: MatmulGemmCall, variant: G
   const epilogue = { bias: bias !== null, relu: call.relu, accumulate: layout.accumulate };
   const split = plan.slices > 1;
   const partial = split ? rec.temp(rec.tensor([plan.slices * M * N], 'gemm partial sums')) : null;
+  const half = halfOf(rec, options, options.precision ?? 'f32', options.f16Operand ?? (call.transposeB ? 'b' : 'a'));
+  if (half && (half.operand === 'a' ? call.transposeA : !call.transposeB)) {
+    throw new UnsupportedError(`gemm: operand ${half.operand} as f16 needs its rows along K (A untransposed or B transposed)`);
+  }
+  const halfCopy = half && (half.operand === 'a'
+    ? halfRows(rec, call.a, { rows: M, K, ld: layout.lda, col: layout.aCol })
+    : halfRows(rec, call.b, { rows: N, K, ld: K, col: 0 }));
   const spec: GemmSpec = {
     tile: plan.tile,
     operands: { kind: 'matmul', transposeA: call.transposeA, transposeB: call.transposeB },
     epilogue: split ? { kind: 'partial' } : { kind: 'final', ...epilogue },
+    ...(half ? { half } : {}),
   };
+  const [a, b] = [half?.operand === 'a' ? halfCopy! : call.a, half?.operand === 'b' ? halfCopy! : call.b];
   rec.dispatch({
     name: `gemm${plan.tile.tm} [${M}x${K}]x[${K}x${N}]${split ? ` split ${plan.slices}` : ''}`,
     key: gemmKey(spec),
@@ -116,9 +136,9 @@ export function recordMatmulGemm(rec: Recorder, call: MatmulGemmCall, variant: G
       M, N, K, tilesM: plan.tilesM, tilesN: plan.tilesN, tilesPerSlice: plan.tilesM * plan.tilesN, slices: plan.slices,
       kPerSlice: plan.kPerSlice, partialRows: M, alpha: call.alpha, beta: call.beta,
       biasRowStride: call.biasStrides.row, biasColStride: call.biasStrides.col, biasOffset: layout.biasOffset,
-      lda: layout.lda, aCol: layout.aCol, ldy: layout.ldy, yCol: layout.yCol,
+      lda: layout.lda, aCol: layout.aCol, ldy: layout.ldy, yCol: layout.yCol, ldh: halfRowVec4s(K),
     }),
-    buffers: split ? [call.a, call.b, partial!] : bias ? [call.a, call.b, call.y, bias] : [call.a, call.b, call.y],
+    buffers: split ? [a, b, partial!] : bias ? [a, b, call.y, bias] : [a, b, call.y],
     dispatch: dispatch1d(plan.workgroups, 1),
   });
   if (partial) {
@@ -169,9 +189,12 @@ export function recordConvGemm(
   const y = rec.tensor([g.batch, g.outC, g.outH, g.outW], 'conv2d');
   const split = plan.slices > 1;
   const partial = split ? rec.temp(rec.tensor([plan.slices * g.outC * N], 'gemm partial sums')) : null;
+  const half = halfOf(rec, options, options.precision ?? rec.runtime.precision, 'a');
+  const a = half ? halfRows(rec, weight, { rows: g.outC, K, ld: K, col: 0 }) : weight;
   const spec: GemmSpec = {
     tile, operands: { kind: 'conv' },
     epilogue: split ? { kind: 'partial' } : { kind: 'final', bias: bias !== null, relu, accumulate: false, ...(pool ? { pool: true as const } : {}) },
+    ...(half ? { half } : {}),
   };
   const outHW = g.outH * g.outW;
   const poolShape = [g.batch, g.outC, g.outH / 2, g.outW / 2];
@@ -190,8 +213,9 @@ export function recordConvGemm(
       kH: g.kH, kW: g.kW, strideH: g.stride[0], strideW: g.stride[1], dilH: g.dilation[0], dilW: g.dilation[1], padT: g.padT, padL: g.padL,
       // One slab (TK values of k) in the mixed radix (C/g, kH, kW): the im2col walk's step, without divisions on the GPU.
       dc: Math.floor(tile.tk / (g.kH * g.kW)), dkh: Math.floor(tile.tk / g.kW) % g.kH, dkw: tile.tk % g.kW,
+      ldh: halfRowVec4s(K),
     }),
-    buffers: split ? [weight, x, partial!] : [weight, x, y, ...(bias ? [bias] : []), ...(pooled ? [pooled.output, pooled.switches] : [])],
+    buffers: split ? [a, x, partial!] : [a, x, y, ...(bias ? [bias] : []), ...(pooled ? [pooled.output, pooled.switches] : [])],
     dispatch: dispatch1d(plan.workgroups, 1),
   });
   if (partial) {
@@ -201,6 +225,50 @@ export function recordConvGemm(
     });
   }
   return pooled ? { y, plan, pooled } : { y, plan };
+}
+
+/** The f16 operand and form, or null for f32; a native form asked for on a device without 'shader-f16' is an UnsupportedError. */
+function halfOf(rec: Recorder, options: GemmOptions, precision: Precision, operand: GemmHalf['operand']): GemmHalf | null {
+  if (precision !== 'f16') {
+    if (precision !== 'f32') throw new OutOfRangeError(`gemm: precision '${String(precision)}' is not 'f32' or 'f16'`);
+    return null;
+  }
+  const has = rec.runtime.device.features.has('shader-f16');
+  if (options.f16Form === 'native' && !has) {
+    throw new UnsupportedError('gemm: the native f16 form was asked for, but the device was created without the "shader-f16" feature');
+  }
+  return { operand, form: options.f16Form ?? (has ? 'native' : 'packed') };
+}
+
+/** vec4s per row of an f16 copy: K values padded to a multiple of 4. */
+export function halfRowVec4s(K: number): number {
+  return Math.ceil(K / 4);
+}
+
+/** Where an f16 copy's rows come from: row r's k-th value is source[r * ld + col + k], for `rows` rows of K. */
+export interface HalfRowsLayout { rows: number; K: number; ld: number; col: number }
+
+/**
+ * The f16 copy of `source`'s rows (gemmHalfPackKernel: u32 [rows, 2 * halfRowVec4s(K)], rows padded
+ * with zeros), built once per version of `source` and cached with it (src/gpu/derived.ts): a
+ * training step or any write to the weight builds it again on the next call.
+ */
+export function halfRows(rec: Recorder, source: Tensor, l: HalfRowsLayout): Tensor {
+  const last = (l.rows - 1) * l.ld + l.col + l.K;
+  if (l.col + l.K > l.ld && l.rows > 1 || last > source.size) {
+    throw new ShapeError(`gemm f16 copy: ${l.rows} rows of ${l.K} (stride ${l.ld}, from column ${l.col}) do not fit [${source.shape}]`);
+  }
+  const wordsPerRow = 2 * halfRowVec4s(l.K);
+  return derivedTensor(rec, source, `f16-rows:${l.rows}x${l.K}/${l.ld}+${l.col}`, (r) => {
+    const copy = r.tensor([l.rows, wordsPerRow], 'gemm f16 weight', 'u32');
+    const words = l.rows * wordsPerRow;
+    r.dispatch({
+      ...gemmHalfPackKernel.program(undefined, gemmHalfPackParams.pack({ words, wordsPerRow, K: l.K, ld: l.ld, col: l.col }),
+        dispatch1d(words, GEMM_HALF_PACK_WORKGROUP), 'gemm f16 weight copy'),
+      buffers: [source, copy],
+    });
+    return copy;
+  });
 }
 
 function useSubgroups(rec: Recorder, options: GemmOptions): boolean {

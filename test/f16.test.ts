@@ -1,0 +1,303 @@
+// Half-precision weights in the GEMM core (docs/f16.md): every f16 variant
+// against two float64 references, (1) computed from the f16-ROUNDED weights
+// the GPU made (read back and decoded here from the IEEE-754 bits): only the
+// f32 accumulation order differs, so the library's usual 1e-5 bar holds; and
+// (2) computed from the full-precision weights, within the stated f16 bound:
+// |y16 - y| <= sum_k |x_k| * delta(w_k), delta(w) = 2^-10 |w| (one f16 step,
+// either neighbour) for |w| >= 2^-14, 2^-14 below (subnormals may flush), plus
+// the f32 bar. SwiftShader has no 'shader-f16': the packed form runs here, the
+// native one where the adapter has the feature (skipped otherwise; its WGSL is
+// checked statically in test/node/f16_wgsl.test.ts).
+import { describe, expect, it } from 'vitest';
+import { conv2d } from '../src/ops/conv2d.js';
+import { sgdStep, setHyper } from '../src/ops/optimizer.js';
+import {
+  GEMM_CONV_VARIANTS, GEMM_MATMUL_VARIANTS, halfRowVec4s, halfRows, recordConvGemm, recordMatmulGemm,
+  type ConvGemmGeometry, type GemmOptions, type GemmPlan, type HalfRowsLayout,
+} from '../src/ops/gemm.js';
+import { GEMM_TILES } from '../shaders/gemm.js';
+import type { Runtime } from '../src/index.js';
+import type { Tensor } from '../src/gpu/tensor.js';
+import { OutOfRangeError, UnsupportedError } from '../src/gpu/errors.js';
+import { counted, expectClose, getRuntime } from './helpers/gpu.js';
+import { makeRandom } from './helpers/random.js';
+import { conv2dRef, convOutputShapeRef } from './ref/conv.js';
+import { gemmRef } from './ref/matmul.js';
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** An IEEE-754 binary16 bit pattern as a number (written from the format, not from the GPU's unpack). */
+function halfValue(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1, exponent = (bits >> 10) & 0x1f, fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 31) return fraction ? NaN : sign * Infinity;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** The stated per-weight error of the f16 copy: one f16 step (2^-10 relative) in the normal range, 2^-14 below it. */
+const halfStep = (w: number) => (Math.abs(w) < 2 ** -14 ? 2 ** -14 : 2 ** -10 * Math.abs(w));
+
+/**
+ * Reads the cached f16 copy of `source` (the same derived tensor the GEMM bound: a cache hit) and decodes
+ * it to the rows x K values it holds, asserting each is within halfStep of the f32 weight and the row padding is zero.
+ */
+async function decodedCopy(rt: Runtime, source: Tensor, sourceData: Float32Array, l: HalfRowsLayout): Promise<Float64Array> {
+  const builds = rt.derived.counts.builds;
+  const rec = rt.record('f16 copy');
+  const copy = halfRows(rec, source, l);
+  await rec.submit();
+  expect(rt.derived.counts.builds, 'the copy the GEMM used is cached: no rebuild').toBe(builds);
+  const words = await rt.readU32(copy);
+  const perRow = 4 * halfRowVec4s(l.K);
+  expect(words.length * 2).toBe(l.rows * perRow);
+  const out = new Float64Array(l.rows * l.K);
+  for (let r = 0; r < l.rows; r++) {
+    for (let k = 0; k < perRow; k++) {
+      const flat = r * perRow + k;
+      const h = halfValue((words[flat >> 1]! >>> (16 * (flat & 1))) & 0xffff);
+      if (k >= l.K) { expect(h, `padding of row ${r} at ${k}`).toBe(0); continue; }
+      const w = sourceData[r * l.ld + l.col + k]!;
+      expect(Math.abs(h - w), `weight (${r}, ${k}) = ${w} as f16 ${h}`).toBeLessThanOrEqual(halfStep(w));
+      out[r * l.K + k] = h;
+    }
+  }
+  return out;
+}
+
+/** |ours - full| <= bound[i] + the f32 bar (1e-5 of the largest output) for every element. */
+function expectWithinBound(ours: Float32Array, full: Float64Array, bound: Float64Array, what: string): void {
+  const scale = full.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  let worst = 0, at = -1;
+  for (let i = 0; i < full.length; i++) {
+    const excess = Math.abs(ours[i]! - full[i]!) - bound[i]! - 1e-5 * scale;
+    if (excess > worst) { worst = excess; at = i; }
+  }
+  expect(at, `${what}: element ${at} is ${ours[at]} vs ${full[at]}, bound ${bound[at]}`).toBe(-1);
+  // The bound is not vacuous: it is a small fraction of the outputs.
+  const meanBound = bound.reduce((s, v) => s + v, 0) / bound.length;
+  expect(meanBound).toBeLessThan(1e-2 * Math.max(scale, 1e-30));
+}
+
+const abs = (a: ArrayLike<number>) => Float64Array.from(a, Math.abs);
+
+/**
+ * Against the reference from the f16-rounded weights: packed, only f32 accumulation order differs (the 1e-5 bar);
+ * native, activations are rounded to f16 too and each slab's TK products summed in f16 (docs/f16.md):
+ * (TK + 2) * 2^-11 * sum |w16 x|, plus TK * 2^-14 for products that flush.
+ */
+function expectNearRounded(ours: Float32Array, rounded: Float64Array, absSums: () => Float64Array, native: boolean, tk: number, what: string): void {
+  if (!native) { expectClose(ours, rounded, `${what} vs the f16-rounded weights`); return; }
+  expectWithinBound(ours, rounded, nativeBound(absSums(), tk), `${what} (native) vs the f16-rounded weights`);
+}
+
+const nativeBound = (absSums: Float64Array, tk: number) => absSums.map((s) => (tk + 2) * 2 ** -11 * s + tk * 2 ** -14);
+
+// ---- convolution ----
+
+interface ConvCase {
+  x: [number, number, number, number]; outC: number; k: [number, number];
+  stride?: [number, number]; dilation?: [number, number]; pads?: [number, number, number, number]; groups?: number; slices?: number;
+}
+
+const convName = (c: ConvCase) => `x [${c.x}] -> ${c.outC} k${c.k.join('x')} s${c.stride ?? [1, 1]} d${c.dilation ?? [1, 1]} `
+  + `p[${c.pads ?? [0, 0, 0, 0]}] g${c.groups ?? 1}${c.slices ? ` slices ${c.slices}` : ''}`;
+
+function geometryOf(c: ConvCase) {
+  const groups = c.groups ?? 1, stride = c.stride ?? [1, 1], dilation = c.dilation ?? [1, 1], pads = c.pads ?? [0, 0, 0, 0];
+  const wShape = [c.outC, c.x[1] / groups, c.k[0], c.k[1]] as const;
+  const attrs = { stride, dilation, pads, groups, relu: true };
+  const [, , outH, outW] = convOutputShapeRef(c.x, wShape, attrs);
+  const g: ConvGemmGeometry = {
+    batch: c.x[0], groups, inC: c.x[1], inH: c.x[2], inW: c.x[3], outC: c.outC, outH, outW,
+    kH: c.k[0], kW: c.k[1], stride, dilation, padT: pads[0], padL: pads[1], cinG: c.x[1] / groups,
+  };
+  return { g, wShape, attrs, K: g.cinG * c.k[0] * c.k[1] };
+}
+
+/** Runs one f16 conv case through recordConvGemm and checks it against both references; returns the plan. */
+async function convF16Case(rt: Runtime, c: ConvCase, variant: string, seed: number, options: GemmOptions): Promise<GemmPlan> {
+  const native = options.f16Form === 'native';
+  const { g, wShape, attrs, K } = geometryOf(c);
+  const rnd = makeRandom(seed);
+  const xd = rnd.array(size(c.x)), wd = rnd.array(size(wShape)), bd = rnd.array(c.outC);
+  const x = rt.createTensor(c.x, xd), w = rt.createTensor(wShape, wd), b = rt.createTensor([c.outC], bd);
+  try {
+    let plan: GemmPlan | null = null;
+    const run = await counted(rt, 'conv f16', (rec) => {
+      const out = recordConvGemm(rec, x, w, b, g, true, GEMM_CONV_VARIANTS[variant]!, { slices: c.slices ?? 1, ...options });
+      plan = out.plan;
+      return out.y;
+    });
+    const gemmKeys = run.keys.filter((k) => k.includes('"kind":"conv"'));
+    expect(gemmKeys, 'the GEMM pass ran its f16 form').toHaveLength(1);
+    expect(gemmKeys[0]).toContain(`"half":{"form":"${native ? 'native' : 'packed'}","operand":"a"}`);
+    if (c.slices) expect(plan!.slices).toBe(c.slices);
+    const ours = await run.result.read();
+    run.result.release();
+    const w16 = await decodedCopy(rt, w, wd, { rows: c.outC, K, ld: K, col: 0 });
+    const linear = { ...attrs, relu: false };
+    const absSums = () => conv2dRef(abs(xd), c.x, abs(w16), wShape, null, linear);
+    const tk = GEMM_CONV_VARIANTS[variant]!.tile.tk;
+    expectNearRounded(ours, conv2dRef(xd, c.x, w16, wShape, bd, attrs), absSums, native, tk, `${variant} ${convName(c)}`);
+    const steps = conv2dRef(abs(xd), c.x, Float64Array.from(wd, halfStep), wShape, null, linear);
+    const extra = native ? nativeBound(absSums(), tk) : new Float64Array(steps.length);
+    expectWithinBound(ours, conv2dRef(xd, c.x, wd, wShape, bd, attrs), steps.map((s, i) => s + extra[i]!), `${variant} ${convName(c)} vs full precision`);
+    return plan!;
+  } finally {
+    for (const t of [x, w, b]) t.release();
+  }
+}
+
+// gemm64-conv tiles: 64 channels x 64 pixels. 133 channels (3 ragged row tiles) x 162 pixels (3 ragged column tiles),
+// K = 5 x 3 x 3 = 45 (odd: rows padded from 45 to 48 halves; 133 x 45 = 5985 weights, an odd count); channels not
+// divisible by 4 (5, 6, 9, 133); groups with stride and dilation; split-K of 1 slice, 4 slices and one slab per slice.
+const CONV_CASES: Array<[string, ConvCase]> = [
+  ['gemm64-conv', { x: [2, 5, 9, 9], outC: 133, k: [3, 3], pads: [1, 1, 1, 1] }],
+  ['gemm64-conv', { x: [1, 6, 13, 11], outC: 9, k: [2, 3], stride: [2, 2], dilation: [2, 1], groups: 3, pads: [2, 1, 0, 3] }],
+  ['gemm64-conv', { x: [1, 20, 6, 7], outC: 70, k: [3, 3], pads: [1, 1, 1, 1], slices: 4 }],
+  ['gemm64-conv', { x: [2, 19, 5, 5], outC: 66, k: [3, 3], stride: [2, 1], pads: [0, 1, 2, 1], slices: 11 }],
+  ['gemm128-conv', { x: [2, 7, 12, 11], outC: 131, k: [3, 3], pads: [1, 0, 1, 2] }],
+];
+
+describe('conv2d as implicit GEMM with f16 weights (packed form)', () => {
+  CONV_CASES.forEach(([variant, c], i) => {
+    it(`${variant}: ${convName(c)}`, async () => {
+      const rt = await getRuntime();
+      await convF16Case(rt, c, variant, 100 + i, { precision: 'f16', f16Form: 'packed' });
+    });
+  });
+
+  it('native form (shader-f16) where the adapter has it', async (ctx) => {
+    const rt = await getRuntime();
+    if (!rt.device.features.has('shader-f16')) {
+      ctx.skip(`the adapter has no 'shader-f16' (SwiftShader): the native form is checked statically in test/node/f16_wgsl.test.ts`);
+      return;
+    }
+    await convF16Case(rt, CONV_CASES[0]![1], 'gemm64-conv', 100, { precision: 'f16', f16Form: 'native' });
+    await convF16Case(rt, CONV_CASES[2]![1], 'gemm64-conv', 102, { precision: 'f16', f16Form: 'native' });
+  });
+});
+
+// ---- matrix multiply ----
+
+interface MatmulF16Case { M: number; N: number; K: number; operand: 'a' | 'b'; variant: string; slices?: number }
+
+describe('matmul through the GEMM core with an f16 operand (packed form)', () => {
+  // B transposed as f16: a dense layer's weight [out, in] (batch 3, 133 outputs in 3 ragged 64-tiles, 77 inputs: odd);
+  // A as f16 with K = 301 in 5 slices and 2 ragged tiles per side.
+  const cases: MatmulF16Case[] = [
+    { M: 3, N: 133, K: 77, operand: 'b', variant: 'gemm64' },
+    { M: 130, N: 140, K: 301, operand: 'a', variant: 'gemm64', slices: 5 },
+  ];
+  cases.forEach((c, i) => {
+    it(`${c.variant}: ${c.M}x${c.N}x${c.K}, ${c.operand} as f16${c.slices ? `, ${c.slices} slices` : ''}`, async () => {
+      const rt = await getRuntime();
+      const rnd = makeRandom(200 + i);
+      const transposeB = c.operand === 'b';
+      const aShape = [c.M, c.K], bShape = transposeB ? [c.N, c.K] : [c.K, c.N];
+      const ad = rnd.array(c.M * c.K), bd = rnd.array(c.K * c.N), cd = rnd.array(c.N);
+      const A = rt.createTensor(aShape, ad), B = rt.createTensor(bShape, bd), C = rt.createTensor([c.N], cd), y = rt.createTensor([c.M, c.N]);
+      try {
+        let plan: GemmPlan | null = null;
+        const run = await counted(rt, 'matmul f16', (rec) => {
+          plan = recordMatmulGemm(rec, {
+            a: A, b: B, bias: C, y, M: c.M, N: c.N, K: c.K, transposeA: false, transposeB, alpha: 1, beta: 1, relu: true,
+            biasStrides: { row: 0, col: 1 }, layout: { lda: c.K, aCol: 0, ldy: c.N, yCol: 0, biasOffset: 0, accumulate: false },
+          }, GEMM_MATMUL_VARIANTS[c.variant]!, { precision: 'f16', f16Form: 'packed', slices: c.slices });
+        });
+        expect(plan!.slices).toBe(c.slices ?? 1);
+        expect(run.keys.filter((k) => k.includes('"half"'))).toHaveLength(1);
+        expect(run.keys.find((k) => k.includes('"half"'))).toContain(`"operand":"${c.operand}"`);
+        const ours = await y.read();
+        const [src, data, rows] = c.operand === 'a' ? [A, ad, c.M] : [B, bd, c.N];
+        const half = await decodedCopy(rt, src, data, { rows, K: c.K, ld: c.K, col: 0 });
+        const ref = (a: ArrayLike<number>, b: ArrayLike<number>, withBias: boolean, relu: boolean) =>
+          gemmRef(a, aShape, b, bShape, withBias ? { data: cd, shape: [c.N] } : null, { transposeB, relu }).y;
+        const [a16, b16] = c.operand === 'a' ? [half, bd] : [ad, half];
+        expectClose(ours, ref(a16, b16, true, true), 'vs the f16-rounded operand');
+        const steps = c.operand === 'a' ? ref(Float64Array.from(ad, halfStep), abs(bd), false, false) : ref(abs(ad), Float64Array.from(bd, halfStep), false, false);
+        expectWithinBound(ours, ref(ad, bd, true, true), steps, 'vs full precision');
+      } finally {
+        for (const t of [A, B, C, y]) t.release();
+      }
+    });
+  });
+});
+
+// ---- the runtime switch, the weight version, errors ----
+
+describe('runtime precision f16', () => {
+  it('conv2d (pinned gemm128-conv) reads the f16 copy; a training step on the weight rebuilds it', async () => {
+    const rt = await getRuntime();
+    const c: ConvCase = { x: [2, 7, 12, 11], outC: 131, k: [3, 3], pads: [1, 0, 1, 2] };
+    const { wShape, attrs, K } = geometryOf(c);
+    const rnd = makeRandom(300);
+    const xd = rnd.array(size(c.x)), wd = rnd.array(size(wShape)), bd = rnd.array(c.outC), gd = rnd.array(size(wShape));
+    const x = rt.createTensor(c.x, xd), w = rt.createTensor(wShape, wd), b = rt.createTensor([c.outC], bd);
+    const grad = rt.createTensor(wShape, gd), velocity = rt.createTensor(wShape, new Float32Array(size(wShape))), hyper = rt.createTensor([1]);
+    rt.pinKernel('conv2d', 'gemm128-conv');
+    rt.precision = 'f16';
+    const convAttrs = { padding: c.pads!, activation: 'relu' as const };
+    const forward = async (weights: Float32Array, what: string) => {
+      const builds = rt.derived.counts.builds;
+      const run = await counted(rt, what, (rec) => conv2d(rec, x, w, b, convAttrs));
+      expect(run.variants).toEqual(['gemm128-conv']);
+      expect(run.keys.some((k) => k.startsWith('gemm-f16-pack')), `${what}: the copy is built`).toBe(true);
+      expect(rt.derived.counts.builds - builds).toBe(1);
+      const native = rt.device.features.has('shader-f16');
+      expect(run.keys.find((k) => k.includes('"kind":"conv"'))).toContain(`"half":{"form":"${native ? 'native' : 'packed'}"`);
+      const ours = await run.result.read();
+      run.result.release();
+      const w16 = await decodedCopy(rt, w, weights, { rows: c.outC, K, ld: K, col: 0 });
+      const absSums = () => conv2dRef(abs(xd), c.x, abs(w16), wShape, null, { ...attrs, relu: false });
+      expectNearRounded(ours, conv2dRef(xd, c.x, w16, wShape, bd, attrs), absSums, native, GEMM_TILES.gemm128.tk, what);
+      // A second call reads the cached copy.
+      const again = await counted(rt, `${what} again`, (rec) => conv2d(rec, x, w, b, convAttrs));
+      expect(again.keys.some((k) => k.startsWith('gemm-f16-pack'))).toBe(false);
+      again.result.release();
+    };
+    try {
+      await forward(wd, 'before the step');
+      // One SGD step (momentum 0): w -= 0.5 * grad, in place on the GPU (a write that bumps the weight's version).
+      setHyper(hyper, [0.5]);
+      const step = rt.record('sgd step');
+      sgdStep(step, w, grad, velocity, hyper, { momentum: 0 });
+      await step.submit();
+      const stepped = await w.read();
+      expect(stepped[0]).toBeCloseTo(wd[0]! - 0.5 * gd[0]!, 5);
+      await forward(stepped, 'after the step');
+      // Back to f32: the plain kernel, no half.
+      rt.precision = 'f32';
+      const plain = await counted(rt, 'f32', (rec) => conv2d(rec, x, w, b, convAttrs));
+      expect(plain.keys.some((k) => k.includes('"half"'))).toBe(false);
+      plain.result.release();
+    } finally {
+      rt.precision = 'f32';
+      rt.unpinKernel('conv2d');
+      for (const t of [x, w, b, grad, velocity, hyper]) t.release();
+    }
+  });
+
+  it('refuses what it cannot do with typed errors', async () => {
+    const rt = await getRuntime();
+    expect(() => { rt.precision = 'f8' as never; }).toThrow(OutOfRangeError);
+    expect(rt.precision).toBe('f32');
+    const A = rt.createTensor([4, 8]), B = rt.createTensor([8, 4]), y = rt.createTensor([4, 4]);
+    const call = {
+      a: A, b: B, bias: null, y, M: 4, N: 4, K: 8, transposeA: false, transposeB: false, alpha: 1, beta: 0, relu: false,
+      biasStrides: { row: 0, col: 0 }, layout: { lda: 8, aCol: 0, ldy: 4, yCol: 0, biasOffset: 0, accumulate: false },
+    };
+    const rec = rt.record('refusals');
+    try {
+      // B untransposed has its rows along N, not K: no f16 form.
+      expect(() => recordMatmulGemm(rec, call, GEMM_MATMUL_VARIANTS.gemm64!, { precision: 'f16', f16Operand: 'b' })).toThrow(UnsupportedError);
+      if (!rt.device.features.has('shader-f16')) {
+        expect(() => recordMatmulGemm(rec, call, GEMM_MATMUL_VARIANTS.gemm64!, { precision: 'f16', f16Form: 'native' })).toThrow(UnsupportedError);
+      }
+      expect(() => recordMatmulGemm(rec, call, GEMM_MATMUL_VARIANTS.gemm64!, { precision: 'f12' as never })).toThrow(OutOfRangeError);
+    } finally {
+      rec.abandon();
+      for (const t of [A, B, y]) t.release();
+    }
+  });
+});
