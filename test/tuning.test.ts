@@ -299,6 +299,40 @@ describe('kernel tuning', () => {
     rt.destroy();
   }, 300_000); // 70-90 s on a quiet 2-core machine; slower under load
 
+  it('measures the shapes a nesting variant records inside (forward-conv\'s conv2d phases) in the same tune: a fixpoint', async () => {
+    const base = await getRuntime();
+    const rt = await createRuntime({ device: base.device, poisonNewTensors: true });
+    const model = smallModel(rt);
+    const { createDeconvNet } = await import('../src/index.js');
+    const work = async () => {
+      const fwd = await model.forward(makeRandom(9).array(3 * 12 * 12, 0, 1));
+      (await createDeconvNet(model).project(fwd, { layer: 'conv2', channel: 1, mode: 'deconvnet', sparse: false })).release();
+      fwd.release();
+    };
+    // The forward's own conv2d shapes, before any transposed convolution runs on forward kernels.
+    const forwardConvs = (await rt.kernels.collect(async () => { (await model.forward(new Float32Array(3 * 12 * 12))).release(); }))
+      .filter((k) => k.op === 'conv2d').map((k) => k.shapeKey);
+    // The dense projection (its filter steps are transposed convolutions); forward-conv the only transposed candidate, so it wins and its phases' conv2d shapes appear only once it is chosen.
+    const candidates = { conv2d: ['direct', 'direct-16x32'], conv2dTranspose: ['forward-conv'], matmul: ['direct'] };
+    const results = await tuneModel(model, 1, { candidates, project: { layer: 'conv2', channel: 1, sparse: false } });
+    const transposed = results.filter((r) => r.op === 'conv2dTranspose');
+    expect(transposed.length).toBeGreaterThan(0);
+    expect(transposed.every((r) => r.variant === 'forward-conv' && r.source === 'measured')).toBe(true);
+    const inner = results.filter((r) => r.op === 'conv2d' && !forwardConvs.includes(r.shapeKey));
+    expect(inner.length).toBeGreaterThan(0);
+    expect(inner.every((r) => r.source === 'measured')).toBe(true);
+
+    // The projection now meets no shape without a measured choice: nothing falls back to the default.
+    const defaults = rt.kernels.counts.default;
+    await work();
+    expect(rt.kernels.counts.default).toBe(defaults);
+    // And a second tune measures nothing.
+    const again = await tuneModel(model, 1, { candidates, project: { layer: 'conv2', channel: 1, sparse: false } });
+    expect(again.map((r) => r.source)).toEqual(results.map(() => 'cached'));
+    model.destroy();
+    rt.destroy();
+  }, 300_000);
+
   it('gives the same forward and projection whichever variants are pinned', async () => {
     const base = await getRuntime();
     const outputs: Float32Array[] = [];

@@ -9,9 +9,11 @@ export interface TuneModelOptions extends TuneOptions {
   /**
    * Also tune the kernels of a DeconvNet projection (transposed convolutions,
    * dense backward): from this layer (default: the deepest projectable
-   * layer that is not a Softmax), or false for the forward only.
+   * layer that is not a Softmax), or false for the forward only. `sparse:
+   * false` tunes the dense projection's shapes (what a projection of every
+   * position, or one whose window covers the map, runs).
    */
-  project?: false | { layer: number | string; channel?: number };
+  project?: false | { layer: number | string; channel?: number; sparse?: boolean };
 }
 
 /**
@@ -28,7 +30,7 @@ export async function tuneModel(model: Model, batch = 1, options: TuneModelOptio
       if (options.project === false) return;
       const from = options.project?.layer ?? [...model.info].reverse().find((l) => l.projectable !== false && l.kind !== 'Softmax')?.name;
       if (from === undefined) return;
-      const proj = await createDeconvNet(model).project(fwd, { layer: from, channel: options.project?.channel ?? 0, mode: 'deconvnet' });
+      const proj = await createDeconvNet(model).project(fwd, { layer: from, channel: options.project?.channel ?? 0, mode: 'deconvnet', ...(options.project?.sparse === false ? { sparse: false } : {}) });
       proj.release();
     } finally {
       fwd.release();

@@ -70,9 +70,10 @@ export const GPU_ONLY_VARIANTS: ReadonlySet<string> = new Set(['gemm128', 'gemm6
 
 /**
  * Rows that record another tunable op inside ('forward-conv' runs conv2d per sub-pixel phase): where one
- * wins, the next forward meets conv2d shapes the tuning pass never saw, measured only by a later tune().
- * CPU adapters keep the gather by default, so tune() leaves these out there (a fixpoint over nested
- * shapes is future work); pins still use them.
+ * wins, the next forward meets conv2d shapes the first round never saw, which tuneKernels' next round
+ * measures (a fixpoint). CPU adapters keep the gather by default and tune() leaves these out there:
+ * each costs a second round of compiling and timing the inner shapes on SwiftShader, where the
+ * gather wins at stride 1 (bench/transpose-profile.ts); TuneOptions.candidates and pins still use them.
  */
 export const NESTING_VARIANTS: ReadonlySet<string> = new Set(['forward-conv']);
 
@@ -294,48 +295,71 @@ interface TunerRuntime {
 }
 
 /**
+ * Rounds of collecting and measuring at most: a round finds new keys only
+ * through a nesting variant's inner op (one level today: forward-conv's
+ * conv2d phases), so the second round ends it; the bound guards a future
+ * nesting of nestings.
+ */
+export const MAX_TUNE_ROUNDS = 4;
+
+/**
  * Collects the (op, shape) keys `work` hits, then times every candidate of
  * each on scratch tensors and keeps the fastest. Keys measured before (and
  * pinned keys) are not measured again unless `force`.
+ *
+ * Repeated to a fixpoint: where a nesting variant won (forward-conv records
+ * conv2d per sub-pixel phase), the next run of `work` meets inner shapes no
+ * earlier round saw; each round collects again and measures only the keys
+ * that are new, until a round finds none. So after one tune every key the
+ * work hits is answered from measurements.
  */
 export async function tuneKernels(rt: TunerRuntime, work: () => Promise<void>, options: TuneOptions = {}): Promise<TuneResult[]> {
-  const keys = await rt.kernels.collect(work);
-  const results: TuneResult[] = [];
-  const repeats = tuneRepeats(options.repeats);
+  const results = new Map<string, TuneResult>();
   const timer = new KernelTimer(rt);
   try {
-    for (const { op, shapeKey, probe: makeProbe, supports } of keys) {
-      if (rt.kernels.isPinned(op, shapeKey, supports)) {
-        results.push({ op, shapeKey, variant: rt.kernels.explain(op, shapeKey, supports).variant, source: 'pinned', ms: {} });
-        continue;
+    for (let round = 0; round < MAX_TUNE_ROUNDS; round++) {
+      const keys = (await rt.kernels.collect(work)).filter((k) => !results.has(keyOf(k.op, k.shapeKey)));
+      if (keys.length === 0) break;
+      let changed = false;
+      for (const key of keys) {
+        const result = await tuneKey(rt, timer, key, options);
+        results.set(keyOf(key.op, key.shapeKey), result);
+        changed ||= result.source === 'measured';
       }
-      const known = rt.kernels.measuredChoice(op, shapeKey);
-      if (known && !options.force) {
-        results.push({ op, shapeKey, variant: known, source: 'cached', ms: {} });
-        continue;
-      }
-      const candidates: readonly string[] = options.candidates?.[op]
-        ?? KERNEL_VARIANTS[op].filter((v) => rt.kernels.style !== 'direct' || (!GPU_ONLY_VARIANTS.has(v) && !NESTING_VARIANTS.has(v)));
-      candidates.forEach((v) => checkVariant(op, v));
-      const usable = candidates.filter((v) => supports?.(v) ?? true);
-      if (usable.length === 0) throw new OutOfRangeError(`kernel tuning: none of the candidates [${candidates.join(', ')}] computes ${op} ${shapeKey}`);
-      const probe = makeProbe();
-      let picked: { best: string; ms: Record<string, number> };
-      try {
-        picked = await pickFastest(usable, (variant) => timer.time(probe, variant), repeats, timer.kind === 'timestamp-query');
-      } finally {
-        probe.dispose();
-      }
-      const { best, ms } = picked;
-      rt.kernels.setMeasured(op, shapeKey, best);
-      const result: TuneResult = { op, shapeKey, variant: best, source: 'measured', ms, timer: timer.kind };
-      results.push(result);
-      options.onKey?.(result);
+      // No choice changed, so running `work` again would hit the same keys.
+      if (!changed) break;
     }
   } finally {
     timer.destroy();
   }
-  return results;
+  return [...results.values()];
+}
+
+/** The verdict on one collected key: its pin, its cached measurement, or a measurement now. */
+async function tuneKey(rt: TunerRuntime, timer: KernelTimer, captured: CapturedShape, options: TuneOptions): Promise<TuneResult> {
+  const { op, shapeKey, probe: makeProbe, supports } = captured;
+  if (rt.kernels.isPinned(op, shapeKey, supports)) {
+    return { op, shapeKey, variant: rt.kernels.explain(op, shapeKey, supports).variant, source: 'pinned', ms: {} };
+  }
+  const known = rt.kernels.measuredChoice(op, shapeKey);
+  if (known && !options.force) return { op, shapeKey, variant: known, source: 'cached', ms: {} };
+  const candidates: readonly string[] = options.candidates?.[op]
+    ?? KERNEL_VARIANTS[op].filter((v) => rt.kernels.style !== 'direct' || (!GPU_ONLY_VARIANTS.has(v) && !NESTING_VARIANTS.has(v)));
+  candidates.forEach((v) => checkVariant(op, v));
+  const usable = candidates.filter((v) => supports?.(v) ?? true);
+  if (usable.length === 0) throw new OutOfRangeError(`kernel tuning: none of the candidates [${candidates.join(', ')}] computes ${op} ${shapeKey}`);
+  const probe = makeProbe();
+  let picked: { best: string; ms: Record<string, number> };
+  try {
+    picked = await pickFastest(usable, (variant) => timer.time(probe, variant), tuneRepeats(options.repeats), timer.kind === 'timestamp-query');
+  } finally {
+    probe.dispose();
+  }
+  const { best, ms } = picked;
+  rt.kernels.setMeasured(op, shapeKey, best);
+  const result: TuneResult = { op, shapeKey, variant: best, source: 'measured', ms, timer: timer.kind };
+  options.onKey?.(result);
+  return result;
 }
 
 /**
