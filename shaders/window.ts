@@ -1,4 +1,5 @@
-import { defineParams, flatIndexFn, type ScalarType } from './params.js';
+import { defineParams, type ScalarType } from './params.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite, type Binding } from './kernel.js';
 
 // Sparse projection windows (src/ops/window.ts). A projection that starts
 // from one activation per image only reaches a window of each layer's map:
@@ -22,30 +23,34 @@ const WINDOW_FIELDS = {
   ...levelFields(''),
 } as const satisfies Record<string, ScalarType>;
 
+/**
+ * Where an unpooling reads from: the window (level 'q', size qH x qW) of the
+ * pooled map OH x OW, and the forward pooling's geometry (kernel, stride,
+ * dilation, leading pads), whose switches say which input position each
+ * pooled value came from.
+ */
+const UNPOOL_FIELDS: Record<string, ScalarType> = {
+  qH: 'u32', qW: 'u32', OH: 'i32', OW: 'i32',
+  pkH: 'i32', pkW: 'i32', psH: 'i32', psW: 'i32', pdH: 'i32', pdW: 'i32', ppadT: 'i32', ppadL: 'i32',
+  ...levelFields('q'),
+};
+
 export const windowParams = defineParams(WINDOW_FIELDS);
 
-export const unpoolWindowParams = defineParams({
-  ...WINDOW_FIELDS,
-  gH: 'u32', gW: 'u32', OH: 'i32', OW: 'i32',
-  kH: 'i32', kW: 'i32', sH: 'i32', sW: 'i32', dH: 'i32', dW: 'i32', padT: 'i32', padL: 'i32',
-  ...levelFields('g'),
-} as Record<string, ScalarType>);
+export const unpoolWindowParams = defineParams({ ...WINDOW_FIELDS, ...UNPOOL_FIELDS } as Record<string, ScalarType>);
 
+/** The filter step's fields; the unpool fields are zeros where the step reads its signal directly. */
 export const transposeWindowParams = defineParams({
   ...WINDOW_FIELDS,
   gC: 'u32', gH: 'u32', gW: 'u32', yH: 'i32', yW: 'i32', cinG: 'u32', coutG: 'u32',
   kH: 'u32', kW: 'u32', sH: 'i32', sW: 'i32', dH: 'i32', dW: 'i32',
   ...levelFields('g'),
+  ...UNPOOL_FIELDS,
 } as Record<string, ScalarType>);
 
-/** Bindings after the params: `chosen`, then the kernel's own. */
-function prologue(struct: string, buffers: string[]): string {
-  const decls = buffers.map((b, i) => `@group(0) @binding(${i + 2}) ${b};`).join('\n');
-  return `${struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> chosen: array<u32>;
-${decls}
-${flatIndexFn(WORKGROUP)}
+/** The params, `chosen` at @binding(1), then the kernel's own buffers; the helpers every window kernel uses. */
+function prologue(params: { struct: string }, buffers: ReadonlyArray<Binding | false>): string {
+  return `${kernelHeader(params, [read('chosen', 'array<u32>'), ...buffers])}
 
 fn seedOf(n: u32) -> vec2i {
   let at = chosen[n];
@@ -68,43 +73,74 @@ fn inMap(y: i32, x: i32) -> bool { return y >= 0 && y < p.H && x >= 0 && x < p.W
 `;
 }
 
-/** window[n, c, wy, wx] = full[n, c, origin + (wy, wx)], 0 outside the map. */
-export function cropWindowShader(): string {
-  return `${prologue(windowParams.struct, ['var<storage, read> full: array<f32>', 'var<storage, read_write> win: array<f32>'])}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let a = windowAt(i);
-  var v = 0.0;
-  if (inMap(a.y, a.x)) { v = full[(a.plane * u32(p.H) + u32(a.y)) * u32(p.W) + u32(a.x)]; }
-  win[i] = v;
+/**
+ * Unpooling at one position (y, x) of channel plane `plane` of image n of the
+ * pooling's input map (row width `width`): the sum of the signals of the
+ * pooled windows whose switch chose this position, where those pooled
+ * positions lie inside both the pooled map and the signal's window 'q'
+ * (see shaders/unpool2d.ts). The one text both the unpooling kernel and the
+ * filter step that unpools in its loads compile, so both add the same values
+ * in the same (ky, kx) order.
+ */
+const UNPOOL_AT = `
+fn unpoolAt(n: u32, plane: u32, y: i32, x: i32, width: i32) -> f32 {
+  let here = u32(y * width + x);
+  let q = seedOf(n) * vec2i(p.qaH, p.qaW) - vec2i(p.qbH, p.qbW);
+  let qLo = max(q, vec2i(0, 0));
+  let qHi = min(q + vec2i(i32(p.qH), i32(p.qW)), vec2i(p.OH, p.OW));
+  var acc = 0.0;
+  for (var ky = 0; ky < p.pkH; ky++) {
+    let ty = y + p.ppadT - ky * p.pdH;
+    let oy = ty / p.psH;
+    if (ty < 0 || oy * p.psH != ty || oy < qLo.x || oy >= qHi.x) { continue; }
+    for (var kx = 0; kx < p.pkW; kx++) {
+      let tx = x + p.ppadL - kx * p.pdW;
+      let ox = tx / p.psW;
+      if (tx < 0 || ox * p.psW != tx || ox < qLo.y || ox >= qHi.y) { continue; }
+      if (switches[(plane * u32(p.OH) + u32(oy)) * u32(p.OW) + u32(ox)] == here) {
+        acc += g[(plane * p.qH + u32(oy - q.x)) * p.qW + u32(ox - q.y)];
+      }
+    }
+  }
+  return acc;
 }
 `;
-}
 
 export type WindowRule = 'mask' | 'deconvnet' | 'guided' | 'gradient';
 
 /**
- * The ReLU rule of a projection mode on a window (see shaders/activation.ts),
- * reading the forward output `y` of the full map; 'mask' only zeroes the
- * window positions outside the map. Every rule zeroes them.
+ * The ReLU rule of a projection mode (see shaders/activation.ts) on a loaded
+ * value `v` whose forward output is `y` (a WGSL expression, only evaluated by
+ * the rules that read it); 'mask' passes `v` (the callers zero what lies
+ * outside the map).
  */
-export function rectifyWindowShader(rule: WindowRule): string {
-  const apply: Record<WindowRule, string> = {
-    mask: 'v',
-    deconvnet: 'max(v, 0.0)',
-    guided: 'select(0.0, max(v, 0.0), yv > 0.0)',
-    gradient: 'select(0.0, v, yv > 0.0)',
-  };
-  return `${prologue(windowParams.struct, [
-    'var<storage, read> g: array<f32>', 'var<storage, read> y: array<f32>', 'var<storage, read_write> out: array<f32>',
-  ])}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let a = windowAt(i);
+function ruleOn(rule: WindowRule, v: string, y: string): string {
+  switch (rule) {
+    case 'mask': return v;
+    case 'deconvnet': return `max(${v}, 0.0)`;
+    case 'guided': return `select(0.0, max(${v}, 0.0), ${y} > 0.0)`;
+    case 'gradient': return `select(0.0, ${v}, ${y} > 0.0)`;
+  }
+}
+
+/** Whether a rule reads the forward output (deconvnet passes on the signal's sign alone). */
+export const ruleReadsForward = (rule: WindowRule): boolean => rule === 'guided' || rule === 'gradient';
+
+/** window[n, c, wy, wx] = full[n, c, origin + (wy, wx)], 0 outside the map. */
+export const cropWindowKernel = defineKernel('window:crop', () => `${prologue(windowParams, [read('full'), readWrite('win')])}
+${flatMain(WORKGROUP, 'p.total', `  let a = windowAt(i);
+  var v = 0.0;
+  if (inMap(a.y, a.x)) { v = full[(a.plane * u32(p.H) + u32(a.y)) * u32(p.W) + u32(a.x)]; }
+  win[i] = v;`)}
+`);
+
+/**
+ * The ReLU rule `rule` on a window, reading the forward output `y` of the
+ * full map; 'mask' only zeroes the window positions outside the map. Every
+ * rule zeroes them.
+ */
+export const rectifyWindowKernel = defineKernel('window:rectify', ({ rule }: { rule: WindowRule }) => `${prologue(windowParams, [read('g'), read('y'), readWrite('out')])}
+${flatMain(WORKGROUP, 'p.total', `  let a = windowAt(i);
   var r = 0.0;
   if (inMap(a.y, a.x)) {
     let full = (a.plane * u32(p.H) + u32(a.y)) * u32(p.W) + u32(a.x);
@@ -112,65 +148,38 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     // Read by every rule, so that all of them bind the same buffers.
     let yv = y[full];
     _ = yv;
-    r = ${apply[rule]};
+    r = ${ruleOn(rule, 'v', 'yv')};
   }
-  out[i] = r;
-}
-`;
-}
+  out[i] = r;`)}
+`);
 
 /**
- * Unpooling (see shaders/unpool2d.ts) from a window of the pooled map (level
- * 'g') into a window of the pooled layer's input: each input position gathers
- * the signals of the windows whose switch chose it, where those pooled
- * positions lie inside both the pooled map and the signal's window.
+ * Unpooling (see shaders/unpool2d.ts) from the window 'q' of the pooled map
+ * into a window of the pooled layer's input, then the ReLU rule `rule` of the
+ * layer below (its forward output `y` is the pooling's input, bound only for
+ * the rules that read it; 'mask': plain unpooling): what would be an unpool
+ * pass and a rule pass.
  */
-export function unpoolWindowShader(): string {
-  return `${prologue(unpoolWindowParams.struct, [
-    'var<storage, read> g: array<f32>', 'var<storage, read> switches: array<u32>', 'var<storage, read_write> dx: array<f32>',
-  ])}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let a = windowAt(i);
-  var acc = 0.0;
+export const unpoolWindowKernel = defineKernel('window:unpool', ({ rule }: { rule: WindowRule }) => `${prologue(unpoolWindowParams, [
+  read('g'), read('switches', 'array<u32>'), ruleReadsForward(rule) && read('y'), readWrite('dx'),
+])}
+${UNPOOL_AT}
+${flatMain(WORKGROUP, 'p.total', `  let a = windowAt(i);
+  var r = 0.0;
   if (inMap(a.y, a.x)) {
-    let here = u32(a.y * p.W + a.x);
-    let gOrigin = seedOf(a.n) * vec2i(p.gaH, p.gaW) - vec2i(p.gbH, p.gbW);
-    let gLo = max(gOrigin, vec2i(0, 0));
-    let gHi = min(gOrigin + vec2i(i32(p.gH), i32(p.gW)), vec2i(p.OH, p.OW));
-    for (var ky = 0; ky < p.kH; ky++) {
-      let ty = a.y + p.padT - ky * p.dH;
-      let oy = ty / p.sH;
-      if (ty < 0 || oy * p.sH != ty || oy < gLo.x || oy >= gHi.x) { continue; }
-      for (var kx = 0; kx < p.kW; kx++) {
-        let tx = a.x + p.padL - kx * p.dW;
-        let ox = tx / p.sW;
-        if (tx < 0 || ox * p.sW != tx || ox < gLo.y || ox >= gHi.y) { continue; }
-        if (switches[(a.plane * u32(p.OH) + u32(oy)) * u32(p.OW) + u32(ox)] == here) {
-          acc += g[(a.plane * p.gH + u32(oy - gOrigin.x)) * p.gW + u32(ox - gOrigin.y)];
-        }
-      }
-    }
+    let v = unpoolAt(a.n, a.plane, a.y, a.x, p.W);
+    r = ${ruleOn(rule, 'v', 'y[(a.plane * u32(p.H) + u32(a.y)) * u32(p.W) + u32(a.x)]')};
   }
-  dx[i] = acc;
-}
-`;
-}
+  dx[i] = r;`)}
+`);
 
 /**
  * The reverse of the crop: full[n, c, y, x] = window value where (y, x) lies
  * in the image's window, 0 elsewhere. One invocation per full-map element
  * (here `total`, winH and winW describe the window, H and W the map).
  */
-export function placeWindowShader(): string {
-  return `${prologue(windowParams.struct, ['var<storage, read> win: array<f32>', 'var<storage, read_write> full: array<f32>'])}
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let x = i32(i % u32(p.W));
+export const placeWindowKernel = defineKernel('window:place', () => `${prologue(windowParams, [read('win'), readWrite('full')])}
+${flatMain(WORKGROUP, 'p.total', `  let x = i32(i % u32(p.W));
   let y = i32((i / u32(p.W)) % u32(p.H));
   let plane = i / u32(p.W * p.H);
   let o = seedOf(plane / p.C) * vec2i(p.aH, p.aW) - vec2i(p.bH, p.bW);
@@ -180,45 +189,42 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   if (wy >= 0 && wy < i32(p.winH) && wx >= 0 && wx < i32(p.winW)) {
     v = win[(plane * p.winH + u32(wy)) * p.winW + u32(wx)];
   }
-  full[i] = v;
-}
-`;
+  full[i] = v;`)}
+`);
+
+export interface TransposeWindowSpec {
+  rule: WindowRule;
+  /** The signal is a window of a max pooling's output: each load unpools it through the switches first. */
+  unpool: boolean;
 }
 
 /**
- * The filter step on windows with the ReLU rule fused into its loads: a
- * 'valid' transposed convolution of the signal window `g` (level 'g', the
- * conv's output map, whose forward values are `fwdOut`) into the window of
- * the conv's input, one invocation per output element (gathered, no
- * atomics). Each load of g applies `rule` and reads 0 outside the map, so
- * neither the ReLU rule nor the mask needs a pass of its own. Weight: the
- * conv's [M, C/groups, kH, kW] read as a transposed weight [Cin=M, Cout/g, kH, kW].
+ * The filter step on windows with the unpooling and the ReLU rule fused into
+ * its loads: a 'valid' transposed convolution of the signal window (level
+ * 'g', the conv's output map, whose forward values are `fwdOut`) into the
+ * window of the conv's input, one invocation per output element (gathered,
+ * no atomics). Each load reads 0 outside the map, unpools the pooled window
+ * 'q' where `unpool` (the conv's output is the pooling's input) and applies
+ * `rule`, so neither the unpooling, the ReLU rule nor the mask needs a pass of
+ * its own. Weight: the conv's [M, C/groups, kH, kW] read as a transposed
+ * weight [Cin=M, Cout/g, kH, kW].
  */
-export function transposeWindowShader(rule: WindowRule): string {
+export const transposeWindowKernel = defineKernel('window:transpose', ({ rule, unpool }: TransposeWindowSpec) => {
   const fwd = '(((n * p.gC + ci) * u32(p.yH) + u32(y)) * u32(p.yW) + u32(x))';
-  const apply: Record<WindowRule, string> = {
-    mask: 'v',
-    deconvnet: 'max(v, 0.0)',
-    guided: `select(0.0, max(v, 0.0), fwdOut[${fwd}] > 0.0)`,
-    gradient: `select(0.0, v, fwdOut[${fwd}] > 0.0)`,
-  };
-  return `${prologue(transposeWindowParams.struct, [
-    'var<storage, read> g: array<f32>', 'var<storage, read> fwdOut: array<f32>',
-    'var<storage, read> w: array<f32>', 'var<storage, read_write> out: array<f32>',
+  const load = unpool ? 'unpoolAt(n, n * p.gC + ci, y, x, p.yW)' : 'g[((n * p.gC + ci) * p.gH + gy) * p.gW + gx]';
+  return `${prologue(transposeWindowParams, [
+    read('g'), unpool && read('switches', 'array<u32>'), read('fwdOut'), read('w'), readWrite('out'),
   ])}
+${unpool ? UNPOOL_AT : ''}
 fn loadG(n: u32, ci: u32, gy: u32, gx: u32, o: vec2i) -> f32 {
   let y = o.x + i32(gy);
   let x = o.y + i32(gx);
   if (y < 0 || y >= p.yH || x < 0 || x >= p.yW) { return 0.0; }
-  let v = g[((n * p.gC + ci) * p.gH + gy) * p.gW + gx];
-  return ${apply[rule]};
+  let v = ${load};
+  return ${ruleOn(rule, 'v', `fwdOut[${fwd}]`)};
 }
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  // Every rule binds the forward output (only guided and gradient read its values).
+${flatMain(WORKGROUP, 'p.total', `  // Every rule binds the forward output (only guided and gradient read its values).
   _ = arrayLength(&fwdOut);
   let wx = i32(i % p.winW);
   let wy = i32((i / p.winW) % p.winH);
@@ -243,7 +249,6 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       }
     }
   }
-  out[i] = acc;
-}
+  out[i] = acc;`)}
 `;
-}
+});

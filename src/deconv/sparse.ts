@@ -23,7 +23,7 @@ import { pair, resolvePadding } from '../ops/conv_geometry.js';
 import { poolGeometry } from '../ops/pool_geometry.js';
 import {
   SEED_LEVEL, cropWindow, inputWindow, placeWindow, rectifyWindow, unpoolWindow, windowAlwaysInside,
-  transposeWindow, type SeedGrid, type WindowLevel, type WindowRule,
+  transposeWindow, type SeedGrid, type WindowLevel, type WindowRule, type WindowUnpool,
 } from '../ops/window.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -33,11 +33,17 @@ const PIXELS = -1;
 
 /**
  * A signal on a window of a level; `masked` when its positions outside the
- * map are known to be 0. `pending`: a ReLU rule not applied yet, which the
- * next filter step applies in its loads (transposeWindow) and any other step
- * applies first.
+ * map are known to be 0. Steps not taken yet, which the next filter step takes
+ * in its loads (transposeWindow) and any other step takes first (one pass,
+ * `settled`): `unpool`, the unpooling of `t`, which then holds a window of the
+ * pooled map (`unpool.level`) rather than of `level`; `pending`, a ReLU rule
+ * on the (unpooled) signal.
  */
-interface WindowSignal { t: Tensor; level: WindowLevel; masked: boolean; pending?: { rule: WindowRule; y: Tensor } }
+interface WindowSignal {
+  t: Tensor; level: WindowLevel; masked: boolean;
+  unpool?: WindowUnpool & { xShape: readonly number[] };
+  pending?: { rule: WindowRule; y: Tensor };
+}
 
 /**
  * Windows whose filter step has at most this many multiply-adds run the
@@ -46,10 +52,14 @@ interface WindowSignal { t: Tensor; level: WindowLevel; masked: boolean; pending
  */
 const FUSED_MAX_MACS = 1 << 22;
 
-/** `g` with its pending ReLU rule applied (one pass), or `g` itself. */
+/** `g` with its unpooling and its pending ReLU rule applied (one pass), or `g` itself. */
 function settled(rec: Recorder, g: WindowSignal, seed: SeedGrid): WindowSignal {
-  if (!g.pending) return g;
-  return { t: rec.temp(rectifyWindow(rec, g.t, g.pending.y, g.level, seed, g.pending.rule)), level: g.level, masked: true };
+  const { unpool, pending } = g;
+  if (unpool) {
+    return { t: rec.temp(unpoolWindow(rec, g.t, unpool.switches, unpool.xShape, unpool.attrs, g.level, unpool.level, seed, pending)), level: g.level, masked: true };
+  }
+  if (!pending) return g;
+  return { t: rec.temp(rectifyWindow(rec, g.t, pending.y, g.level, seed, pending.rule)), level: g.level, masked: true };
 }
 
 /** One planned window step: node `node` takes its output window `out` back to its input window `in`. */
@@ -63,11 +73,20 @@ interface WindowStep {
 /** Where the sparse walk hands over: the node whose output gets the placed window (PIXELS: the projection itself). */
 export interface SparsePlan { steps: WindowStep[]; handOver: number; level: WindowLevel }
 
+export interface SparseOptions {
+  /**
+   * true (default): an unpooling waits for the step below, which takes it in
+   * its loads or with its ReLU rule (one pass); false: its own pass at once
+   * (the unfused walk, for comparisons: same values, one pass more per pooling).
+   */
+  fuseUnpool?: boolean;
+}
+
 /**
  * The window steps from node `top` down, or null when not even the first
  * one pays (a flat or unsupported top layer, a window as large as its map).
  */
-export function planSparse(fwd: ForwardResult, top: number): SparsePlan | null {
+export function planSparse(fwd: ForwardResult, top: number, options: SparseOptions = {}): SparsePlan | null {
   const model = fwd.model;
   const topShape = fwd.activations[top]!.shape;
   if (topShape.length !== 4) return null;
@@ -80,7 +99,7 @@ export function planSparse(fwd: ForwardResult, top: number): SparsePlan | null {
     const input = fwd.inputsOf(node)[0];
     if (sources.length !== 1 || !input || input.shape.length !== 4) break;
     const [h, w] = [input.shape[2]!, input.shape[3]!];
-    const step = windowStep(model.layers[node]!, node, level, input.shape, topH, topW);
+    const step = windowStep(model.layers[node]!, node, level, input.shape, topH, topW, options.fuseUnpool ?? true);
     if (!step || step.in.size[0] * step.in.size[1] >= h * w) break;
     steps.push(step);
     level = step.in;
@@ -112,7 +131,9 @@ function windowMacs(layer: Conv2D, batch: number, level: WindowLevel, stride: [n
 }
 
 /** The window rule of one layer, or null when it has none. */
-function windowStep(layer: AnyLayer, node: number, out: WindowLevel, inShape: readonly number[], topH: number, topW: number): WindowStep | null {
+function windowStep(
+  layer: AnyLayer, node: number, out: WindowLevel, inShape: readonly number[], topH: number, topW: number, fuseUnpool: boolean,
+): WindowStep | null {
   const [h, w] = [inShape[2]!, inShape[3]!];
   if (layer instanceof Identity) {
     return { node, out, in: out, run: (_rec, g) => g };
@@ -120,7 +141,8 @@ function windowStep(layer: AnyLayer, node: number, out: WindowLevel, inShape: re
   if (layer instanceof Activation && layer.attrs.kind === 'relu') {
     return {
       node, out, in: out,
-      run: (rec, g, fwd, seed, mode) => ({ ...settled(rec, g, seed), pending: { rule: mode, y: fwd.activations[node]! } }),
+      // The rule waits for the next step (one rule at a time: a waiting one is applied first); an unpooling may wait with it.
+      run: (rec, g, fwd, seed, mode) => ({ ...(g.pending ? settled(rec, g, seed) : g), pending: { rule: mode, y: fwd.activations[node]! } }),
     };
   }
   if (layer instanceof MaxPool2D) {
@@ -128,9 +150,14 @@ function windowStep(layer: AnyLayer, node: number, out: WindowLevel, inShape: re
     const inLevel = inputWindow(out, [geo.kH, geo.kW], [geo.sH, geo.sW], [geo.dH, geo.dW], [geo.padTop, geo.padLeft]);
     return {
       node, out, in: inLevel,
-      run: (rec, g, fwd, seed) => ({
-        t: rec.temp(unpoolWindow(rec, settled(rec, g, seed).t, fwd.switches[node]!, inShape, layer.attrs, inLevel, out, seed)), level: inLevel, masked: true,
-      }),
+      // The unpooling waits for the step below: a filter step takes it in its loads.
+      run: (rec, g, fwd, seed) => {
+        const unpooled: WindowSignal = {
+          t: settled(rec, g, seed).t, level: inLevel, masked: true,
+          unpool: { switches: fwd.switches[node]!, attrs: layer.attrs, level: out, xShape: inShape },
+        };
+        return fuseUnpool ? unpooled : settled(rec, unpooled, seed);
+      },
     };
   }
   if (layer instanceof Conv2D) {
@@ -144,16 +171,18 @@ function windowStep(layer: AnyLayer, node: number, out: WindowLevel, inShape: re
       run: (rec, g, fwd, seed, mode) => {
         // The rule to apply to the loaded signal: the conv's fused ReLU, a ReLU layer's
         // pending one, or at least the mask where the window sticks out of the map.
+        // A waiting unpooling stays: the loads unpool first.
         const fused = layer.attrs.activation === 'relu';
-        const signal = fused ? settled(rec, g, seed) : g;
+        const signal = fused && g.pending ? settled(rec, g, seed) : g;
         const rule: WindowRule | null = fused ? mode : signal.pending?.rule ?? (signal.masked ? null : 'mask');
         const y = fused ? fwd.activations[node]! : signal.pending?.y ?? fwd.activations[node]!;
         const conv = { weight: layer.kernel, stride, dilation, groups: layer.attrs.groups ?? 1 };
         // Small windows: one pass, never the multi-pass variants (Winograd) the chooser may pick for the shape.
         if (windowMacs(layer, signal.t.shape[0]!, inLevel, stride) <= FUSED_MAX_MACS) {
-          return { t: rec.temp(transposeWindow(rec, signal.t, y, out, seed, rule ?? 'mask', conv)), level: inLevel, masked: inside };
+          return { t: rec.temp(transposeWindow(rec, signal.t, y, out, seed, rule ?? 'mask', conv, signal.unpool)), level: inLevel, masked: inside };
         }
-        const loaded = rule ? rec.temp(rectifyWindow(rec, signal.t, y, out, seed, rule)) : signal.t;
+        // Larger ones: the unpooling and the rule in one pass, then the tuned transposed convolution.
+        const loaded = settled(rec, { ...signal, pending: rule ? { rule, y } : undefined }, seed).t;
         const t = conv2dTranspose(rec, loaded, layer.kernel, null, { stride, dilation, groups: conv.groups });
         return { t: rec.temp(t), level: inLevel, masked: inside };
       },

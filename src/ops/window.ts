@@ -1,6 +1,6 @@
 import {
-  WORKGROUP, cropWindowShader, placeWindowShader, rectifyWindowShader, transposeWindowParams, transposeWindowShader,
-  unpoolWindowParams, unpoolWindowShader, windowParams, type WindowRule,
+  WORKGROUP, cropWindowKernel, placeWindowKernel, rectifyWindowKernel, ruleReadsForward, transposeWindowKernel, transposeWindowParams,
+  unpoolWindowKernel, unpoolWindowParams, windowParams, type WindowRule,
 } from '../../shaders/window.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -72,9 +72,8 @@ export function cropWindow(rec: Recorder, full: Tensor, level: WindowLevel, seed
   const win = rec.tensor([n, c, ...level.size], 'crop window');
   const total = win.size;
   rec.dispatch({
-    name: 'crop window', key: 'window:crop', shader: cropWindowShader,
-    params: windowParams.pack(windowValues(seed, level, c, h, w, total)),
-    buffers: [seed.chosen, full, win], dispatch: dispatch1d(total, WORKGROUP),
+    ...cropWindowKernel.program(undefined, windowParams.pack(windowValues(seed, level, c, h, w, total)), dispatch1d(total, WORKGROUP), 'crop window'),
+    buffers: [seed.chosen, full, win],
   });
   return win;
 }
@@ -90,40 +89,68 @@ export function rectifyWindow(rec: Recorder, g: Tensor, y: Tensor, level: Window
   if (g.shape.join() !== expected.join()) throw new ShapeError(`rectifyWindow: signal [${g.shape}] is not the window [${expected}] of [${y.shape}]`);
   const out = rec.tensor(g.shape, `rectify window (${rule})`);
   rec.dispatch({
-    name: `rectify window (${rule})`, key: `window:rectify:${rule}`, shader: () => rectifyWindowShader(rule),
-    params: windowParams.pack(windowValues(seed, level, c, h, w, out.size)),
-    buffers: [seed.chosen, g, y, out], dispatch: dispatch1d(out.size, WORKGROUP),
+    ...rectifyWindowKernel.program({ rule }, windowParams.pack(windowValues(seed, level, c, h, w, out.size)), dispatch1d(out.size, WORKGROUP), `rectify window (${rule})`),
+    buffers: [seed.chosen, g, y, out],
   });
   return out;
 }
 
 /**
+ * Where a signal window is a max pooling's output, which a step below reads
+ * unpooled: the window `level` of the pooled map that the signal holds, the
+ * forward pooling's switches u32 [N, C, OH, OW] and attributes.
+ */
+export interface WindowUnpool {
+  switches: Tensor;
+  attrs: Pool2dAttrs;
+  level: WindowLevel;
+}
+
+/** The unpool fields of the window kernels' params: the pooled window, the pooled map, the pooling's geometry. */
+function unpoolValues(unpool: WindowUnpool, xShape: readonly number[], op: string, signal: Tensor) {
+  const [n, c] = imageShape(xShape, op, 'pooled input');
+  const geo = poolGeometry(xShape, unpool.attrs, op);
+  const expected = [n, c, ...unpool.level.size];
+  if (signal.shape.join() !== expected.join()) throw new ShapeError(`${op}: signal [${signal.shape}] is not the window [${expected}]`);
+  const { switches } = unpool;
+  if (switches.dtype !== 'u32' || switches.shape.join() !== [n, c, geo.outH, geo.outW].join()) {
+    throw new ShapeError(`${op}: switches [${switches.shape}] are not u32 [${[n, c, geo.outH, geo.outW]}]`);
+  }
+  const q = unpool.level;
+  return {
+    qH: q.size[0], qW: q.size[1], OH: geo.outH, OW: geo.outW,
+    pkH: geo.kH, pkW: geo.kW, psH: geo.sH, psW: geo.sW, pdH: geo.dH, pdW: geo.dW, ppadT: geo.padTop, ppadL: geo.padLeft,
+    qaH: q.a[0], qbH: q.b[0], qaW: q.a[1], qbW: q.b[1],
+  };
+}
+
+/** The unpool fields where a filter step reads its signal directly. */
+const NO_UNPOOL = {
+  qH: 0, qW: 0, OH: 0, OW: 0, pkH: 0, pkW: 0, psH: 1, psW: 1, pdH: 1, pdW: 1, ppadT: 0, ppadL: 0, qaH: 0, qbH: 0, qaW: 0, qbW: 0,
+};
+
+/**
  * Unpooling of a window `g` at `gLevel` of the pooled map into the window at
  * `level` of the pooling's input (shape `xShape`), through the switches of the
- * forward max pooling with `attrs` (see unpool2d).
+ * forward max pooling with `attrs` (see unpool2d). With a `rule` (and `y`,
+ * the forward output of the layer below, of shape `xShape`), that layer's ReLU
+ * rule is applied in the same pass: one pass for unpool + rectify.
  */
 export function unpoolWindow(
   rec: Recorder, g: Tensor, switches: Tensor, xShape: readonly number[], attrs: Pool2dAttrs,
-  level: WindowLevel, gLevel: WindowLevel, seed: SeedGrid,
+  level: WindowLevel, gLevel: WindowLevel, seed: SeedGrid, rectify?: { rule: WindowRule; y: Tensor },
 ): Tensor {
   const [n, c, h, w] = imageShape(xShape, 'unpoolWindow', 'xShape');
-  const geo = poolGeometry(xShape, attrs, 'unpoolWindow');
   checkSeeds('unpoolWindow', seed, n);
-  const expected = [n, c, ...gLevel.size];
-  if (g.shape.join() !== expected.join()) throw new ShapeError(`unpoolWindow: signal [${g.shape}] is not the window [${expected}]`);
-  if (switches.dtype !== 'u32' || switches.shape.join() !== [n, c, geo.outH, geo.outW].join()) {
-    throw new ShapeError(`unpoolWindow: switches [${switches.shape}] are not u32 [${[n, c, geo.outH, geo.outW]}]`);
-  }
-  const dx = rec.tensor([n, c, ...level.size], 'unpool window');
+  const pooled = unpoolValues({ switches, attrs, level: gLevel }, xShape, 'unpoolWindow', g);
+  const rule = rectify?.rule ?? 'mask';
+  const y = ruleReadsForward(rule) ? rectify!.y : null;
+  if (y && y.shape.join() !== xShape.join()) throw new ShapeError(`unpoolWindow: forward output [${y.shape}] is not the pooled input [${xShape}]`);
+  const name = rule === 'mask' ? 'unpool window' : `unpool window (${rule})`;
+  const dx = rec.tensor([n, c, ...level.size], name);
   rec.dispatch({
-    name: 'unpool window', key: 'window:unpool', shader: unpoolWindowShader,
-    params: unpoolWindowParams.pack({
-      ...windowValues(seed, level, c, h, w, dx.size),
-      gH: gLevel.size[0], gW: gLevel.size[1], OH: geo.outH, OW: geo.outW,
-      kH: geo.kH, kW: geo.kW, sH: geo.sH, sW: geo.sW, dH: geo.dH, dW: geo.dW, padT: geo.padTop, padL: geo.padLeft,
-      gaH: gLevel.a[0], gbH: gLevel.b[0], gaW: gLevel.a[1], gbW: gLevel.b[1],
-    }),
-    buffers: [seed.chosen, g, switches, dx], dispatch: dispatch1d(dx.size, WORKGROUP),
+    ...unpoolWindowKernel.program({ rule }, unpoolWindowParams.pack({ ...windowValues(seed, level, c, h, w, dx.size), ...pooled }), dispatch1d(dx.size, WORKGROUP), name),
+    buffers: y ? [seed.chosen, g, switches, y, dx] : [seed.chosen, g, switches, dx],
   });
   return dx;
 }
@@ -136,9 +163,8 @@ export function placeWindow(rec: Recorder, win: Tensor, level: WindowLevel, full
   if (win.shape.join() !== expected.join()) throw new ShapeError(`placeWindow: window [${win.shape}] is not [${expected}]`);
   const full = rec.tensor(fullShape, 'place window');
   rec.dispatch({
-    name: 'place window', key: 'window:place', shader: placeWindowShader,
-    params: windowParams.pack(windowValues(seed, level, c, h, w, full.size)),
-    buffers: [seed.chosen, win, full], dispatch: dispatch1d(full.size, WORKGROUP),
+    ...placeWindowKernel.program(undefined, windowParams.pack(windowValues(seed, level, c, h, w, full.size)), dispatch1d(full.size, WORKGROUP), 'place window'),
+    buffers: [seed.chosen, win, full],
   });
   return full;
 }
@@ -157,29 +183,36 @@ export interface WindowConv {
  * ReLU rule `rule` applied to every value it loads (and 0 outside the map):
  * [N, C, size] where size = (g size - 1) * stride + dilated kernel span, the
  * window of the conv's input (see inputWindow). One pass for what would be
- * rectifyWindow + conv2dTranspose.
+ * rectifyWindow + conv2dTranspose. With `unpool`, `g` is the window
+ * `unpool.level` of the max pooling that read the conv's output, and each load
+ * unpools it first: one pass for unpoolWindow + rectifyWindow + conv2dTranspose.
  */
-export function transposeWindow(rec: Recorder, g: Tensor, y: Tensor, gLevel: WindowLevel, seed: SeedGrid, rule: WindowRule, conv: WindowConv): Tensor {
+export function transposeWindow(
+  rec: Recorder, g: Tensor, y: Tensor, gLevel: WindowLevel, seed: SeedGrid, rule: WindowRule, conv: WindowConv, unpool?: WindowUnpool,
+): Tensor {
   const [n, m, yH, yW] = imageShape(y, 'transposeWindow', 'forward output');
   checkSeeds('transposeWindow', seed, n);
   const [wM, cinPerGroup, kH, kW] = conv.weight.shape as [number, number, number, number];
+  const pooled = unpool ? unpoolValues(unpool, y.shape, 'transposeWindow', g) : NO_UNPOOL;
   const expected = [n, m, ...gLevel.size];
-  if (g.shape.join() !== expected.join()) throw new ShapeError(`transposeWindow: signal [${g.shape}] is not the window [${expected}] of [${y.shape}]`);
+  if (!unpool && g.shape.join() !== expected.join()) throw new ShapeError(`transposeWindow: signal [${g.shape}] is not the window [${expected}] of [${y.shape}]`);
   if (conv.weight.shape.length !== 4 || wM !== m || m % conv.groups !== 0) {
     throw new ShapeError(`transposeWindow: weight [${conv.weight.shape}] does not map ${m} channels in ${conv.groups} groups`);
   }
   const level = inputWindow(gLevel, [kH, kW], conv.stride, conv.dilation, [0, 0]);
   const c = cinPerGroup * conv.groups;
   const out = rec.tensor([n, c, ...level.size], 'transpose window');
+  const params = transposeWindowParams.pack({
+    ...windowValues(seed, level, c, 0, 0, out.size),
+    gC: m, gH: gLevel.size[0], gW: gLevel.size[1], yH, yW, cinG: m / conv.groups, coutG: cinPerGroup,
+    kH, kW, sH: conv.stride[0], sW: conv.stride[1], dH: conv.dilation[0], dW: conv.dilation[1],
+    gaH: gLevel.a[0], gbH: gLevel.b[0], gaW: gLevel.a[1], gbW: gLevel.b[1],
+    ...pooled,
+  });
+  const name = `transpose window (${unpool ? 'unpool, ' : ''}${rule})`;
   rec.dispatch({
-    name: `transpose window (${rule})`, key: `window:transpose:${rule}`, shader: () => transposeWindowShader(rule),
-    params: transposeWindowParams.pack({
-      ...windowValues(seed, level, c, 0, 0, out.size),
-      gC: m, gH: gLevel.size[0], gW: gLevel.size[1], yH, yW, cinG: m / conv.groups, coutG: cinPerGroup,
-      kH, kW, sH: conv.stride[0], sW: conv.stride[1], dH: conv.dilation[0], dW: conv.dilation[1],
-      gaH: gLevel.a[0], gbH: gLevel.b[0], gaW: gLevel.a[1], gbW: gLevel.b[1],
-    }),
-    buffers: [seed.chosen, g, y, conv.weight, out], dispatch: dispatch1d(out.size, WORKGROUP),
+    ...transposeWindowKernel.program({ rule, unpool: unpool !== undefined }, params, dispatch1d(out.size, WORKGROUP), name),
+    buffers: unpool ? [seed.chosen, g, unpool.switches, y, conv.weight, out] : [seed.chosen, g, y, conv.weight, out],
   });
   return out;
 }
