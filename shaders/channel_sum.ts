@@ -1,5 +1,5 @@
 import { defineParams } from './params.js';
-import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type Dispatch, type KernelProgram } from './kernel.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, rowMain, type Dispatch, type KernelProgram } from './kernel.js';
 
 // Sum over every axis but 1 of a tensor seen as [outer, C, inner] (the bias
 // gradient: [N, C, H, W] -> [C], [N, F] -> [F]). No float atomics: every sum
@@ -67,17 +67,12 @@ function serialMain(): string {
   out[i] = s;`);
 }
 
+/** row: (channel, chunk); the chunk's partial sums meet in a shared-memory tree. */
 function treeMain(): string {
   return `var<workgroup> partial: array<f32, ${WORKGROUP}>;
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) li: u32) {
-  // Workgroup-uniform, so returning here keeps the barriers in uniform control flow.
-  let linear = wid.x + wid.y * nwg.x;
-  if (linear >= p.channels * p.chunks) { return; }
-  let c = linear % p.channels;
-  let chunk = linear / p.channels;
+${rowMain(WORKGROUP, 'p.channels * p.chunks', `  let c = row % p.channels;
+  let chunk = row / p.channels;
   let begin = chunk * p.chunkLen;
   let end = min(begin + p.chunkLen, p.count);
   var s = 0.0;
@@ -88,8 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     if (li < k) { partial[li] += partial[li + k]; }
     workgroupBarrier();
   }
-  if (li == 0u) { out[chunk * p.channels + c] = partial[0]; }
-}`;
+  if (li == 0u) { out[chunk * p.channels + c] = partial[0]; }`)}`;
 }
 
 function channelSumDispatch(variant: ChannelSumVariant, v: Parameters<typeof channelSumParams.pack>[0]): Dispatch {

@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Makes a batch of masked copies of images already on the GPU, so an
 // occlusion or correspondence experiment uploads each image once and never
@@ -24,42 +24,34 @@ export const occludeParams = defineParams({
   first: 'u32', cols: 'u32', stride: 'u32', size: 'u32', fill: 'f32',
 });
 
-export function occludeShader(variant: OccludeVariant): string {
-  return wgsl`
-${occludeParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> src: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
-#if ${variant === 'boxes'}
-@group(0) @binding(3) var<storage, read> boxes: array<u32>;
-#endif
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.count) { return; }
-  let x = i % p.width;
-  let y = (i / p.width) % p.height;
-  let c = (i / (p.width * p.height)) % p.channels;
-  let n = i / (p.width * p.height * p.channels);
-#if ${variant === 'grid'}
-  let position = p.first + n;
+// Where copy n's rectangle is, and which image it copies.
+const RECTANGLE: Record<OccludeVariant, string> = {
+  grid: `  let position = p.first + n;
   let image = 0u;
   let top = (position / p.cols) * p.stride;
   let left = (position % p.cols) * p.stride;
   let h = p.size;
-  let w = p.size;
-#else
-  let image = boxes[5u * n];
+  let w = p.size;`,
+  boxes: `  let image = boxes[5u * n];
   let top = boxes[5u * n + 1u];
   let left = boxes[5u * n + 2u];
   let h = boxes[5u * n + 3u];
-  let w = boxes[5u * n + 4u];
-#endif
+  let w = boxes[5u * n + 4u];`,
+};
+
+const occludeKernel = defineKernel('occlude', ({ variant }: { variant: OccludeVariant }) => `
+${kernelHeader(occludeParams, [read('src'), readWrite('dst'), variant === 'boxes' && read('boxes', 'array<u32>')])}
+${flatMain(WORKGROUP, 'p.count', `  let x = i % p.width;
+  let y = (i / p.width) % p.height;
+  let c = (i / (p.width * p.height)) % p.channels;
+  let n = i / (p.width * p.height * p.channels);
+${RECTANGLE[variant]}
   let inside = y >= top && y < top + h && x >= left && x < left + w;
   let v = src[((image * p.channels + c) * p.height + y) * p.width + x];
-  dst[i] = select(v, p.fill, inside);
-}
-`;
+  dst[i] = select(v, p.fill, inside);`)}
+`);
+
+/** Buffers [src, dst] (grid) or [src, dst, boxes] (boxes); `count` elements written. */
+export function occludeProgram(variant: OccludeVariant, values: Parameters<typeof occludeParams.pack>[0]): KernelProgram {
+  return occludeKernel.program({ variant }, occludeParams.pack(values), dispatch1d(values.count, WORKGROUP), `occlude (${variant})`);
 }

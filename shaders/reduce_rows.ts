@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, kernelHeader, read, readWrite, rowMain, type KernelProgram } from './kernel.js';
 
 // Small per-row reductions that turn a batch of activations into the few
 // numbers an analysis keeps (one per image, or per image pair), written at
@@ -32,112 +32,88 @@ export const reduceRowsParams = defineParams({
   baseStride: 'u32', baseOffset: 'u32', outOffset: 'u32', root: 'u32',
 });
 
-/** Binding order of each variant: x, [base], [pairs], out. */
-export function reduceRowsBindings(variant: ReduceRowsVariant): string[] {
-  if (variant === 'sqdist') return ['x', 'base', 'out'];
-  if (variant === 'sign-mismatch') return ['x', 'base', 'pairs', 'out'];
-  return ['x', 'out'];
-}
-
-export function reduceRowsShader(variant: ReduceRowsVariant): string {
-  const outBinding = reduceRowsBindings(variant).length;
-  const argmax = variant === 'argmax';
-  const sign = variant === 'sign-mismatch';
-  const hasBase = variant === 'sqdist' || sign;
-  return wgsl`
-${reduceRowsParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-#if ${hasBase}
-@group(0) @binding(2) var<storage, read> base: array<f32>;
-#endif
-#if ${sign}
-@group(0) @binding(3) var<storage, read> pairs: array<u32>;
-var<workgroup> counts: array<u32, ${WORKGROUP}>;
-#else
-var<workgroup> partial: array<f32, ${WORKGROUP}>;
-#endif
-@group(0) @binding(${outBinding}) var<storage, read_write> out: array<f32>;
-#if ${argmax}
-var<workgroup> partialIndex: array<u32, ${WORKGROUP}>;
-
 // Candidate (v, i) beats (w, j); index 0xffffffff marks "nothing seen yet"
 // (an invocation whose stride missed the row), so even -inf rows get an index.
+const betterFn = `
+var<workgroup> partialIndex: array<u32, ${WORKGROUP}>;
+
 fn better(v: f32, i: u32, w: f32, j: u32) -> bool {
   if (i == 0xffffffffu) { return false; }
   return j == 0xffffffffu || v > w || (v == w && i < j);
-}
-#endif
+}`;
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) tid: u32) {
-  // r is the same for the whole workgroup, so this return is uniform.
-  let r = wid.x + wid.y * 65535u;
-  if (r >= p.rows) { return; }
-
-#if ${sign}
-  let i = pairs[2u * r];
-  let j = pairs[2u * r + 1u];
+/** Counts, per image pair, the positions where the two masks' effects differ in sign; u32 tree. */
+const signMismatchBody = `  let i = pairs[2u * row];
+  let j = pairs[2u * row + 1u];
   var acc = 0u;
-  for (var k = tid; k < p.length; k += ${WORKGROUP}u) {
+  for (var k = li; k < p.length; k += ${WORKGROUP}u) {
     let ei = base[i * p.baseStride + p.baseOffset + k] - x[i * p.rowStride + p.offset + k];
     let ej = base[j * p.baseStride + p.baseOffset + k] - x[j * p.rowStride + p.offset + k];
     acc += select(0u, 1u, sign(ei) != sign(ej));
   }
-  counts[tid] = acc;
+  counts[li] = acc;
   workgroupBarrier();
   for (var s = ${WORKGROUP / 2}u; s > 0u; s >>= 1u) {
-    if (tid < s) { counts[tid] += counts[tid + s]; }
+    if (li < s) { counts[li] += counts[li + s]; }
     workgroupBarrier();
   }
-  if (tid == 0u) { out[p.outOffset + r] = f32(counts[0]); }
-#else
-  let row = r * p.rowStride + p.offset;
-#if ${argmax}
-  var acc = -3.4e38;
+  if (li == 0u) { out[p.outOffset + row] = f32(counts[0]); }`;
+
+/** sum, sqdist and argmax: a strided pass over the row, then an f32 tree (argmax carries its index). */
+function reduceBody(variant: 'sum' | 'argmax' | 'sqdist'): string {
+  const scan = variant === 'argmax'
+    ? `  var acc = -3.4e38;
   var at = 0xffffffffu;
-  for (var k = tid; k < p.length; k += ${WORKGROUP}u) {
-    let v = x[row + k];
+  for (var k = li; k < p.length; k += ${WORKGROUP}u) {
+    let v = x[start + k];
     if (better(v, k, acc, at)) { acc = v; at = k; }
   }
-  partialIndex[tid] = at;
-#else
-  var acc = 0.0;
-  for (var k = tid; k < p.length; k += ${WORKGROUP}u) {
-#if ${hasBase}
-    let d = x[row + k] - base[r * p.baseStride + p.baseOffset + k];
-    acc += d * d;
-#else
-    acc += x[row + k];
-#endif
-  }
-#endif
-  partial[tid] = acc;
+  partialIndex[li] = at;`
+    : `  var acc = 0.0;
+  for (var k = li; k < p.length; k += ${WORKGROUP}u) {
+${variant === 'sqdist' ? `    let d = x[start + k] - base[row * p.baseStride + p.baseOffset + k];
+    acc += d * d;` : '    acc += x[start + k];'}
+  }`;
+  const combine = variant === 'argmax'
+    ? `      if (better(partial[li + s], partialIndex[li + s], partial[li], partialIndex[li])) {
+        partial[li] = partial[li + s];
+        partialIndex[li] = partialIndex[li + s];
+      }`
+    : '      partial[li] += partial[li + s];';
+  const store = variant === 'argmax'
+    ? `    out[p.outOffset + 2u * row] = partial[0];
+    out[p.outOffset + 2u * row + 1u] = f32(partialIndex[0]);`
+    : variant === 'sqdist'
+      ? '    out[p.outOffset + row] = select(partial[0], sqrt(partial[0]), p.root != 0u);'
+      : '    out[p.outOffset + row] = partial[0];';
+  return `  let start = row * p.rowStride + p.offset;
+${scan}
+  partial[li] = acc;
   workgroupBarrier();
   for (var s = ${WORKGROUP / 2}u; s > 0u; s >>= 1u) {
-    if (tid < s) {
-#if ${argmax}
-      if (better(partial[tid + s], partialIndex[tid + s], partial[tid], partialIndex[tid])) {
-        partial[tid] = partial[tid + s];
-        partialIndex[tid] = partialIndex[tid + s];
-      }
-#else
-      partial[tid] += partial[tid + s];
-#endif
+    if (li < s) {
+${combine}
     }
     workgroupBarrier();
   }
-  if (tid == 0u) {
-#if ${argmax}
-    out[p.outOffset + 2u * r] = partial[0];
-    out[p.outOffset + 2u * r + 1u] = f32(partialIndex[0]);
-#elif ${hasBase}
-    out[p.outOffset + r] = select(partial[0], sqrt(partial[0]), p.root != 0u);
-#else
-    out[p.outOffset + r] = partial[0];
-#endif
-  }
-#endif
+  if (li == 0u) {
+${store}
+  }`;
 }
+
+const reduceRowsKernel = defineKernel('reduce-rows', ({ variant }: { variant: ReduceRowsVariant }) => {
+  const sign = variant === 'sign-mismatch';
+  const hasBase = variant === 'sqdist' || sign;
+  return `
+${kernelHeader(reduceRowsParams, [read('x'), hasBase && read('base'), sign && read('pairs', 'array<u32>'), readWrite('out')])}
+${sign ? `var<workgroup> counts: array<u32, ${WORKGROUP}>;` : `var<workgroup> partial: array<f32, ${WORKGROUP}>;`}
+${variant === 'argmax' ? betterFn : ''}
+
+${rowMain(WORKGROUP, 'p.rows', sign ? signMismatchBody : reduceBody(variant))}
 `;
+});
+
+/** Buffers: x, then base (sqdist, sign-mismatch), then pairs (sign-mismatch), then out. One workgroup per row. */
+export function reduceRowsProgram(variant: ReduceRowsVariant, values: Parameters<typeof reduceRowsParams.pack>[0], label: string): KernelProgram {
+  return reduceRowsKernel.program({ variant }, reduceRowsParams.pack(values), dispatch1d(values.rows, 1), label);
 }

@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // 2-D resize (ONNX Resize / Upsample, Keras UpSampling2D) of NCHW maps,
 // nearest or bilinear, separable: each output row oy reads input rows
@@ -25,20 +25,7 @@ export const resizeParams = defineParams({
   tapsY: 'u32', tapsX: 'u32', rangeY: 'u32', rangeX: 'u32',
 });
 
-export function resizeShader(): string {
-  return wgsl`
-${resizeParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read> table: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let ox = i % p.OW;
+const forwardMain = flatMain(WORKGROUP, 'p.total', `  let ox = i % p.OW;
   let oy = (i / p.OW) % p.OH;
   let plane = (i / (p.OW * p.OH)) * p.H * p.W;
   let ty = p.tapsY + oy * 3u;
@@ -47,31 +34,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let x0 = u32(table[tx]); let x1 = u32(table[tx + 1u]); let wx = table[tx + 2u];
   let top = (1.0 - wx) * x[plane + y0 * p.W + x0] + wx * x[plane + y0 * p.W + x1];
   let bottom = (1.0 - wx) * x[plane + y1 * p.W + x0] + wx * x[plane + y1 * p.W + x1];
-  y[i] = (1.0 - wy) * top + wy * bottom;
-}
-`;
-}
+  y[i] = (1.0 - wy) * top + wy * bottom;`);
 
-export function resizeBackwardShader(): string {
-  return wgsl`
-${resizeParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-@group(0) @binding(3) var<storage, read> table: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
+const backwardMain = `
 /** The weight with which output tap entry t (i0, i1, w) reads input index k. */
 fn weight(t: u32, k: u32) -> f32 {
   let w = table[t + 2u];
   return select(0.0, 1.0 - w, u32(table[t]) == k) + select(0.0, w, u32(table[t + 1u]) == k);
 }
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let ix = i % p.W;
+${flatMain(WORKGROUP, 'p.total', `  let ix = i % p.W;
   let iy = (i / p.W) % p.H;
   let plane = (i / (p.W * p.H)) * p.OH * p.OW;
   let yFirst = u32(table[p.rangeY + iy * 2u]); let yEnd = u32(table[p.rangeY + iy * 2u + 1u]);
@@ -85,7 +57,15 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     }
     acc += wy * row;
   }
-  dx[i] = acc;
-}
-`;
+  dx[i] = acc;`)}`;
+
+const resizeKernel = defineKernel('resize2d', ({ backward }: { backward: boolean }) => `
+${kernelHeader(resizeParams, backward ? [read('g'), readWrite('dx'), read('table')] : [read('x'), readWrite('y'), read('table')])}
+${backward ? backwardMain : forwardMain}
+`);
+
+/** Buffers [x, y, table] (forward) or [g, dx, table] (backward); `total` elements written. */
+export function resizeProgram(backward: boolean, values: Parameters<typeof resizeParams.pack>[0]): KernelProgram {
+  const label = backward ? 'resize2d backward' : 'resize2d';
+  return resizeKernel.program({ backward }, resizeParams.pack(values), dispatch1d(values.total, WORKGROUP), label);
 }

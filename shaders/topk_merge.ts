@@ -1,4 +1,5 @@
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Merges one batch's candidates (from channel_max: per image and chosen
 // channel, the map's strongest activation and its position) into a running
@@ -23,24 +24,14 @@ export const topkMergeParams = defineParams({
   count: 'u32', k: 'u32', batch: 'u32', offset: 'u32',
 });
 
-export function topkMergeShader(): string {
-  return `
-${topkMergeParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-// [batch, count, 2]: bitcast<u32>(value), position (NONE: no candidate).
-@group(0) @binding(1) var<storage, read> cand: array<u32>;
-// [1]: index of the batch's first image in the dataset.
-@group(0) @binding(2) var<storage, read> first: array<u32>;
-// [entries, 3]: bitcast<u32>(value), image index (NONE: empty), position.
-@group(0) @binding(3) var<storage, read_write> table: array<u32>;
+// cand [batch, count, 2]: bitcast<u32>(value), position (NONE: no candidate).
+// first [1]: index of the batch's first image in the dataset.
+// table [entries, 3]: bitcast<u32>(value), image index (NONE: empty), position.
+const topkMergeKernel = defineKernel('topk-merge', () => `
+${kernelHeader(topkMergeParams, [read('cand', 'array<u32>'), read('first', 'array<u32>'), readWrite('table', 'array<u32>')])}
 
 const NONE = 0xffffffffu;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let m = flatIndex(gid, nwg);
-  if (m >= p.count) { return; }
+${flatMain(WORKGROUP, 'p.count', `  let m = i;
   let slots = (p.offset + m * p.k) * 3u;
   let image0 = first[0];
   for (var n = 0u; n < p.batch; n++) {
@@ -64,7 +55,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     table[s] = bitcast<u32>(value);
     table[s + 1u] = image0 + n;
     table[s + 2u] = position;
-  }
-}
-`;
+  }`)}
+`);
+
+/** Buffers [cand, first, table]; one invocation per channel of the table (`count`). */
+export function topkMergeProgram(values: Parameters<typeof topkMergeParams.pack>[0]): KernelProgram {
+  return topkMergeKernel.program(undefined, topkMergeParams.pack(values), dispatch1d(values.count, WORKGROUP), 'topk merge');
 }

@@ -1,4 +1,4 @@
-import { WORKGROUP, imageStatsParams, imageStatsShader, type ImageStatsVariant } from '../../shaders/image_stats.js';
+import { imageStatsProgram, type ImageStatsVariant } from '../../shaders/image_stats.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError } from '../gpu/errors.js';
@@ -20,13 +20,6 @@ export function imageStats(rec: Recorder, x: Tensor, rows: number, length: numbe
   }
   const out = rec.tensor([rows, 4], 'image stats');
   const variant: ImageStatsVariant = rec.runtime.kernelStyle === 'direct' ? 'direct' : 'tree';
-  rec.dispatch({
-    name: op,
-    key: `image-stats-${variant}`,
-    shader: () => imageStatsShader(variant),
-    params: imageStatsParams.pack({ rows, length, offset }),
-    buffers: [x, out],
-    dispatch: variant === 'direct' ? [Math.ceil(rows / WORKGROUP), 1, 1] : [rows, 1, 1],
-  });
+  rec.dispatch({ ...imageStatsProgram(variant, { rows, length, offset }), buffers: [x, out] });
   return out;
 }

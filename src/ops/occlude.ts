@@ -1,5 +1,5 @@
-import { WORKGROUP, occludeParams, occludeShader } from '../../shaders/occlude.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { occludeProgram } from '../../shaders/occlude.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 
@@ -53,14 +53,7 @@ export function occludeGrid(rec: Recorder, image: Tensor, attrs: OccludeGridAttr
   }
   const out = rec.tensor([copies, c, h, w], 'occluded copies');
   const count = copies * c * h * w;
-  rec.dispatch({
-    name: op,
-    key: 'occlude:grid',
-    shader: () => occludeShader('grid'),
-    params: occludeParams.pack({ count, channels: c, height: h, width: w, first, cols, stride, size, fill }),
-    buffers: [image, out],
-    dispatch: dispatch1d(count, WORKGROUP),
-  });
+  rec.dispatch({ ...occludeProgram('grid', { count, channels: c, height: h, width: w, first, cols, stride, size, fill }), buffers: [image, out] });
   return out;
 }
 
@@ -85,13 +78,7 @@ export function occludeBoxes(rec: Recorder, images: Tensor, boxes: ReadonlyArray
   const boxTensor = rec.temp(rec.runtime.createTensor([table.length], table, 'u32', 'occlusion boxes'));
   const out = rec.tensor([boxes.length, c, h, w], 'masked copies');
   const count = boxes.length * c * h * w;
-  rec.dispatch({
-    name: op,
-    key: 'occlude:boxes',
-    shader: () => occludeShader('boxes'),
-    params: occludeParams.pack({ count, channels: c, height: h, width: w, first: 0, cols: 1, stride: 1, size: 0, fill }),
-    buffers: [images, out, boxTensor],
-    dispatch: dispatch1d(count, WORKGROUP),
-  });
+  const values = { count, channels: c, height: h, width: w, first: 0, cols: 1, stride: 1, size: 0, fill };
+  rec.dispatch({ ...occludeProgram('boxes', values), buffers: [images, out, boxTensor] });
   return out;
 }

@@ -1,6 +1,4 @@
-import {
-  reduceRowsParams, reduceRowsShader, type ReduceRowsVariant,
-} from '../../shaders/reduce_rows.js';
+import { reduceRowsProgram, type ReduceRowsVariant } from '../../shaders/reduce_rows.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
@@ -96,14 +94,6 @@ export function reduceRows(rec: Recorder, x: Tensor, out: Tensor, attrs: ReduceR
     buffers.push(rec.temp(rec.runtime.createTensor([flat.length], flat, 'u32', `${label} pairs`)));
   }
   buffers.push(out);
-  rec.dispatch({
-    name: label,
-    key: `reduce-rows:${op}`,
-    shader: () => reduceRowsShader(op),
-    params: reduceRowsParams.pack({
-      rows, length, rowStride, offset, baseStride, baseOffset, outOffset, root: attrs.root ? 1 : 0,
-    }),
-    buffers,
-    dispatch: rows <= 65535 ? [rows, 1, 1] : [65535, Math.ceil(rows / 65535), 1],
-  });
+  const values = { rows, length, rowStride, offset, baseStride, baseOffset, outOffset, root: attrs.root ? 1 : 0 };
+  rec.dispatch({ ...reduceRowsProgram(op, values, label), buffers });
 }

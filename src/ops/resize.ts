@@ -1,5 +1,5 @@
-import { WORKGROUP, resizeParams, resizeShader, resizeBackwardShader } from '../../shaders/resize.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { resizeProgram } from '../../shaders/resize.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 import { imageShape } from './pool_geometry.js';
@@ -111,15 +111,11 @@ export function resizeTable(inH: number, inW: number, attrs: ResizeAttrs, opName
 }
 
 /** One pass over every element of `outShape`, reading `src` and the table (both directions share the params). */
-function record(rec: Recorder, name: string, shader: () => string, src: Tensor, table: Tensor, outShape: readonly number[], [H, W, OH, OW]: number[]): Tensor {
-  const out = rec.tensor(outShape, name);
+function record(rec: Recorder, backward: boolean, src: Tensor, table: Tensor, outShape: readonly number[], [H, W, OH, OW]: number[]): Tensor {
+  const out = rec.tensor(outShape, backward ? 'resize2d backward' : 'resize2d');
   const rangeY = 3 * (OH! + OW!);
-  rec.dispatch({
-    name, key: name.replace(' ', '-'), shader,
-    params: resizeParams.pack({ total: out.size, H: H!, W: W!, OH: OH!, OW: OW!, tapsY: 0, tapsX: 3 * OH!, rangeY, rangeX: rangeY + 2 * H! }),
-    buffers: [src, out, table],
-    dispatch: dispatch1d(out.size, WORKGROUP),
-  });
+  const values = { total: out.size, H: H!, W: W!, OH: OH!, OW: OW!, tapsY: 0, tapsX: 3 * OH!, rangeY, rangeX: rangeY + 2 * H! };
+  rec.dispatch({ ...resizeProgram(backward, values), buffers: [src, out, table] });
   return out;
 }
 
@@ -132,7 +128,7 @@ function checkTable(table: Tensor, H: number, W: number, OH: number, OW: number,
 export function resize2d(rec: Recorder, x: Tensor, table: Tensor, outH: number, outW: number): Tensor {
   const [N, C, H, W] = imageShape(x, 'resize2d');
   checkTable(table, H, W, outH, outW, 'resize2d');
-  return record(rec, 'resize2d', resizeShader, x, table, [N, C, outH, outW], [H, W, outH, outW]);
+  return record(rec, false, x, table, [N, C, outH, outW], [H, W, outH, outW]);
 }
 
 /** The exact gradient (and DeconvNet rule) of resize2d: the transpose of the interpolation, as a gather. */
@@ -141,5 +137,5 @@ export function resize2dBackward(rec: Recorder, g: Tensor, table: Tensor, xShape
   const [gN, gC, OH, OW] = imageShape(g, 'resize2dBackward', 'signal');
   if (gN !== N || gC !== C) throw new ShapeError(`resize2dBackward: signal [${g.shape}] does not match input [${xShape}]`);
   checkTable(table, H, W, OH, OW, 'resize2dBackward');
-  return record(rec, 'resize2d backward', resizeBackwardShader, g, table, xShape, [H, W, OH, OW]);
+  return record(rec, true, g, table, xShape, [H, W, OH, OW]);
 }

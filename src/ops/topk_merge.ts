@@ -1,5 +1,5 @@
-import { WORKGROUP, topkMergeParams, topkMergeShader } from '../../shaders/topk_merge.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { topkMergeProgram } from '../../shaders/topk_merge.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { OutOfRangeError, ShapeError } from '../gpu/errors.js';
 
@@ -38,12 +38,5 @@ export function topkMerge(rec: Recorder, cand: Tensor, first: Tensor, table: Ten
   if (!Number.isInteger(offset) || offset < 0 || (offset + count * k) * 3 > table.size) {
     throw new OutOfRangeError(`topkMerge: entries ${offset}..${offset + count * k - 1} (${count} channels x k=${k}) are outside a table of ${table.size / 3} entries`);
   }
-  rec.dispatch({
-    name: 'topk merge',
-    key: 'topk-merge',
-    shader: topkMergeShader,
-    params: topkMergeParams.pack({ count, k, batch, offset }),
-    buffers: [cand, first, table],
-    dispatch: dispatch1d(count, WORKGROUP),
-  });
+  rec.dispatch({ ...topkMergeProgram({ count, k, batch, offset }), buffers: [cand, first, table] });
 }
