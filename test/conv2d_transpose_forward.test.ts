@@ -8,6 +8,7 @@ import { conv2dTranspose, conv2dTransposeOutputShape, type Conv2dTransposeAttrs 
 import { axisPhases } from '../src/ops/conv2d_transpose_phases.js';
 import { pair } from '../src/ops/conv_geometry.js';
 import { createRuntime, type Runtime } from '../src/index.js';
+import { defaultVariant } from '../src/gpu/tuning.js';
 import { counted, expectClose, getRuntime } from './helpers/gpu.js';
 import { makeRandom } from './helpers/random.js';
 import { conv2dTransposeRef } from './ref/conv.js';
@@ -45,9 +46,9 @@ const CASES: Case[] = [
 
 /** Runtimes with 'forward-conv' pinned; the forward convolutions take the adapter family's default, or a pinned conv2d variant. */
 const SETUPS: { name: string; style: 'tiled' | 'direct'; conv2d?: string }[] = [
-  { name: 'tiled', style: 'tiled' },
+  { name: 'GPU default (tiled-vec4)', style: 'tiled' },
   { name: 'direct', style: 'direct' },
-  { name: 'tiled-vec4', style: 'tiled', conv2d: 'tiled-vec4' },
+  { name: 'tiled', style: 'tiled', conv2d: 'tiled' },
 ];
 
 const runtimes = new Map<string, Promise<Runtime>>();
@@ -87,7 +88,7 @@ for (const setup of SETUPS) describe(`conv2dTranspose 'forward-conv' [${setup.na
       const stride = pair(c.attrs?.stride, 1);
       const interleaved = stride[0] * stride[1] === 1 || c.fallback ? 0 : Math.min(stride[0], c.out[0]) * Math.min(stride[1], c.out[1]);
       expect(first.variants[0]).toBe('forward-conv');
-      expect(first.variants.slice(1)).toEqual(Array(c.phases).fill(setup.conv2d ?? setup.style));
+      expect(first.variants.slice(1)).toEqual(Array(c.phases).fill(setup.conv2d ?? defaultVariant('conv2d', setup.style)));
       expect(count(first.keys, 'conv2d-transpose:')).toBe(c.fallback ? 1 : 0);
       expect(count(first.keys, 'conv2d-transpose-interleave')).toBe(interleaved);
       expect(count(first.keys, 'conv2d-transpose-phase-weight')).toBe(c.phases);

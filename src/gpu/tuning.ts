@@ -99,9 +99,13 @@ export const TUNING_VERSION = 4;
 /** What the adapter default is for an op, given the runtime's kernel family. */
 export function defaultVariant(op: TunableOp, style: 'direct' | 'tiled'): string {
   if (op === 'matmul') return 'tiled';
+  if (style === 'direct') return 'direct';
   // GPUs: the transposed convolution on the forward kernels (its gather kernels skip 3 of 4 taps at stride 2 and divide per element).
-  if (op === 'conv2dTranspose' && style === 'tiled') return 'forward-conv';
-  return style;
+  if (op === 'conv2dTranspose') return 'forward-conv';
+  // GPUs: tiled-vec4 has tiled's 64x64 tile grid (as many workgroups or more, bench/kernel-report.ts) with
+  // 10.7 multiply-adds per shared load instead of 2 and no division in its loader, so it is not worse on any
+  // VGG16 layer by the static report; 'tiled' was 0.5-0.6x TF.js on the H100. Measured choices (tuneModel) still win.
+  return 'tiled-vec4';
 }
 
 /**
