@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // GEMM: Y = alpha * op(A) op(B) + beta * C, optionally rectified.
 //
@@ -78,14 +79,7 @@ export const matmulParams = defineParams({
 
 function commonHeader(v: MatmulVariant): string {
   return wgsl`
-${matmulParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-#if ${v.bias}
-@group(0) @binding(4) var<storage, read> c: array<f32>;
-#endif
+${kernelHeader(matmulParams, [read('a'), read('b'), readWrite('y'), v.bias && read('c')])}
 
 // op(A)[m, k], zero outside the matrix so partial tiles need no special case.
 fn loadA(m: u32, k: u32) -> f32 {
@@ -215,28 +209,19 @@ function directShader(v: MatmulVariant, tile: MatmulTile): string {
   // Row / column indices clamped into the matrix (a ragged last block recomputes the last row or column,
   // and store() drops it): no branches around the loads. op(A)[m, k] is a[aRow(m) + k * aStep],
   // op(B)[k, n] is b[bCol(n) + k * bStep].
-  return wgsl`
+  const aRows = v.transposeA
+    ? ['  let aStep = p.lda;', ...rows.map((i) => `  let aRow${i} = p.aCol + min(m0 + ${i}u, p.M - 1u);`)]
+    : ['  let aStep = 1u;', ...rows.map((i) => `  let aRow${i} = min(m0 + ${i}u, p.M - 1u) * p.lda + p.aCol;`)];
+  const bCols = v.transposeB
+    ? ['  let bStep = 1u;', ...cols.map((j) => `  let bCol${j} = min(n0 + ${j}u, p.N - 1u) * p.K;`)]
+    : ['  let bStep = p.N;', ...cols.map((j) => `  let bCol${j} = min(n0 + ${j}u, p.N - 1u);`)];
+  // i: the tile of Y this invocation computes.
+  return `
 ${commonHeader(v)}
-@compute @workgroup_size(${MATMUL_DIRECT_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let tile = gid.x + gid.y * nwg.x * ${MATMUL_DIRECT_WORKGROUP}u;
-  if (tile >= p.tilesM * p.tilesN) { return; }
-  let m0 = (tile / p.tilesN) * ${tile.tm}u;
-  let n0 = (tile % p.tilesN) * ${tile.tn}u;
-#if ${v.transposeA}
-  let aStep = p.lda;
-${rows.map((i) => `  let aRow${i} = p.aCol + min(m0 + ${i}u, p.M - 1u);`).join('\n')}
-#else
-  let aStep = 1u;
-${rows.map((i) => `  let aRow${i} = min(m0 + ${i}u, p.M - 1u) * p.lda + p.aCol;`).join('\n')}
-#endif
-#if ${v.transposeB}
-  let bStep = 1u;
-${cols.map((j) => `  let bCol${j} = min(n0 + ${j}u, p.N - 1u) * p.K;`).join('\n')}
-#else
-  let bStep = p.N;
-${cols.map((j) => `  let bCol${j} = min(n0 + ${j}u, p.N - 1u);`).join('\n')}
-#endif
+${flatMain(MATMUL_DIRECT_WORKGROUP, 'p.tilesM * p.tilesN', `  let m0 = (i / p.tilesN) * ${tile.tm}u;
+  let n0 = (i % p.tilesN) * ${tile.tn}u;
+${aRows.join('\n')}
+${bCols.join('\n')}
 ${rows.map((i) => cols.map((j) => `var acc${i}_${j} = 0.0;`).join(' ')).join('\n')}
   for (var k = 0u; k < p.K; k++) {
     let ka = k * aStep;
@@ -245,9 +230,20 @@ ${rows.map((i) => `    let a${i} = a[aRow${i} + ka];`).join('\n')}
 ${cols.map((j) => `    let b${j} = b[bCol${j} + kb];`).join('\n')}
 ${rows.map((i) => '    ' + cols.map((j) => `acc${i}_${j} += a${i} * b${j};`).join(' ')).join('\n')}
   }
-${rows.map((i) => cols.map((j) => `  store(m0 + ${i}u, n0 + ${j}u, acc${i}_${j});`).join('\n')).join('\n')}
-}
+${rows.map((i) => cols.map((j) => `  store(m0 + ${i}u, n0 + ${j}u, acc${i}_${j});`).join('\n')).join('\n')}`)}
 `;
+}
+
+const matmulKernel = defineKernel('matmul', (v: Required<MatmulVariant>) => matmulShader(v));
+
+/**
+ * Buffers [a, b, y, c (with `bias`)]. The spec is completed (tile, accumulate)
+ * before it becomes the key, so equal kernels share one pipeline.
+ */
+export function matmulProgram(v: MatmulVariant, values: Parameters<typeof matmulParams.pack>[0], label: string): KernelProgram {
+  const spec: Required<MatmulVariant> = { ...v, accumulate: !!v.accumulate, tile: v.tile ?? MATMUL_TILES.tiled! };
+  const tiles = values.tilesM * values.tilesN;
+  return matmulKernel.program(spec, matmulParams.pack(values), dispatch1d(tiles, spec.tile.direct ? MATMUL_DIRECT_WORKGROUP : 1), label);
 }
 
 function range(n: number): number[] {

@@ -1,5 +1,5 @@
-import { MATMUL_DIRECT_WORKGROUP, MATMUL_TILES, matmulParams, matmulShader, matmulTileKey, type MatmulVariant } from '../../shaders/matmul.js';
-import { dispatch1d, type Recorder } from '../gpu/recorder.js';
+import { MATMUL_TILES, matmulProgram, type MatmulVariant } from '../../shaders/matmul.js';
+import type { Recorder } from '../gpu/recorder.js';
 import type { KernelProbe } from '../gpu/tuning.js';
 import type { Tensor } from '../gpu/tensor.js';
 import { ShapeError, OutOfRangeError, UnsupportedError } from '../gpu/errors.js';
@@ -115,16 +115,13 @@ function recordGemmVariant(rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | n
   const variant: MatmulVariant = { transposeA, transposeB, bias: withBias, relu, accumulate: layout.accumulate, tile };
   const tilesM = Math.ceil(dims.M / tile.tm);
   const tilesN = Math.ceil(dims.N / tile.tn);
+  const values = {
+    ...dims, tilesM, tilesN, alpha, beta, biasRowStride: strides.row, biasColStride: strides.col,
+    lda: layout.lda, aCol: layout.aCol, ldy: layout.ldy, yCol: layout.yCol, biasOffset: layout.biasOffset,
+  };
   rec.dispatch({
-    name: `matmul [${dims.M}x${dims.K}]x[${dims.K}x${dims.N}]`,
-    key: `matmul:${matmulTileKey(tile)}:tA=${+transposeA}:tB=${+transposeB}:bias=${+withBias}:relu=${+relu}:acc=${+layout.accumulate}`,
-    shader: () => matmulShader(variant),
-    params: matmulParams.pack({
-      ...dims, tilesM, tilesN, alpha, beta, biasRowStride: strides.row, biasColStride: strides.col,
-      lda: layout.lda, aCol: layout.aCol, ldy: layout.ldy, yCol: layout.yCol, biasOffset: layout.biasOffset,
-    }),
+    ...matmulProgram(variant, values, `matmul [${dims.M}x${dims.K}]x[${dims.K}x${dims.N}]`),
     buffers: withBias ? [a, b, y, bias!] : [a, b, y],
-    dispatch: dispatch1d(tilesM * tilesN, tile.direct ? MATMUL_DIRECT_WORKGROUP : 1),
   });
 }
 
