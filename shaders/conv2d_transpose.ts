@@ -1,5 +1,5 @@
-import { directConvShader, implicitGemmShader, type ConvTiling, type DirectConvBlock } from './conv2d.js';
-import { defineKernel, flatMain, kernelHeader, read, readWrite } from './kernel.js';
+import { convLaunch, directConvLaunch, directConvShader, implicitGemmShader, type ConvProblem, type ConvTiling, type DirectConvBlock } from './conv2d.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 import { defineParams } from './params.js';
 
 /** Invocations a workgroup of the 1-D kernels below. */
@@ -48,6 +48,14 @@ fn loadB(g: u32, k: u32, m: u32) -> f32 {
 }
 `;
 
+const tiledTransposeKernel = defineKernel('conv2d-transpose:tiled', conv2dTransposeShader);
+
+/** The tiled gather ('tiled', 'tiled-32'); buffers [x, w (ONNX [Cin, Cout/g, KH, KW]), y, bias?]. */
+export function conv2dTransposeTiledProgram(problem: ConvProblem, bias: boolean, tiling?: ConvTiling): KernelProgram {
+  const launch = convLaunch(problem, undefined, tiling);
+  return tiledTransposeKernel.program({ tiling: launch.tiling, bias }, launch.params, launch.dispatch, 'conv2dTranspose');
+}
+
 /** The 'direct' variant (no workgroup memory; see directConvShader in shaders/conv2d.ts), same gather. */
 export function conv2dTransposeDirectShader(variant: { block: DirectConvBlock; bias: boolean }): string {
   return directConvShader({ ...variant, relu: false, taps: TRANSPOSE_DIRECT_TAPS });
@@ -73,6 +81,14 @@ fn wIndex(g: u32, c: u32, m: u32, tap: u32) -> u32 {
   return ((g * p.cinG + c) * p.coutG + m) * p.kH * p.kW + tap;
 }
 `;
+
+const directTransposeKernel = defineKernel('conv2d-transpose:direct', conv2dTransposeDirectShader);
+
+/** The direct gather ('direct*'); buffers [x, w, y, bias?]. */
+export function conv2dTransposeDirectProgram(problem: ConvProblem, bias: boolean, block: DirectConvBlock): KernelProgram {
+  const launch = directConvLaunch(problem, block);
+  return directTransposeKernel.program({ block: launch.block, bias }, launch.params, launch.dispatch, 'conv2dTranspose');
+}
 
 // ---- The transposed convolution as forward convolutions ('forward-conv') ----
 //

@@ -1,6 +1,4 @@
-import {
-  conv2dTransposeDirectShader, conv2dTransposeShader, convLaunch, directBlockKey, directConvLaunch, tilingKey, type ConvProblem,
-} from '../../shaders/conv2d_transpose.js';
+import { conv2dTransposeDirectProgram, conv2dTransposeTiledProgram, type ConvProblem } from '../../shaders/conv2d_transpose.js';
 import { convKernelFor, convShapeKey } from '../../shaders/conv2d.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { KernelProbe } from '../gpu/tuning.js';
@@ -153,27 +151,10 @@ function recordTranspose(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor 
   if (tile) return recordWinogradConv(rec, x, weight, bias, equivalentForward(problem), false, tile, 'transposed');
   const y = rec.tensor([problem.batch, problem.outC, problem.outH, problem.outW], 'conv2dTranspose');
   const kernel = convKernelFor(variant, problem.outC / problem.groups);
-  if (kernel.direct) {
-    const { block, params, dispatch } = directConvLaunch(problem, kernel.direct);
-    rec.dispatch({
-      name: 'conv2dTranspose',
-      key: `conv2d-transpose:${directBlockKey(block)}:${bias ? 'bias' : 'nobias'}`,
-      shader: () => conv2dTransposeDirectShader({ block, bias: bias !== null }),
-      params,
-      buffers: bias ? [x, weight, y, bias] : [x, weight, y],
-      dispatch,
-    });
-    return y;
-  }
-  const { tiling, params, dispatch } = convLaunch(problem, undefined, kernel.tiling);
-  rec.dispatch({
-    name: 'conv2dTranspose',
-    key: `conv2d-transpose:${tilingKey(tiling)}:${bias ? 'bias' : 'nobias'}`,
-    shader: () => conv2dTransposeShader({ tiling, bias: bias !== null }),
-    params,
-    buffers: bias ? [x, weight, y, bias] : [x, weight, y],
-    dispatch,
-  });
+  const program = kernel.direct
+    ? conv2dTransposeDirectProgram(problem, bias !== null, kernel.direct)
+    : conv2dTransposeTiledProgram(problem, bias !== null, kernel.tiling);
+  rec.dispatch({ ...program, buffers: bias ? [x, weight, y, bias] : [x, weight, y] });
   return y;
 }
 
