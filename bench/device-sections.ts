@@ -13,7 +13,7 @@
 //             n^3 matmuls (bench/kernel-cases.ts)
 //   workloads the benchmark's six workloads end to end, ours vs TF.js (bench/page.ts)
 import * as tf from '@tensorflow/tfjs-core';
-import { createRuntime, type Runtime } from '../src/gpu/runtime.js';
+import { createRuntime, type Precision, type Runtime } from '../src/gpu/runtime.js';
 import type { Recorder } from '../src/gpu/recorder.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import type { TunableOp } from '../src/gpu/tuning.js';
@@ -238,17 +238,30 @@ function relativeError(ours: Float32Array, ref: Float64Array): number {
 /** f32 variants: 1e-4 of the output's range (sums of <= 600 products; Winograd's transforms round more); f16 variants: 1e-2. */
 const toleranceOf = (variant: string) => (variant.includes('f16') ? 1e-2 : 1e-4);
 
+/**
+ * The f16 weights of the GEMM core (docs/f16.md) as gate rows of the conv2d cases: the registry row pinned
+ * and runtime.precision set ('f16': native where the device has 'shader-f16', packed elsewhere; 'f16-packed':
+ * packed everywhere), so both forms are gated on a GPU that has the feature.
+ */
+const F16_GATE_ROWS: Readonly<Record<string, { pin: string; precision: Precision }>> = {
+  'gemm128-conv f16': { pin: 'gemm128-conv', precision: 'f16' },
+  'gemm128-conv f16-packed': { pin: 'gemm128-conv', precision: 'f16-packed' },
+};
+const gateVariants = (op: TunableOp) => [...variantsOf(op), ...(op === 'conv2d' ? Object.keys(F16_GATE_ROWS) : [])];
+
 async function gateSection(rt: Runtime, deadline: number, rows: GateRow[], save: () => Promise<void>): Promise<number> {
   const cases = [...convGateCases(), ...matmulGateCases()];
   for (const op of registeredOps().filter((o) => !cases.some((c) => c.op === o))) {
     rows.push({ op, case: '-', variant: variantsOf(op).join(','), ran: [], error: null, tolerance: 0, pass: false, failure: `no gate case for ${op}: add one to bench/device-sections.ts` });
   }
-  const items = cases.flatMap((c) => variantsOf(c.op).map((variant) => ({ c, variant })));
+  const items = cases.flatMap((c) => gateVariants(c.op).map((variant) => ({ c, variant })));
   let done = 0;
   for (const { c, variant } of items) {
     if (performance.now() > deadline) break;
     const tolerance = toleranceOf(variant);
-    rt.pinKernel(c.op, variant);
+    const f16 = F16_GATE_ROWS[variant];
+    rt.pinKernel(c.op, f16?.pin ?? variant);
+    rt.precision = f16?.precision ?? 'f32';
     let out: Float32Array | null = null;
     const row: GateRow = { op: c.op, case: c.label, variant, ran: [], error: null, tolerance, pass: false };
     try {
@@ -260,6 +273,7 @@ async function gateSection(rt: Runtime, deadline: number, rows: GateRow[], save:
       if (e instanceof OverBudget) { rows.push(row); break; }
     } finally {
       rt.unpinKernel(c.op);
+      rt.precision = 'f32';
     }
     rows.push(row);
     done++;

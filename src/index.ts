@@ -56,3 +56,7 @@ export { planIncrementalOcclusion, type IncrementalPlan, type NodeStep, type Occ
 export { gemmPlan, recordConvGemm, recordMatmulGemm, convGemmCanPool, GEMM_MATMUL_VARIANTS, GEMM_CONV_VARIANTS, MODEL_SMS, TARGET_WORKGROUPS, type GemmPlan, type GemmVariant, type GemmOptions, type ConvGemmGeometry, type MatmulGemmCall } from './ops/gemm.js';
 export { VARIANT_TABLE, isVariant, type VariantOf } from './gpu/tuning.js';
 export { fill, fillTensor, fillsSettled, fillValue, isFill, weightCount, weightSlice, type FillSpec, type FillTerm, type Weights } from './ops/fill.js';
+export { halfRows, halfRowVec4s, type HalfRowsLayout } from './ops/gemm.js';
+export type { Precision } from './gpu/runtime.js';
+export { conv2dMaxPool, isEpiloguePool, type ConvPooled } from './ops/conv2d_pool.js';
+export { convPoolPairs } from './model/fusion.js';

@@ -227,7 +227,7 @@ describe('matmul through the GEMM core with an f16 operand (packed form)', () =>
 // ---- the runtime switch, the weight version, errors ----
 
 describe('runtime precision f16', () => {
-  it('conv2d (pinned gemm128-conv) reads the f16 copy; a training step on the weight rebuilds it', async () => {
+  it("conv2d (pinned gemm128-conv) reads the f16 copy; a training step on the weight rebuilds it; 'f16-packed' keeps f32 arithmetic", async () => {
     const rt = await getRuntime();
     const c: ConvCase = { x: [2, 7, 12, 11], outC: 131, k: [3, 3], pads: [1, 0, 1, 2] };
     const { wShape, attrs, K } = geometryOf(c);
@@ -238,13 +238,12 @@ describe('runtime precision f16', () => {
     rt.pinKernel('conv2d', 'gemm128-conv');
     rt.precision = 'f16';
     const convAttrs = { padding: c.pads!, activation: 'relu' as const };
-    const forward = async (weights: Float32Array, what: string) => {
+    const forward = async (weights: Float32Array, what: string, native: boolean) => {
       const builds = rt.derived.counts.builds;
       const run = await counted(rt, what, (rec) => conv2d(rec, x, w, b, convAttrs));
       expect(run.variants).toEqual(['gemm128-conv']);
       expect(run.keys.some((k) => k.startsWith('gemm-f16-pack')), `${what}: the copy is built`).toBe(true);
       expect(rt.derived.counts.builds - builds).toBe(1);
-      const native = rt.device.features.has('shader-f16');
       expect(run.keys.find((k) => k.includes('"kind":"conv"'))).toContain(`"half":{"form":"${native ? 'native' : 'packed'}"`);
       const ours = await run.result.read();
       run.result.release();
@@ -257,7 +256,7 @@ describe('runtime precision f16', () => {
       again.result.release();
     };
     try {
-      await forward(wd, 'before the step');
+      await forward(wd, 'before the step', rt.device.features.has('shader-f16'));
       // One SGD step (momentum 0): w -= 0.5 * grad, in place on the GPU (a write that bumps the weight's version).
       setHyper(hyper, [0.5]);
       const step = rt.record('sgd step');
@@ -265,7 +264,9 @@ describe('runtime precision f16', () => {
       await step.submit();
       const stepped = await w.read();
       expect(stepped[0]).toBeCloseTo(wd[0]! - 0.5 * gd[0]!, 5);
-      await forward(stepped, 'after the step');
+      // 'f16-packed': the same copy (rebuilt: the weight moved on), read by the packed form on every device.
+      rt.precision = 'f16-packed';
+      await forward(stepped, 'after the step', false);
       // Back to f32: the plain kernel, no half.
       rt.precision = 'f32';
       const plain = await counted(rt, 'f32', (rec) => conv2d(rec, x, w, b, convAttrs));

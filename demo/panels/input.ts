@@ -92,7 +92,19 @@ function modelSection(app: App): HTMLElement {
       el('div', { class: 'row' }, url, urlButton)),
     error,
     tuneControl(app),
+    halfPrecisionControl(app),
   );
+}
+
+/** Half-precision weights (docs/f16.md): the GEMM conv kernels read f16 copies of the weights; the page reruns. */
+function halfPrecisionControl(app: App): HTMLElement {
+  const box = el('input', { type: 'checkbox', checked: app.runtime.precision !== 'f32', 'data-testid': 'half-precision' });
+  box.addEventListener('change', () => {
+    app.runtime.precision = box.checked ? 'f16' : 'f32';
+    void app.forward();
+  });
+  return el('label', { class: 'note', title: 'f16 weights in the GEMM convolution kernels (where the kernel chooser picks them); everything else stays f32' },
+    box, ' Half-precision weights');
 }
 
 /** Kernel tuning for the model on show (forward and projection shapes at batch 1). */

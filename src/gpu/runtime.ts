@@ -52,15 +52,17 @@ export interface RuntimeOptions {
    */
   tuningCache?: boolean | TuningStore;
   /**
-   * 'f16': the kernels with an f16 form read weights as f16 copies (docs/f16.md): native f16
-   * arithmetic where the device has 'shader-f16', packed halves with f32 arithmetic elsewhere;
-   * the others stay f32. Default 'f32'. Can be changed later (runtime.precision).
+   * 'f16': the kernels with an f16 form read weights as f16 copies (docs/f16.md), with native f16
+   * arithmetic where the device has 'shader-f16' and packed halves with f32 arithmetic elsewhere;
+   * 'f16-packed': f16 weights, f32 arithmetic on every device. The other kernels stay f32.
+   * Default 'f32'. Can be changed later (runtime.precision).
    */
   precision?: Precision;
 }
 
 /** Weight precision of the kernels that have an f16 form (see RuntimeOptions.precision). */
-export type Precision = 'f32' | 'f16';
+export type Precision = 'f32' | 'f16' | 'f16-packed';
+const PRECISIONS: readonly Precision[] = ['f32', 'f16', 'f16-packed'];
 
 export type KernelStyle = 'tiled' | 'direct';
 
@@ -117,7 +119,7 @@ export async function createRuntime(options: RuntimeOptions = {}): Promise<Runti
   const requiredFeatures = (['timestamp-query', 'subgroups', 'shader-f16'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'deconvnet-webgpu' });
   return new Runtime(device, true, {
-    ...options, kernelStyle: options.kernelStyle ?? kernelStyleFor(adapter.info as GPUAdapterInfo | undefined, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true),
+    ...options, gpu, kernelStyle: options.kernelStyle ?? kernelStyleFor(adapter.info as GPUAdapterInfo | undefined, (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true),
   });
 }
 
@@ -152,6 +154,15 @@ export class Runtime {
 
   readonly #poison: boolean;
   readonly #maxUniforms: number;
+  /**
+   * The GPU object the device was requested from, held for the runtime's life:
+   * in Node, Dawn's instance lives only as long as the object `create()` of the
+   * `webgpu` package returned, and a garbage collection that frees it while its
+   * device works crashes the process (SIGSEGV, a futex abort or a hang; see
+   * scripts/dawn-crash-case.ts). `createRuntime({ gpu: create([]) })` holds
+   * no other reference.
+   */
+  readonly #gpu: GPU | null;
   /** Kernel family the ops pick their variants from (see RuntimeOptions.kernelStyle). */
   readonly kernelStyle: KernelStyle;
   /** Kernel variant choices: pins, measured results (see src/gpu/tuning.ts). */
@@ -163,6 +174,7 @@ export class Runtime {
     this.maxBindingSize = Math.min(limit, options.maxBindingSize ?? limit);
     this.#poison = options.poisonNewTensors ?? false;
     this.#maxUniforms = Math.max(1, options.maxCachedUniforms ?? MAX_CACHED_UNIFORMS);
+    this.#gpu = ownsDevice ? options.gpu ?? null : null;
     this.kernelStyle = options.kernelStyle ?? 'tiled';
     this.precision = options.precision ?? 'f32';
     const info = device.adapterInfo as GPUAdapterInfo | undefined;
@@ -198,7 +210,7 @@ export class Runtime {
   /** Weight precision of the kernels with an f16 form (RuntimeOptions.precision); takes effect from the next op recorded. */
   get precision(): Precision { return this.#precision; }
   set precision(value: Precision) {
-    if (value !== 'f32' && value !== 'f16') throw new OutOfRangeError(`runtime precision '${String(value)}' is not 'f32' or 'f16'`);
+    if (!PRECISIONS.includes(value)) throw new OutOfRangeError(`runtime precision '${String(value)}' is not one of ${PRECISIONS.join(', ')}`);
     this.#precision = value;
   }
 

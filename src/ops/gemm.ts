@@ -81,11 +81,11 @@ export interface GemmOptions {
   /** Reduce the slices with subgroup shuffles; default: where the device has 'subgroups'. */
   subgroups?: boolean;
   /**
-   * 'f16': read the weight operand from a cached f16 copy (docs/f16.md). Convolution default:
-   * runtime.precision; matmul default 'f32' (the op cannot tell a weight from an activation).
+   * 'f16' / 'f16-packed': read the weight operand from a cached f16 copy (docs/f16.md). Convolution
+   * default: runtime.precision; matmul default 'f32' (the op cannot tell a weight from an activation).
    */
   precision?: Precision;
-  /** The f16 kernel's form: default 'native' where the device has 'shader-f16', else 'packed'. */
+  /** The f16 kernel's form: default 'packed' for 'f16-packed', else 'native' where the device has 'shader-f16', else 'packed'. */
   f16Form?: GemmHalf['form'];
   /** Matmul: the f16 operand (its rows must run along K); default 'b' when transposeB, else 'a'. */
   f16Operand?: GemmHalf['operand'];
@@ -229,15 +229,13 @@ export function recordConvGemm(
 
 /** The f16 operand and form, or null for f32; a native form asked for on a device without 'shader-f16' is an UnsupportedError. */
 function halfOf(rec: Recorder, options: GemmOptions, precision: Precision, operand: GemmHalf['operand']): GemmHalf | null {
-  if (precision !== 'f16') {
-    if (precision !== 'f32') throw new OutOfRangeError(`gemm: precision '${String(precision)}' is not 'f32' or 'f16'`);
-    return null;
-  }
+  if (precision === 'f32') return null;
+  if (precision !== 'f16' && precision !== 'f16-packed') throw new OutOfRangeError(`gemm: precision '${String(precision)}' is not 'f32', 'f16' or 'f16-packed'`);
   const has = rec.runtime.device.features.has('shader-f16');
   if (options.f16Form === 'native' && !has) {
     throw new UnsupportedError('gemm: the native f16 form was asked for, but the device was created without the "shader-f16" feature');
   }
-  return { operand, form: options.f16Form ?? (has ? 'native' : 'packed') };
+  return { operand, form: options.f16Form ?? (has && precision === 'f16' ? 'native' : 'packed') };
 }
 
 /** vec4s per row of an f16 copy: K values padded to a multiple of 4. */
