@@ -2,6 +2,8 @@
 // `webgpu` package) instead of Chromium. Skips with a message where Dawn finds
 // no adapter (no Vulkan loader / ICD on this machine).
 import { describe, it, expect } from 'vitest';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { installDawn } from '../../scripts/node-gpu.js';
 
 const dawn = await installDawn();
@@ -48,5 +50,27 @@ describe.skipIf(!gpu)('the library in Node on Dawn', () => {
     expect(shape).toEqual([1, 1, 6, 6]);
     expected.forEach((v, i) => expect(data[i]).toBeCloseTo(v, 5));
     proj.release(); fwd.release(); model.destroy(); rt.destroy();
+  });
+
+  // Dawn's instance lives as long as the object create() returned; the
+  // runtime holds it, else a collection frees it under the device and the
+  // process dies (scripts/dawn-crash-case.ts: SIGSEGV, futex abort or hang),
+  // which fails this file.
+  it('keeps working after garbage collection when nothing but the runtime holds the GPU object', async () => {
+    const { create } = await import('webgpu');
+    const { createRuntime } = await import('../../src/index.js');
+    const rt = await createRuntime({ gpu: create([]) as GPU });
+    setFlagsFromString('--expose-gc');
+    const collect = runInNewContext('gc') as () => void;
+    for (let round = 0; round < 3; round++) {
+      collect();
+      // Finalizers run on a later turn of the event loop.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const data = Float32Array.from({ length: 4096 }, (_, i) => i * 0.5 + round);
+      const tensor = rt.createTensor([4096], data);
+      expect(await tensor.read()).toEqual(data);
+      tensor.release();
+    }
+    rt.destroy();
   });
 });
