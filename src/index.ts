@@ -58,3 +58,5 @@ export { VARIANT_TABLE, isVariant, type VariantOf } from './gpu/tuning.js';
 export { fill, fillTensor, fillsSettled, fillValue, isFill, weightCount, weightSlice, type FillSpec, type FillTerm, type Weights } from './ops/fill.js';
 export { halfRows, halfRowVec4s, type HalfRowsLayout } from './ops/gemm.js';
 export type { Precision } from './gpu/runtime.js';
+export { conv2dMaxPool, isEpiloguePool, type ConvPooled } from './ops/conv2d_pool.js';
+export { convPoolPairs } from './model/fusion.js';

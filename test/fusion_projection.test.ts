@@ -16,18 +16,12 @@ import { selectSeed } from '../src/ops/select_seed.js';
 import type { Pool2dAttrs } from '../src/ops/pool_geometry.js';
 import { kernelKey } from '../shaders/kernel.js';
 import { makeRandom } from './helpers/random.js';
+import { expectSameBits } from './helpers/same_bits.js';
 import { twinChain, twinConv, twinPool, type TwinNet } from './helpers/ref_layers.js';
 import { refForward, refProject, type Mode, type T } from './ref/net.js';
 
 const MODES: Mode[] = ['deconvnet', 'guided', 'gradient'];
 const RULES: WindowRule[] = ['mask', ...MODES];
-
-/** Bit-for-bit equality, naming the first element that differs. */
-function expectSameBits(actual: Float32Array, expected: Float32Array, what: string): void {
-  expect(actual.length, `${what}: length`).toBe(expected.length);
-  const at = actual.findIndex((v, i) => !Object.is(v, expected[i]));
-  expect(at, `${what}: first difference at ${at} (${actual[at]} vs ${expected[at]})`).toBe(-1);
-}
 
 let rt: Runtime;
 beforeAll(async () => { rt = await getRuntime(); });

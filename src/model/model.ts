@@ -3,6 +3,9 @@ import type { Runtime } from '../gpu/runtime.js';
 import type { Recorder } from '../gpu/recorder.js';
 import { Tensor, shapeSize, sameShape, disposeSymbol } from '../gpu/tensor.js';
 import { DestroyedError, OutOfRangeError, ShapeError, UnsupportedError } from '../gpu/errors.js';
+import { convPoolPairs, recordConvPool } from './fusion.js';
+import type { Conv2D } from '../layers/conv2d.js';
+import type { MaxPool2D } from '../layers/maxpool2d.js';
 
 export interface LayerInfo {
   index: number;
@@ -48,6 +51,13 @@ export interface ModelSpec {
   nodes?: GraphNode[];
   /** Node names whose values are the model's outputs; default: the last node. */
   outputs?: string[];
+  /**
+   * true (default): a Conv2D and the 2x2 / stride 2 MaxPool2D reading it are
+   * recorded as one pass where the conv runs on the GEMM core unsplit
+   * (src/model/fusion.ts, docs/fusion.md); false: every node its own passes.
+   * Same values either way.
+   */
+  fusion?: boolean;
 }
 
 /** Where a node reads a value from: a model input (-1 - k for input k) or a node index. */
@@ -71,6 +81,8 @@ export class Model {
   readonly outputIndices: readonly number[];
   /** True when every node reads exactly the previous node's output (what training supports). */
   readonly isChain: boolean;
+  /** Conv node -> the pool node the forward may record with it as one pass. */
+  readonly #convPools: ReadonlyMap<number, number>;
   #destroyed = false;
 
   constructor(readonly runtime: Runtime, spec: ModelSpec) {
@@ -129,6 +141,7 @@ export class Model {
       return s;
     });
     this.isChain = inputs.length === 1 && sources.every((src, i) => src.length === 1 && src[0] === (i === 0 ? inputSource(0) : i - 1));
+    this.#convPools = spec.fusion === false ? new Map() : convPoolPairs(this.layers, sources);
   }
 
   /** The per-image shape of the first input (the pixels). */
@@ -278,17 +291,24 @@ export class Model {
     const outputs: Tensor[] = [];
     const switches: Array<Tensor | undefined> = [];
     const value = (s: Source) => (isModelInput(s) ? xs[inputIndex(s)]! : outputs[s]!);
+    // Pool nodes whose outputs a fused conv already recorded.
+    const pooled = new Map<number, { output: Tensor; switches: Tensor }>();
     try {
       for (let i = 0; i < end; i++) {
         const layer = this.layers[i]!;
         const args = this.sources[i]!.map(value);
-        const step = isMerge(layer) ? layer.forward(rec, args) : layer.forward(rec, args[0]!);
+        const poolNode = this.#convPools.get(i);
+        const fused = poolNode !== undefined && poolNode < end
+          ? recordConvPool(rec, layer as Conv2D, this.layers[poolNode] as MaxPool2D, args[0]!) : null;
+        if (fused) pooled.set(poolNode!, fused.pool);
+        const step = fused?.conv ?? pooled.get(i) ?? (isMerge(layer) ? layer.forward(rec, args) : layer.forward(rec, args[0]!));
         outputs.push(step.output);
         switches.push((step as { switches?: Tensor }).switches);
       }
     } catch (e) {
       const borrowed = new Set(xs.map((t) => t.buffer));
-      for (const t of [...outputs, ...switches]) if (t && !borrowed.has(t.buffer)) t.release();
+      const early = [...pooled].filter(([node]) => node >= outputs.length).flatMap(([, p]) => [p.output, p.switches]);
+      for (const t of [...outputs, ...switches, ...early]) if (t && !borrowed.has(t.buffer)) t.release();
       throw e;
     }
     return { outputs, switches };

@@ -76,6 +76,12 @@ export function conv2dOutputShape(xShape: readonly number[], weightShape: readon
 
 /** x [N,C,H,W], weight [M, C/groups, KH, KW] (ONNX/PyTorch layout), bias [M] or null -> [N, M, OH, OW]; fused ReLU when activation==='relu'. */
 export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, attrs: Conv2dAttrs = {}): Tensor {
+  const { problem, relu } = conv2dProblem(x, weight, bias, attrs);
+  return recordChosenConv2d(rec, x, weight, bias, problem, relu);
+}
+
+/** The checked problem of conv2d(x, weight, bias, attrs) (typed errors as conv2d), for the ops that record it fused with more. */
+export function conv2dProblem(x: Tensor, weight: Tensor, bias: Tensor | null, attrs: Conv2dAttrs = {}): { problem: ConvProblem; relu: boolean } {
   const g = parseConv(x.shape, weight.shape, attrs);
   if (bias && bias.size !== g.m) {
     throw new ShapeError(`conv2d: bias [${bias.shape}] has ${bias.size} values, weight [${weight.shape}] has ${g.m} output channels`);
@@ -93,7 +99,7 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
     padT: g.pads[0], padL: g.pads[1],
     cinG: g.c / g.groups,
   };
-  return recordChosenConv2d(rec, x, weight, bias, problem, relu);
+  return { problem, relu };
 }
 
 /**
@@ -102,9 +108,13 @@ export function conv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | 
  * 'forward-conv' variant (src/ops/conv2d_transpose.ts) records its phases through this.
  */
 export function recordChosenConv2d(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean): Tensor {
-  const variant = rec.runtime.kernelVariant('conv2d', convShapeKey(problem), () => conv2dProbe(rec, x, weight, bias, problem, relu),
+  return recordConv2d(rec, x, weight, bias, problem, relu, chosenConv2dVariant(rec, x, weight, bias, problem, relu));
+}
+
+/** The variant the runtime chooses for this convolution's shape (pinned, measured or the adapter default). */
+export function chosenConv2dVariant(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean): Conv2dVariant {
+  return rec.runtime.kernelVariant('conv2d', convShapeKey(problem), () => conv2dProbe(rec, x, weight, bias, problem, relu),
     convVariantSupports(problem, rec.runtime.maxBindingSize));
-  return recordConv2d(rec, x, weight, bias, problem, relu, variant);
 }
 
 /** How one forward convolution is recorded with one variant's kernel; returns y. */
