@@ -1,6 +1,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
-import { CONV_GEOMETRY_FIELDS } from './conv2d.js';
+import { defineParams } from './params.js';
+import { CONV_GEOMETRY_FIELDS, range } from './conv2d.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type Dispatch, type KernelProgram } from './kernel.js';
 
 // Weight gradient of conv2d as an implicit GEMM, per group:
 //   dW[m, col] = sum_r dY[m, r] * X[r, col]
@@ -68,10 +69,6 @@ export function chooseWeightGradTiling(coutG: number, kCols: number): WeightGrad
   return { wgM, wgC, wgK, rM, rC, tk };
 }
 
-export function weightGradTilingKey(t: WeightGradTiling): string {
-  return `${t.wgC}x${t.wgM}x${t.wgK}/${t.rM}x${t.rC}/k${t.tk}`;
-}
-
 /**
  * Row stride of a slab in shared memory. The staging stores walk k with this
  * stride, so an even stride would pile consecutive invocations onto few banks.
@@ -86,9 +83,8 @@ function nextPow2(n: number): number {
   return p;
 }
 
-function range(n: number): number[] {
-  return Array.from({ length: n }, (_, i) => i);
-}
+/** Both main variants read the forward input and dY and write the weight gradient (or its chunk partials). */
+const MAIN_BINDINGS = [read('x'), read('dy'), readWrite('out')];
 
 /** Launched over `workgroups` workgroups (linear, folded into y past 65535). */
 export function weightGradShader(t: WeightGradTiling): string {
@@ -97,11 +93,7 @@ export function weightGradShader(t: WeightGradTiling): string {
   const rows = range(t.rM), cols = range(t.rC);
   const accs = rows.flatMap((i) => cols.map((j) => `acc${i}_${j}`));
   return wgsl`
-${weightGradParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+${kernelHeader(weightGradParams, MAIN_BINDINGS)}
 
 const WG_M = ${t.wgM}u;
 const WG_C = ${t.wgC}u;
@@ -215,24 +207,24 @@ ${rows.map((i) => cols.map((j) => `  store(chunk, gi, m0 + lid.y + ${i * t.wgM}u
 `;
 }
 
-/** Second pass of split-K: out[i] = sum over chunks c, in order, of part[c * total + i]. */
-export function weightGradReduceShader(): string {
-  return `
-${reduceParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> part: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${flatIndexFn(REDUCE_WORKGROUP)}
+const weightGradTiledKernel = defineKernel('conv2d-weight-grad:tiled', weightGradShader);
 
-@compute @workgroup_size(${REDUCE_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  var s = 0.0;
-  for (var c = 0u; c < p.chunks; c++) { s += part[c * p.total + i]; }
-  out[i] = s;
+/** The tiled main pass; buffers [x, dy, out]. */
+export function weightGradTiledProgram(plan: { tiling: WeightGradTiling; params: ArrayBuffer; dispatch: Dispatch }, label: string): KernelProgram {
+  return weightGradTiledKernel.program(plan.tiling, plan.params, plan.dispatch, label);
 }
-`;
+
+/** Second pass of split-K: out[i] = sum over chunks c, in order, of part[c * total + i]. */
+const weightGradReduceKernel = defineKernel('conv2d-weight-grad-reduce', () => `
+${kernelHeader(reduceParams, [read('part'), readWrite('out')])}
+${flatMain(REDUCE_WORKGROUP, 'p.total', `  var s = 0.0;
+  for (var c = 0u; c < p.chunks; c++) { s += part[c * p.total + i]; }
+  out[i] = s;`)}
+`);
+
+/** Buffers [part, out]. */
+export function weightGradReduceProgram(values: Parameters<typeof reduceParams.pack>[0], label: string): KernelProgram {
+  return weightGradReduceKernel.program(undefined, reduceParams.pack(values), dispatch1d(values.total, REDUCE_WORKGROUP), label);
 }
 
 // ---- 'direct' variant ------------------------------------------------------
@@ -243,7 +235,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 // (n, oy) of the reduction itself, no shared memory, no barriers. Rows are
 // split into `chunks` ranges so that small weights still make enough
 // invocations; the chunk partials are summed in chunk order by
-// weightGradReduceShader (deterministic, as the tiled variant).
+// the reduce pass (deterministic, as the tiled variant).
 
 export const weightGradDirectParams = defineParams({
   ...CONV_GEOMETRY_FIELDS,
@@ -276,23 +268,17 @@ export function chooseWeightGradDirectBlock(coutG: number, taps: number): Weight
   return { rM: Math.min(rM, coutG), rT };
 }
 
-export function weightGradDirectKey(b: WeightGradDirectBlock): string { return `direct/${b.rM}x${b.rT}`; }
-
 export function weightGradDirectShader(b: WeightGradDirectBlock): string {
   const ms = range(b.rM), ts = range(b.rT);
   return `
-${weightGradDirectParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> dy: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
-${flatIndexFn(DIRECT_WORKGROUP)}
+${kernelHeader(weightGradDirectParams, MAIN_BINDINGS)}
 
-@compute @workgroup_size(${DIRECT_WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.invocations) { return; }
-  let tb = i % p.tapBlocks;
+fn store(chunk: u32, g: u32, m: u32, col: u32, tapOk: bool, v: f32) {
+  if (m >= p.coutG || !tapOk) { return; }
+  out[chunk * p.total + (g * p.coutG + m) * p.kCols + col] = v;
+}
+
+${flatMain(DIRECT_WORKGROUP, 'p.invocations', `  let tb = i % p.tapBlocks;
   let r1 = i / p.tapBlocks;
   let mb = r1 % p.mBlocks;
   let r2 = r1 / p.mBlocks;
@@ -329,12 +315,13 @@ ${ts.map((j) => `      let ix${j} = ixBase + offX${j};
 ${ms.map((k) => ts.map((j) => `a${k}_${j} += d${k} * v${j};`).join(' ')).join('\n')}
     }
   }
-${ms.map((k) => ts.map((j) => `  store(chunk, g, mb * ${b.rM}u + ${k}u, c * taps + tb * ${b.rT}u + ${j}u, tb * ${b.rT}u + ${j}u < taps, a${k}_${j});`).join('\n')).join('\n')}
+${ms.map((k) => ts.map((j) => `  store(chunk, g, mb * ${b.rM}u + ${k}u, c * taps + tb * ${b.rT}u + ${j}u, tb * ${b.rT}u + ${j}u < taps, a${k}_${j});`).join('\n')).join('\n')}`)}
+`;
 }
 
-fn store(chunk: u32, g: u32, m: u32, col: u32, tapOk: bool, v: f32) {
-  if (m >= p.coutG || !tapOk) { return; }
-  out[chunk * p.total + (g * p.coutG + m) * p.kCols + col] = v;
-}
-`;
+const weightGradDirectKernel = defineKernel('conv2d-weight-grad:direct', weightGradDirectShader);
+
+/** The direct main pass; buffers [x, dy, out]. */
+export function weightGradDirectProgram(plan: { block: WeightGradDirectBlock; params: ArrayBuffer; dispatch: Dispatch }, label: string): KernelProgram {
+  return weightGradDirectKernel.program(plan.block, plan.params, plan.dispatch, label);
 }

@@ -1,8 +1,6 @@
 import {
-  DIRECT_WORKGROUP, chooseWeightGradDirectBlock, weightGradDirectKey, weightGradDirectParams, weightGradDirectShader,
-  type WeightGradDirectBlock,
-  REDUCE_WORKGROUP, chooseWeightGradTiling, reduceParams, weightGradParams, weightGradReduceShader,
-  weightGradShader, weightGradTilingKey, type WeightGradTiling,
+  DIRECT_WORKGROUP, chooseWeightGradDirectBlock, weightGradDirectParams, weightGradDirectProgram, type WeightGradDirectBlock,
+  chooseWeightGradTiling, weightGradParams, weightGradReduceProgram, weightGradTiledProgram, type WeightGradTiling,
 } from '../../shaders/conv2d_weight_grad.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -153,48 +151,21 @@ export function conv2dBackwardWeightPlanned(
   };
   const maxPartialBytes = Math.min(planOptions.maxPartialBytes ?? 32 * 2 ** 20, rec.runtime.maxBindingSize);
   // The runtime's kernel style picks the family: shared-memory tiles on GPUs, register blocks on CPU adapters.
-  const main = rec.runtime.kernelStyle === 'direct'
-    ? (() => {
-      const plan = planWeightGradDirect(problem, { maxPartialBytes });
-      return {
-        chunks: plan.chunks,
-        key: `conv2d-weight-grad:${weightGradDirectKey(plan.block)}`,
-        shader: () => weightGradDirectShader(plan.block),
-        params: plan.params,
-        dispatch: plan.dispatch,
-      };
-    })()
-    : (() => {
-      const plan = planWeightGrad(problem, { ...planOptions, maxPartialBytes });
-      return {
-        chunks: plan.chunks,
-        key: `conv2d-weight-grad:${weightGradTilingKey(plan.tiling)}`,
-        shader: () => weightGradShader(plan.tiling),
-        params: plan.params,
-        dispatch: plan.dispatch,
-      };
-    })();
+  const plan = rec.runtime.kernelStyle === 'direct'
+    ? planWeightGradDirect(problem, { maxPartialBytes })
+    : planWeightGrad(problem, { ...planOptions, maxPartialBytes });
+  const split = plan.chunks > 1;
+  const label = `conv2d weight gradient${split ? ` (${plan.chunks} chunks)` : ''}`;
+  const main = 'block' in plan ? weightGradDirectProgram(plan, label) : weightGradTiledProgram(plan, label);
 
   const dw = rec.tensor(weightShape, 'conv2d weight gradient');
   try {
-    const split = main.chunks > 1;
-    const target = split ? rec.temp(rec.tensor([main.chunks, dw.size], 'conv2d weight gradient partials')) : dw;
-    rec.dispatch({
-      name: `conv2d weight gradient${split ? ` (${main.chunks} chunks)` : ''}`,
-      key: main.key,
-      shader: main.shader,
-      params: main.params,
-      buffers: [x, g, target],
-      dispatch: main.dispatch,
-    });
+    const target = split ? rec.temp(rec.tensor([plan.chunks, dw.size], 'conv2d weight gradient partials')) : dw;
+    rec.dispatch({ ...main, buffers: [x, g, target] });
     if (split) {
       rec.dispatch({
-        name: 'conv2d weight gradient: sum of chunks',
-        key: 'conv2d-weight-grad-reduce',
-        shader: weightGradReduceShader,
-        params: reduceParams.pack({ total: dw.size, chunks: main.chunks }),
+        ...weightGradReduceProgram({ total: dw.size, chunks: plan.chunks }, 'conv2d weight gradient: sum of chunks'),
         buffers: [target, dw],
-        dispatch: dispatch1d(dw.size, REDUCE_WORKGROUP),
       });
     }
   } catch (e) {
