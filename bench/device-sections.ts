@@ -13,12 +13,13 @@
 //             n^3 matmuls (bench/kernel-cases.ts)
 //   workloads the benchmark's six workloads end to end, ours vs TF.js (bench/page.ts)
 import * as tf from '@tensorflow/tfjs-core';
-import { createRuntime, type Precision, type Runtime } from '../src/gpu/runtime.js';
+import { createRuntime, type Runtime } from '../src/gpu/runtime.js';
 import type { Recorder } from '../src/gpu/recorder.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import type { TunableOp } from '../src/gpu/tuning.js';
 import { conv2d, conv2dBackwardInput } from '../src/ops/conv2d.js';
 import { matmul } from '../src/ops/matmul.js';
+import { GEMM_CONV_F16_ROWS } from '../src/ops/gemm.js';
 import { conv2dInputGradRef, conv2dRef, convOutputShapeRef, type ConvRefAttrs } from '../test/ref/conv.js';
 import { gemmRef } from '../test/ref/matmul.js';
 import { caseMacs, caseTensors, kernelCases, recordCase, type KernelCase } from './kernel-cases.js';
@@ -239,15 +240,10 @@ function relativeError(ours: Float32Array, ref: Float64Array): number {
 const toleranceOf = (variant: string) => (variant.includes('f16') ? 1e-2 : 1e-4);
 
 /**
- * The f16 weights of the GEMM core (docs/f16.md) as gate rows of the conv2d cases: the registry row pinned
- * and runtime.precision set ('f16': native where the device has 'shader-f16', packed elsewhere; 'f16-packed':
- * packed everywhere), so both forms are gated on a GPU that has the feature.
+ * The f16 weights of the GEMM core (docs/f16.md) as gate rows of the conv2d cases ('f16': native where the
+ * device has 'shader-f16', packed elsewhere; 'f16-packed': packed everywhere), so both forms are gated on a GPU that has the feature.
  */
-const F16_GATE_ROWS: Readonly<Record<string, { pin: string; precision: Precision }>> = {
-  'gemm128-conv f16': { pin: 'gemm128-conv', precision: 'f16' },
-  'gemm128-conv f16-packed': { pin: 'gemm128-conv', precision: 'f16-packed' },
-};
-const gateVariants = (op: TunableOp) => [...variantsOf(op), ...(op === 'conv2d' ? Object.keys(F16_GATE_ROWS) : [])];
+const gateVariants = (op: TunableOp) => [...variantsOf(op), ...(op === 'conv2d' ? Object.keys(GEMM_CONV_F16_ROWS) : [])];
 
 async function gateSection(rt: Runtime, deadline: number, rows: GateRow[], save: () => Promise<void>): Promise<number> {
   const cases = [...convGateCases(), ...matmulGateCases()];
@@ -259,7 +255,7 @@ async function gateSection(rt: Runtime, deadline: number, rows: GateRow[], save:
   for (const { c, variant } of items) {
     if (performance.now() > deadline) break;
     const tolerance = toleranceOf(variant);
-    const f16 = F16_GATE_ROWS[variant];
+    const f16 = GEMM_CONV_F16_ROWS[variant];
     rt.pinKernel(c.op, f16?.pin ?? variant);
     rt.precision = f16?.precision ?? 'f32';
     let out: Float32Array | null = null;

@@ -16,6 +16,8 @@ import { analyzeWgsl, type WgslReport } from './wgsl-analysis.js';
 import { capture, captureRuntime, variantsOf, type CapturedProgram } from './program-capture.js';
 import { caseMacs, caseTensors, kernelCases, recordCase, vggConvShapes, type KernelCase } from './kernel-cases.js';
 import type { Runtime } from '../src/gpu/runtime.js';
+import type { TunableOp } from '../src/gpu/tuning.js';
+import { GEMM_CONV_F16_ROWS } from '../src/ops/gemm.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,8 +67,15 @@ function mainPass(passes: PassRow[]): PassRow | null {
   return passes.filter((p) => work(p) > 0).sort((a, b) => work(b) - work(a))[0] ?? null;
 }
 
+/** The registry's variants of `op`, and for conv2d the f16 forms of the GEMM core (its row pinned, runtime.precision set; docs/f16.md). */
+export function reportVariants(op: TunableOp): string[] {
+  return [...variantsOf(op), ...(op === 'conv2d' ? Object.keys(GEMM_CONV_F16_ROWS) : [])];
+}
+
 async function reportVariant(rt: Runtime, c: KernelCase, variant: string, sms: number, cache: Map<string, WgslReport>): Promise<VariantRow> {
-  rt.pinKernel(c.op, variant);
+  const f16 = GEMM_CONV_F16_ROWS[variant];
+  rt.pinKernel(c.op, f16?.pin ?? variant);
+  rt.precision = f16?.precision ?? 'f32';
   const tensors = caseTensors(rt, c);
   const call = () => capture(rt, async () => { (await rt.run(c.label, (rec) => recordCase(rec, c, tensors))).release(); });
   try {
@@ -83,6 +92,7 @@ async function reportVariant(rt: Runtime, c: KernelCase, variant: string, sms: n
   } finally {
     for (const t of Object.values(tensors)) t.release();
     rt.unpinKernel(c.op);
+    rt.precision = 'f32';
   }
 }
 
@@ -91,7 +101,7 @@ export async function kernelReport(cases: KernelCase[], sms: number): Promise<Va
   const cache = new Map<string, WgslReport>();
   const rows: VariantRow[] = [];
   for (const c of cases) {
-    for (const variant of variantsOf(c.op)) rows.push(await reportVariant(rt, c, variant, sms, cache));
+    for (const variant of reportVariants(c.op)) rows.push(await reportVariant(rt, c, variant, sms, cache));
   }
   rt.destroy();
   return rows;

@@ -227,6 +227,16 @@ export function recordConvGemm(
   return pooled ? { y, plan, pooled } : { y, plan };
 }
 
+/**
+ * The f16 forms as rows beside the registry's conv2d variants, for the device check's gate and the static
+ * kernel report (bench/): precision is a runtime setting, not a registry row, so such a row pins its
+ * registry variant and sets runtime.precision.
+ */
+export const GEMM_CONV_F16_ROWS: Readonly<Record<string, { pin: 'gemm128-conv'; precision: Precision }>> = {
+  'gemm128-conv f16': { pin: 'gemm128-conv', precision: 'f16' },
+  'gemm128-conv f16-packed': { pin: 'gemm128-conv', precision: 'f16-packed' },
+};
+
 /** The f16 operand and form, or null for f32; a native form asked for on a device without 'shader-f16' is an UnsupportedError. */
 function halfOf(rec: Recorder, options: GemmOptions, precision: Precision, operand: GemmHalf['operand']): GemmHalf | null {
   if (precision === 'f32') return null;

@@ -7,6 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { GEMM_TILES, INNER_LOOP_BEGIN, INNER_LOOP_END, gemmKey, gemmShader, type GemmHalf, type GemmSpec } from '../../shaders/gemm.js';
 import { analyzeWgsl } from '../../bench/wgsl-analysis.js';
+import { kernelReport } from '../../bench/kernel-report.js';
+import { kernelCases } from '../../bench/kernel-cases.js';
 
 type Operands = GemmSpec['operands'];
 
@@ -84,6 +86,25 @@ describe('GEMM core f16 forms (generated WGSL)', () => {
       }
     }
   }
+
+  it("the static report's f16 rows of VGG16's conv5_1 at batch 1: the copy built once, 4/3 the multiply-adds per storage byte", async () => {
+    const cases = kernelCases({ size: 224, batches: [1], matmulNs: [], layers: ['conv5_1'] });
+    const rows = await kernelReport(cases, 132);
+    const [f32, native, packed] = ['gemm128-conv', 'gemm128-conv f16', 'gemm128-conv f16-packed'].map((v) => rows.find((r) => r.variant === v)!);
+    for (const r of [native!, packed!]) {
+      expect(r.ran).toEqual(['conv2d:gemm128-conv']);
+      expect(r.firstCallOnly, 'the f16 copy: first call only').toHaveLength(1);
+      expect(r.firstCallOnly[0]).toMatch(/^gemm-f16-pack/);
+      expect(r.passes.map((p) => p.key.replace(/,"half":\{[^}]*\}/, ''))).toEqual(f32!.passes.map((p) => p.key));
+      expect(r.main!.workgroups).toBe(f32!.main!.workgroups);
+      // Per K step an invocation reads 4 weights (16 -> 8 bytes) and 4 pixels (16 bytes): 32 -> 24 bytes.
+      expect(r.main!.macsPerGlobalByte! / f32!.main!.macsPerGlobalByte!).toBeCloseTo(4 / 3, 10);
+      expect(r.violation).toBe(false);
+    }
+    expect(native!.main!.key).toContain('"form":"native"');
+    expect(packed!.main!.key).toContain('"form":"packed"');
+    expect(native!.main!.workgroupBytes).toBe(f32!.main!.workgroupBytes / 2);
+  });
 
   it('refuses an f16 operand whose rows do not run along K', () => {
     const tile = GEMM_TILES.gemm64;
