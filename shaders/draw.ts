@@ -1,5 +1,6 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams } from './params.js';
+import { kernelHeader, read } from './kernel.js';
 
 // Pictures of tensors drawn straight into a texture (a canvas's current
 // texture, or any rgba8unorm / bgra8unorm render target): a render pass with
@@ -37,12 +38,7 @@ export const drawParams = defineParams({
 export function drawShader(kind: DrawKind, stops: ReadonlyArray<readonly number[]> = []): string {
   const stopList = stops.map((s) => `vec4f(${s.map((v) => v.toFixed(6)).join(', ')})`).join(', ');
   return wgsl`
-${drawParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> data: array<f32>;
-#if ${kind !== 'input'}
-@group(0) @binding(2) var<storage, read> stats: array<f32>;
-#endif
+${kernelHeader(drawParams, [read('data'), kind !== 'input' && read('stats')])}
 
 @vertex
 fn vs(@builtin(vertex_index) i: u32) -> @builtin(position) vec4f {

@@ -1,5 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineParams } from './params.js';
+import { defineKernel, kernelHeader, readWrite, texture } from './kernel.js';
 
 // A picture on the GPU (a texture, or a video frame as an external texture)
 // to one image of a model's input batch [N, C, H, W], with no trip through
@@ -37,21 +37,17 @@ export const imageInputParams = defineParams({
   std0: 'f32', std1: 'f32', std2: 'f32',
 });
 
+const EXTERNAL_READS = `fn texel(c: vec2i) -> vec4f { return textureLoad(src, vec2u(c)); }
+fn srcSize() -> vec2u { return textureDimensions(src); }`;
+
+const TEXTURE_READS = `fn texel(c: vec2i) -> vec4f { return textureLoad(src, c, 0); }
+fn srcSize() -> vec2u { return textureDimensions(src, 0); }`;
+
 /** `external`: the source is a `texture_external` (a video frame) instead of a `texture_2d<f32>`. */
 export function imageInputShader(external: boolean): string {
-  return wgsl`
-${imageInputParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-#if ${external}
-@group(0) @binding(1) var src: texture_external;
-fn texel(c: vec2i) -> vec4f { return textureLoad(src, vec2u(c)); }
-fn srcSize() -> vec2u { return textureDimensions(src); }
-#else
-@group(0) @binding(1) var src: texture_2d<f32>;
-fn texel(c: vec2i) -> vec4f { return textureLoad(src, c, 0); }
-fn srcSize() -> vec2u { return textureDimensions(src, 0); }
-#endif
-@group(0) @binding(2) var<storage, read_write> dst: array<f32>;
+  return `
+${kernelHeader(imageInputParams, [texture('src', external ? 'texture_external' : 'texture_2d<f32>'), readWrite('dst')])}
+${external ? EXTERNAL_READS : TEXTURE_READS}
 
 // Bilinear read at source pixel-centre coordinates, clamped to the picture's edge.
 fn bilinear(s: vec2f, size: vec2f) -> vec4f {
@@ -101,4 +97,14 @@ fn main(@builtin(global_invocation_id) gid: vec3u) {
   dst[at + 2u * plane] = (v.z * p.scale - p.mean2) / p.std2;
 }
 `;
+}
+
+const imageInputKernel = defineKernel('image-input', ({ external }: { external: boolean }) => imageInputShader(external));
+
+/**
+ * Pipeline key and WGSL for one source kind. The pass binds a texture, so
+ * src/ops/image_input.ts records it itself rather than through a Program.
+ */
+export function imageInputPipeline(external: boolean): { key: string; shader: () => string } {
+  return imageInputKernel.pipeline({ external });
 }

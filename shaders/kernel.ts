@@ -41,6 +41,8 @@ export interface Kernel<S extends KernelSpec> {
   readonly generate: (spec: S) => string;
   /** The launch of one variant: key derived from `spec`, WGSL generated from the same `spec`. */
   program(spec: S, params: ArrayBuffer, dispatch: Dispatch, label?: string): KernelProgram;
+  /** Key and WGSL of one variant, for a pass recorded without a Program (one that binds a texture). */
+  pipeline(spec: S): { key: string; shader: () => string };
 }
 
 /**
@@ -60,6 +62,7 @@ export function defineKernel<S extends KernelSpec = undefined>(name: string, gen
     name,
     generate,
     program: (spec, params, dispatch, label = name) => ({ name: label, key: kernelKey(name, spec), shader: () => generate(spec), params, dispatch }),
+    pipeline: (spec) => ({ key: kernelKey(name, spec), shader: () => generate(spec) }),
   };
 }
 
@@ -79,8 +82,8 @@ function stableText(v: unknown): string {
   throw new Error(`kernel spec: a ${typeof v} cannot be part of a spec (plain data only)`);
 }
 
-/** One storage buffer a kernel binds: its WGSL name, element array type and access. */
-export interface Binding { name: string; type: string; access: 'read' | 'read_write' }
+/** One resource a kernel binds: its WGSL name, type and access (a storage buffer's, or 'texture'). */
+export interface Binding { name: string; type: string; access: 'read' | 'read_write' | 'texture' }
 
 /** A storage buffer the kernel reads (default `array<f32>`). */
 export function read(name: string, type = 'array<f32>'): Binding {
@@ -90,6 +93,11 @@ export function read(name: string, type = 'array<f32>'): Binding {
 /** A storage buffer the kernel writes (and may read). */
 export function readWrite(name: string, type = 'array<f32>'): Binding {
   return { name, type, access: 'read_write' };
+}
+
+/** A texture the kernel reads (`texture_2d<f32>`, `texture_external`, ...). */
+export function texture(name: string, type = 'texture_2d<f32>'): Binding {
+  return { name, type, access: 'texture' };
 }
 
 /**
@@ -103,7 +111,7 @@ export function kernelHeader(params: { struct: string }, bindings: ReadonlyArray
   return [
     params.struct,
     '@group(0) @binding(0) var<uniform> p: Params;',
-    ...present.map((b, i) => `@group(0) @binding(${i + 1}) var<storage, ${b.access}> ${b.name}: ${b.type};`),
+    ...present.map((b, i) => `@group(0) @binding(${i + 1}) var${b.access === 'texture' ? '' : `<storage, ${b.access}>`} ${b.name}: ${b.type};`),
   ].join('\n');
 }
 

@@ -1,5 +1,5 @@
 import {
-  FIT_MODES, WORKGROUP_X, WORKGROUP_Y, imageInputParams, imageInputShader,
+  FIT_MODES, WORKGROUP_X, WORKGROUP_Y, imageInputParams, imageInputPipeline,
 } from '../../shaders/image_input.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -72,7 +72,8 @@ export function imageInput(rec: Recorder, pictures: readonly BoundPicture[], pla
   const pass = rec.encoder.beginComputePass({ label: 'image input' });
   pictures.forEach((picture, batchIndex) => {
     const external = picture.kind === 'external';
-    const pipeline = rec.runtime.pipeline(`image-input${external ? '-external' : ''}`, () => imageInputShader(external));
+    const { key, shader } = imageInputPipeline(external);
+    const pipeline = rec.runtime.pipeline(key, shader);
     const params = imageInputParams.pack({
       outW: width, outH: height, channels, batchIndex,
       srcW: external ? 0 : picture.width, srcH: external ? 0 : picture.height,
