@@ -130,7 +130,7 @@ export function activationProgram(kind: ActivationKind, params: ArrayBuffer, siz
 }
 
 /** `s` is the saved forward value the rule reads: the output y, or the input x where backwardReadsInput(kind). */
-const activationBackwardKernel = defineKernel('activation-backward', ({ kind, rule }: { kind: ActivationKind; rule: BackwardRule }) => wgsl`
+const activationBackwardKernel = defineKernel('activation-backward', ({ kind, rule }: { kind: ActivationKind; rule?: BackwardRule }) => wgsl`
 ${kernelHeader(activationParams, [read('g'), read('s'), readWrite('dx'), kind === 'prelu' && read('slope')])}
 ${flatIndexFn(WORKGROUP)}
 ${HELPERS}
@@ -192,5 +192,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
 
 /** The backward rule over `size` elements; buffers [g, saved, dx, slope (prelu)]. */
 export function activationBackwardProgram(kind: ActivationKind, rule: BackwardRule, params: ArrayBuffer, size: number): KernelProgram {
-  return activationBackwardKernel.program({ kind, rule }, params, dispatch1d(size, WORKGROUP), `${kind} backward (${rule})`);
+  // Only ReLU's WGSL depends on the rule: other kinds leave it out of the spec, so their rules share one pipeline.
+  const spec = kind === 'relu' ? { kind, rule } : { kind };
+  return activationBackwardKernel.program(spec, params, dispatch1d(size, WORKGROUP), `${kind} backward (${rule})`);
 }
