@@ -352,7 +352,8 @@ ${epilogue}
 `;
 }
 
-const UNPACK_HALF4_FN = `fn unpackHalf4(w: vec2u) -> vec4f { return vec4f(unpack2x16float(w.x), unpack2x16float(w.y)); }`;
+/** Four f16 values packed in two u32s (the f16 copies of gemmHalfPackKernel) as a vec4f. */
+export const UNPACK_HALF4_FN = `fn unpackHalf4(w: vec2u) -> vec4f { return vec4f(unpack2x16float(w.x), unpack2x16float(w.y)); }`;
 
 /** The f16 operand must have its rows along K (4 consecutive k are one load): the conv weight, A, or B transposed. */
 function checkHalf(half: GemmHalf, conv: boolean, aKFast: boolean, bKFast: boolean): void {

@@ -16,6 +16,7 @@ import {
   type ConvGemmGeometry, type GemmOptions, type GemmPlan, type HalfRowsLayout,
 } from '../src/ops/gemm.js';
 import { GEMM_TILES } from '../shaders/gemm.js';
+import { derivedTensor } from '../src/gpu/derived.js';
 import type { Runtime } from '../src/index.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { OutOfRangeError, UnsupportedError } from '../src/gpu/errors.js';
@@ -175,6 +176,56 @@ describe('conv2d as implicit GEMM with f16 weights (packed form)', () => {
     }
     await convF16Case(rt, CONV_CASES[0]![1], 'gemm64-conv', 100, { precision: 'f16', f16Form: 'native' });
     await convF16Case(rt, CONV_CASES[2]![1], 'gemm64-conv', 102, { precision: 'f16', f16Form: 'native' });
+  });
+});
+
+// ---- tiled-vec4 ----
+
+describe('tiled-vec4 conv2d with f16 weights (packed form)', () => {
+  // Channels per group a multiple of 4 (12; 4 per group of 2, stride 2, asymmetric pads) read the f16 copy of the
+  // [C/g, kH, kW, M] weight; 6 channels (scalar weight loads) keep the f32 kernel.
+  const cases: Array<{ x: [number, number, number, number]; w: [number, number, number, number]; stride: number; pads: [number, number, number, number]; groups: number; half: boolean }> = [
+    { x: [2, 5, 9, 9], w: [12, 5, 3, 3], stride: 1, pads: [1, 1, 1, 1], groups: 1, half: true },
+    { x: [1, 6, 10, 9], w: [8, 3, 3, 3], stride: 2, pads: [2, 0, 1, 1], groups: 2, half: true },
+    { x: [1, 4, 7, 7], w: [6, 4, 3, 3], stride: 1, pads: [1, 1, 1, 1], groups: 1, half: false },
+  ];
+  cases.forEach((c, i) => {
+    it(`x [${c.x}] w [${c.w}] stride ${c.stride} groups ${c.groups}: ${c.half ? 'the f16 copy' : 'f32 (no f16 form)'}`, async () => {
+      const rt = await getRuntime();
+      const rnd = makeRandom(400 + i);
+      const [M, cinG, kH, kW] = c.w;
+      const xd = rnd.array(size(c.x)), wd = rnd.array(size(c.w)), bd = rnd.array(M);
+      const x = rt.createTensor(c.x, xd), w = rt.createTensor(c.w, wd), b = rt.createTensor([M], bd);
+      const attrs = { stride: [c.stride, c.stride] as [number, number], dilation: [1, 1] as [number, number], pads: c.pads, groups: c.groups, relu: true };
+      rt.pinKernel('conv2d', 'tiled-vec4');
+      rt.precision = 'f16';
+      try {
+        const run = await counted(rt, 'vec4 f16', (rec) => conv2d(rec, x, w, b, { stride: c.stride, padding: c.pads, groups: c.groups, activation: 'relu' }));
+        expect(run.variants).toEqual(['tiled-vec4']);
+        const key = run.keys.find((k) => k.startsWith('conv2d:vec4'))!;
+        expect(key.includes('half=true')).toBe(c.half);
+        const ours = await run.result.read();
+        run.result.release();
+        if (!c.half) { expectClose(ours, conv2dRef(xd, c.x, wd, c.w, bd, attrs), 'f32 fallback'); return; }
+        // The weight as [C/g, kH, kW, M] (what the kernel's copy was made from), and the copy decoded back to [M, C/g, kH, kW].
+        const taps = cinG * kH * kW;
+        const ihwoData = new Float32Array(wd.length);
+        for (let m = 0; m < M; m++) for (let t = 0; t < taps; t++) ihwoData[t * M + m] = wd[m * taps + t]!;
+        const rec = rt.record('ihwo');
+        const ihwo = derivedTensor(rec, w, 'ihwo', () => { throw new Error('the transposed weight was not cached'); });
+        await rec.submit();
+        const copy = await decodedCopy(rt, ihwo, ihwoData, { rows: taps, K: M, ld: M, col: 0 });
+        const w16 = new Float64Array(wd.length);
+        for (let m = 0; m < M; m++) for (let t = 0; t < taps; t++) w16[m * taps + t] = copy[t * M + m]!;
+        expectClose(ours, conv2dRef(xd, c.x, w16, c.w, bd, attrs), 'tiled-vec4 vs the f16-rounded weights');
+        const steps = conv2dRef(abs(xd), c.x, Float64Array.from(wd, halfStep), c.w, null, { ...attrs, relu: false });
+        expectWithinBound(ours, conv2dRef(xd, c.x, wd, c.w, bd, attrs), steps, 'tiled-vec4 vs full precision');
+      } finally {
+        rt.precision = 'f32';
+        rt.unpinKernel('conv2d');
+        for (const t of [x, w, b]) t.release();
+      }
+    });
   });
 });
 

@@ -1,6 +1,7 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
 import { defineKernel, type KernelProgram } from '../kernel.js';
 import { TILE_ORIGIN, convBindings, convParams, gemmLaunch, range, storeFn, type ConvEpilogue, type ConvProblem } from './geometry.js';
+import { UNPACK_HALF4_FN } from '../gemm.js';
 
 // ---- 'tiled-vec4' variant ---------------------------------------------------
 //
@@ -16,6 +17,11 @@ import { TILE_ORIGIN, convBindings, convParams, gemmLaunch, range, storeFn, type
 // [TK][TILE_P/4] pixel quads, B as [TK][TILE_M/4] channel quads. Each
 // invocation accumulates 8 pixels (two quads, WG_P quads apart) x 4 channels
 // as 8 vec4 accumulators.
+//
+// `half` (docs/f16.md): the weight is read from its f16 copy (the [C/g, kH, kW, M]
+// weight's rows packed by gemmHalfPackKernel, two halves per u32), one 8-byte
+// load per channel quad unpacked to f32; only with vec4 loads (channels of a
+// group a multiple of 4, so the copy needs no row padding). The multiply-adds stay f32.
 
 /** WG_P x WG_M invocations; tile (8 * WG_P) pixels x (4 * WG_M) channels, k step TK. */
 export interface Vec4ConvTiling { wgP: number; wgM: number; tk: number; vecB: boolean }
@@ -40,9 +46,15 @@ export function vec4ConvLaunch(problem: ConvProblem, tiling?: Vec4ConvTiling, ma
   return { tiling: t, ...gemmLaunch(problem, 8 * t.wgP, 4 * t.wgM, maxWorkgroups) };
 }
 
+/** Whether 'tiled-vec4' has an f16 form for this problem: vec4 weight loads (channels per group a multiple of 4). */
+export function vec4ReadsHalf(problem: ConvProblem): boolean {
+  return (problem.outC / problem.groups) % 4 === 0;
+}
+
 /** Forward convolution, weight as [C/g, kH, kW, M]; launched with vec4ConvLaunch. */
-export function conv2dVec4Shader(spec: { tiling: Vec4ConvTiling; bias: boolean; relu: boolean }): string {
+export function conv2dVec4Shader(spec: { tiling: Vec4ConvTiling; bias: boolean; relu: boolean; half?: true }): string {
   const { wgP, wgM, tk, vecB } = spec.tiling;
+  if (spec.half && !vecB) throw new Error('tiled-vec4: the f16 weight form needs vec4 weight loads (channels per group a multiple of 4)');
   const threads = wgP * wgM;
   const quadsP = 2 * wgP; // pixel quads per tile
   const quadsM = wgM; // channel quads per tile
@@ -51,7 +63,8 @@ export function conv2dVec4Shader(spec: { tiling: Vec4ConvTiling; bias: boolean; 
   const bLoads = (tk * quadsM) / threads;
   const px = range(8);
   return wgsl`
-${convBindings(convParams, spec.bias, vecB ? 'array<vec4f>' : 'array<f32>')}
+${convBindings(convParams, spec.bias, spec.half ? 'array<vec2u>' : vecB ? 'array<vec4f>' : 'array<f32>')}
+${spec.half ? UNPACK_HALF4_FN : ''}
 
 const TILE_P = ${8 * wgP}u;
 const QP = ${quadsP}u;
@@ -128,7 +141,7 @@ ${px.map((i) => `  var acc${i} = vec4f(0.0);`).join('\n')}
       let m = m0 + mq * 4u;
       var b = vec4f(0.0);
 #if ${vecB}
-      if (k < p.kSize && m < p.coutG) { b = w[(k * p.outC + g * p.coutG + m) / 4u]; }
+      if (k < p.kSize && m < p.coutG) { b = ${spec.half ? 'unpackHalf4(w[(k * p.outC + g * p.coutG + m) / 4u])' : 'w[(k * p.outC + g * p.coutG + m) / 4u]'}; }
 #else
       if (k < p.kSize) {
         let base = k * p.outC + g * p.coutG + m;
@@ -163,8 +176,11 @@ fn storeQuad(n: u32, g: u32, m: u32, pixel: u32, acc: vec4f) {
 
 const vec4ConvKernel = defineKernel('conv2d:vec4', conv2dVec4Shader);
 
-/** vec4 implicit GEMM ('tiled-vec4'); buffers [x, w as [C/g, kH, kW, M], y, bias?]. */
-export function conv2dVec4Program(problem: ConvProblem, epilogue: ConvEpilogue, label = 'conv2d'): KernelProgram {
+/**
+ * vec4 implicit GEMM ('tiled-vec4'); buffers [x, w as [C/g, kH, kW, M], y, bias?]; with `half`
+ * (vec4ReadsHalf), w is that weight's f16 copy (src/ops/gemm.ts halfRows).
+ */
+export function conv2dVec4Program(problem: ConvProblem, epilogue: ConvEpilogue, label = 'conv2d', half = false): KernelProgram {
   const launch = vec4ConvLaunch(problem);
-  return vec4ConvKernel.program({ tiling: launch.tiling, ...epilogue }, launch.params, launch.dispatch, label);
+  return vec4ConvKernel.program({ tiling: launch.tiling, ...epilogue, ...(half ? { half: true as const } : {}) }, launch.params, launch.dispatch, label);
 }

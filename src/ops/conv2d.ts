@@ -1,5 +1,5 @@
 import {
-  conv2dDirectProgram, conv2dTiledProgram, conv2dVec4Program, convKernelFor, convShapeKey, type ConvProblem,
+  conv2dDirectProgram, conv2dTiledProgram, conv2dVec4Program, convKernelFor, convShapeKey, vec4ReadsHalf, type ConvProblem,
 } from '../../shaders/conv2d.js';
 import type { Recorder } from '../gpu/recorder.js';
 import { isVariant, type KernelProbe, type VariantOf } from '../gpu/tuning.js';
@@ -11,7 +11,7 @@ import {
 } from './conv_geometry.js';
 import { conv2dTranspose } from './conv2d_transpose.js';
 import { transpose } from './transpose.js';
-import { GEMM_CONV_VARIANTS, recordConvGemm } from './gemm.js';
+import { GEMM_CONV_VARIANTS, halfRows, recordConvGemm } from './gemm.js';
 import { derivedTensor } from '../gpu/derived.js';
 import { convVariantSupports, recordWinogradConv, winogradTileOf } from './conv2d_winograd.js';
 
@@ -154,8 +154,11 @@ function recordGemm(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | nul
 
 function recordVec4(rec: Recorder, x: Tensor, weight: Tensor, bias: Tensor | null, problem: ConvProblem, relu: boolean): Tensor {
   const y = convOutput(rec, problem);
-  const w = weightIhwo(rec, weight);
-  rec.dispatch({ ...conv2dVec4Program(problem, { bias: bias !== null, relu }), buffers: bias ? [x, w, y, bias] : [x, w, y] });
+  const ihwo = weightIhwo(rec, weight);
+  // runtime.precision 'f16' / 'f16-packed': the transposed weight's f16 copy, cached with it (docs/f16.md).
+  const half = rec.runtime.precision !== 'f32' && vec4ReadsHalf(problem);
+  const w = half ? halfRows(rec, ihwo, { rows: ihwo.size / problem.outC, K: problem.outC, ld: problem.outC, col: 0 }) : ihwo;
+  rec.dispatch({ ...conv2dVec4Program(problem, { bias: bias !== null, relu }, 'conv2d', half), buffers: bias ? [x, w, y, bias] : [x, w, y] });
   return y;
 }
 
