@@ -1,7 +1,8 @@
 import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
-import { POOL_FIELDS, WORKGROUP } from './maxpool2d.js';
-import { defineKernel } from './kernel.js';
+import { defineParams } from './params.js';
+import { POOL_FIELDS, WORKGROUP, windowsReaching } from './maxpool2d.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite } from './kernel.js';
+import { INPUT_PIXEL, OUTPUT_PIXEL } from './pixel.js';
 
 // Average pooling and its gradient. The divisor counts the window's taps that
 // fall inside the input (ONNX default), or, with count_include_pad, inside the
@@ -39,22 +40,10 @@ fn divisor(y0: i32, x0: i32) -> f32 {
 
 export function avgPool2dShader(countIncludePad: boolean): string {
   return `
-${avgPoolParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${flatIndexFn(WORKGROUP)}
+${kernelHeader(avgPoolParams, [read('x'), readWrite('y')])}
 ${divisorFn(countIncludePad)}
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let ow = u32(p.OW);
-  let oh = u32(p.OH);
-  let ox = i32(i % ow);
-  let oy = i32((i / ow) % oh);
-  let base = (i / (ow * oh)) * u32(p.H * p.W);
+${flatMain(WORKGROUP, 'p.total', `${OUTPUT_PIXEL}
   let y0 = oy * p.sH - p.padTop;
   let x0 = ox * p.sW - p.padLeft;
 
@@ -68,45 +57,19 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       sum += x[base + u32(iy * p.W + ix)];
     }
   }
-  y[i] = sum / divisor(y0, x0);
-}
+  y[i] = sum / divisor(y0, x0);`)}
 `;
 }
 
 export function avgPool2dBackwardShader(countIncludePad: boolean): string {
   return `
-${avgPoolParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-${flatIndexFn(WORKGROUP)}
+${kernelHeader(avgPoolParams, [read('g'), readWrite('dx')])}
 ${divisorFn(countIncludePad)}
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let w = u32(p.W);
-  let h = u32(p.H);
-  let ix = i32(i % w);
-  let iy = i32((i / w) % h);
-  let outBase = (i / (w * h)) * u32(p.OH * p.OW);
-
+${flatMain(WORKGROUP, 'p.total', `${INPUT_PIXEL}
   var acc = 0.0;
-  for (var ky = 0; ky < p.kH; ky++) {
-    let ty = iy + p.padTop - ky * p.dH;
-    if (ty < 0 || ty % p.sH != 0 || ty / p.sH >= p.OH) { continue; }
-    let oy = ty / p.sH;
-    for (var kx = 0; kx < p.kW; kx++) {
-      let tx = ix + p.padLeft - kx * p.dW;
-      if (tx < 0 || tx % p.sW != 0 || tx / p.sW >= p.OW) { continue; }
-      let ox = tx / p.sW;
-      let o = outBase + u32(oy * p.OW + ox);
-      acc += g[o] / divisor(oy * p.sH - p.padTop, ox * p.sW - p.padLeft);
-    }
-  }
-  dx[i] = acc;
-}
+${windowsReaching('      acc += g[o] / divisor(oy * p.sH - p.padTop, ox * p.sW - p.padLeft);')}
+  dx[i] = acc;`)}
 `;
 }
 

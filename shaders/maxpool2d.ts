@@ -1,5 +1,6 @@
-import { defineParams, flatIndexFn } from './params.js';
-import { defineKernel } from './kernel.js';
+import { defineParams } from './params.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite } from './kernel.js';
+import { OUTPUT_PIXEL } from './pixel.js';
 
 // Max pooling that also records its switches (Zeiler & Fergus 2014): for each
 // output, the flat position iy * W + ix of the chosen input inside its (n, c)
@@ -38,32 +39,21 @@ export type PoolVariant = 'element' | 'row';
 
 export function maxPool2dShader(variant: PoolVariant = 'element'): string {
   const row = variant === 'row';
+  // o: the output element; a 'row' invocation (i counts rows) visits the OW outputs of its row.
+  const outputs = row ? `  let ow = u32(p.OW);
+  let oh = u32(p.OH);
+  let oy = i32(i % oh);
+  let base = (i / oh) * u32(p.H * p.W);
+  for (var oxu = 0u; oxu < ow; oxu++) {
+    let o = i * ow + oxu;
+    let ox = i32(oxu);` : `${OUTPUT_PIXEL}
+  {
+    let o = i;`;
   return `
-${maxPoolParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-@group(0) @binding(3) var<storage, read_write> switches: array<u32>;
-${flatIndexFn(WORKGROUP)}
+${kernelHeader(maxPoolParams, [read('x'), readWrite('y'), readWrite('switches', 'array<u32>')])}
 ${IS_NAN_FN}
 
-@compute @workgroup_size(${row ? 64 : WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let flat = ${row ? 'gid.x + gid.y * nwg.x * 64u' : 'flatIndex(gid, nwg)'};
-  if (flat >= p.total) { return; }
-${row ? `  let ow = u32(p.OW);
-  let oh = u32(p.OH);
-  let oy = i32(flat % oh);
-  let base = (flat / oh) * u32(p.H * p.W);
-  for (var oxu = 0u; oxu < ow; oxu++) {
-    let i = flat * ow + oxu;
-    let ox = i32(oxu);` : `  let i = flat;
-  let ow = u32(p.OW);
-  let oh = u32(p.OH);
-  let ox = i32(i % ow);
-  let oy = i32((i / ow) % oh);
-  let base = (i / (ow * oh)) * u32(p.H * p.W);
-  {`}
+${flatMain(row ? 64 : WORKGROUP, 'p.total', `${outputs}
     let y0 = oy * p.sH - p.padTop;
     let x0 = ox * p.sW - p.padLeft;
     var best = 0.0;
@@ -82,11 +72,31 @@ ${row ? `  let ow = u32(p.OW);
       }
     }
     // Copied from the input rather than taken from best, so a NaN keeps its bits.
-    y[i] = x[base + u32(arg)];
-    switches[i] = u32(arg);
-  }
-}
+    y[o] = x[base + u32(arg)];
+    switches[o] = u32(arg);
+  }`)}
 `;
+}
+
+/**
+ * The walk of a gather over the pooling windows: for input pixel (ix, iy)
+ * (after INPUT_PIXEL), every window (oy, ox) one of whose taps (ky, kx) lands on it,
+ * with o its element in the output; `body` runs once per such tap.
+ */
+export function windowsReaching(body: string): string {
+  return `  for (var ky = 0; ky < p.kH; ky++) {
+    // The window whose tap ky lands on row iy starts at row iy - ky * dH.
+    let ty = iy + p.padTop - ky * p.dH;
+    if (ty < 0 || ty % p.sH != 0 || ty / p.sH >= p.OH) { continue; }
+    let oy = ty / p.sH;
+    for (var kx = 0; kx < p.kW; kx++) {
+      let tx = ix + p.padLeft - kx * p.dW;
+      if (tx < 0 || tx % p.sW != 0 || tx / p.sW >= p.OW) { continue; }
+      let ox = tx / p.sW;
+      let o = outBase + u32(oy * p.OW + ox);
+${body}
+    }
+  }`;
 }
 
 /** Program factory (shaders/kernel.ts): the pipeline key is derived from the spec. */

@@ -1,6 +1,6 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
-import { defineKernel } from './kernel.js';
+import { defineParams } from './params.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite } from './kernel.js';
+import { INPUT_PIXEL, OUTPUT_PIXEL } from './pixel.js';
 
 // Spatial padding of NCHW tensors and its gradient. Output row oy reads input
 // row p = oy - top; p outside [0, H) is the constant, the mirror image about
@@ -22,82 +22,55 @@ export const padParams = defineParams({
   top: 'i32', left: 'i32', bottom: 'i32', right: 'i32', value: 'f32',
 });
 
-export function pad2dShader(mode: PadMode): string {
-  return wgsl`
-${padParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read_write> y: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-fn source(q: i32, n: i32) -> i32 {
-#if ${mode === 'reflect'}
+/** Output row oy reads input row q = oy - top: where it lies in the input, per mode (constant: not used). */
+const SOURCE_FN: Record<PadMode, string> = {
+  constant: '',
+  reflect: `fn source(q: i32, n: i32) -> i32 {
   if (q < 0) { return -q; }
   if (q >= n) { return 2 * (n - 1) - q; }
   return q;
-#else
+}`,
+  edge: `fn source(q: i32, n: i32) -> i32 {
   return clamp(q, 0, n - 1);
-#endif
-}
+}`,
+};
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let ow = u32(p.OW);
-  let oh = u32(p.OH);
-  let qx = i32(i % ow) - p.left;
-  let qy = i32((i / ow) % oh) - p.top;
-  let base = (i / (ow * oh)) * u32(p.H * p.W);
-#if ${mode === 'constant'}
-  if (qy < 0 || qy >= p.H || qx < 0 || qx >= p.W) {
+export function pad2dShader(mode: PadMode): string {
+  const store = mode === 'constant'
+    ? `  if (qy < 0 || qy >= p.H || qx < 0 || qx >= p.W) {
     y[i] = p.value;
   } else {
     y[i] = x[base + u32(qy * p.W + qx)];
-  }
-#else
-  y[i] = x[base + u32(source(qy, p.H) * p.W + source(qx, p.W))];
-#endif
-}
+  }`
+    : '  y[i] = x[base + u32(source(qy, p.H) * p.W + source(qx, p.W))];';
+  return `
+${kernelHeader(padParams, [read('x'), readWrite('y')])}
+${SOURCE_FN[mode]}
+
+${flatMain(WORKGROUP, 'p.total', `${OUTPUT_PIXEL}
+  let qx = ox - p.left;
+  let qy = oy - p.top;
+${store}`)}
 `;
 }
 
-export function pad2dBackwardShader(mode: PadMode): string {
-  return wgsl`
-${padParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> dx: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-#if ${mode === 'reflect'}
 /** Candidate k (0..2) of the padded positions that mirror to index v of an axis of n, or a position that is never inside the output. */
-fn mirror(v: i32, n: i32, k: i32) -> i32 {
+const MIRROR_FN = `fn mirror(v: i32, n: i32, k: i32) -> i32 {
   if (k == 0) { return v; }
   if (k == 1) { return select(-1000000000, -v, v > 0); }
   return select(-1000000000, 2 * (n - 1) - v, v < n - 1);
-}
-#endif
+}`;
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  let w = u32(p.W);
-  let h = u32(p.H);
-  let ix = i32(i % w);
-  let iy = i32((i / w) % h);
-  let outBase = (i / (w * h)) * u32(p.OH * p.OW);
-#if ${mode === 'constant'}
-  let oy = iy + p.top;
+/** dx[i] for input pixel (ix, iy): the sum of g over the output positions that read it. */
+const GATHER: Record<PadMode, string> = {
+  constant: `  let oy = iy + p.top;
   let ox = ix + p.left;
   if (oy < 0 || oy >= p.OH || ox < 0 || ox >= p.OW) {
     dx[i] = 0.0;
   } else {
     dx[i] = g[outBase + u32(oy * p.OW + ox)];
-  }
-#elif ${mode === 'reflect'}
-  var acc = 0.0;
+  }`,
+  reflect: `  var acc = 0.0;
   for (var ky = 0; ky < 3; ky++) {
     let oy = mirror(iy, p.H, ky) + p.top;
     if (oy < 0 || oy >= p.OH) { continue; }
@@ -107,9 +80,8 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       acc += g[outBase + u32(oy * p.OW + ox)];
     }
   }
-  dx[i] = acc;
-#else
-  // A border row collects every padded row beyond it.
+  dx[i] = acc;`,
+  edge: `  // A border row collects every padded row beyond it.
   let y0 = max(select(iy, -p.top, iy == 0) + p.top, 0);
   let y1 = min(select(iy, p.H - 1 + p.bottom, iy == p.H - 1) + p.top, p.OH - 1);
   let x0 = max(select(ix, -p.left, ix == 0) + p.left, 0);
@@ -120,9 +92,16 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
       acc += g[outBase + u32(oy * p.OW + ox)];
     }
   }
-  dx[i] = acc;
-#endif
-}
+  dx[i] = acc;`,
+};
+
+export function pad2dBackwardShader(mode: PadMode): string {
+  return `
+${kernelHeader(padParams, [read('g'), readWrite('dx')])}
+${mode === 'reflect' ? MIRROR_FN : ''}
+
+${flatMain(WORKGROUP, 'p.total', `${INPUT_PIXEL}
+${GATHER[mode]}`)}
 `;
 }
 

@@ -1,5 +1,6 @@
 import { defineParams } from './params.js';
-import { POOL_FIELDS, WORKGROUP, type PoolVariant } from './maxpool2d.js';
+import { POOL_FIELDS, WORKGROUP, windowsReaching, type PoolVariant } from './maxpool2d.js';
+import { INPUT_PIXEL } from './pixel.js';
 import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Unpooling (Zeiler & Fergus 2014) = the gradient of max pooling: each input
@@ -32,26 +33,10 @@ export function unpool2dShader(variant: PoolVariant = 'element'): string {
   if (variant === 'row') return unpoolRowShader();
   return `
 ${unpoolHeader}
-${flatMain(WORKGROUP, 'p.total', `  let w = u32(p.W);
-  let h = u32(p.H);
-  let ix = i32(i % w);
-  let iy = i32((i / w) % h);
+${flatMain(WORKGROUP, 'p.total', `${INPUT_PIXEL}
   let here = u32(iy * p.W + ix);
-  let outBase = (i / (w * h)) * u32(p.OH * p.OW);
-
   var acc = 0.0;
-  for (var ky = 0; ky < p.kH; ky++) {
-    // The window whose tap ky lands on row iy starts at row iy - ky * dH.
-    let ty = iy + p.padTop - ky * p.dH;
-    if (ty < 0 || ty % p.sH != 0 || ty / p.sH >= p.OH) { continue; }
-    let oy = ty / p.sH;
-    for (var kx = 0; kx < p.kW; kx++) {
-      let tx = ix + p.padLeft - kx * p.dW;
-      if (tx < 0 || tx % p.sW != 0 || tx / p.sW >= p.OW) { continue; }
-      let o = outBase + u32(oy * p.OW + tx / p.sW);
-      if (switches[o] == here) { acc += g[o]; }
-    }
-  }
+${windowsReaching('      if (switches[o] == here) { acc += g[o]; }')}
   dx[i] = acc;`)}
 `;
 }
