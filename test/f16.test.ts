@@ -17,7 +17,8 @@ import {
 } from '../src/ops/gemm.js';
 import { GEMM_TILES } from '../shaders/gemm.js';
 import { derivedTensor } from '../src/gpu/derived.js';
-import type { Runtime } from '../src/index.js';
+import { defaultVariant } from '../src/gpu/tuning.js';
+import { createRuntime, type Runtime } from '../src/index.js';
 import type { Tensor } from '../src/gpu/tensor.js';
 import { OutOfRangeError, UnsupportedError } from '../src/gpu/errors.js';
 import { counted, expectClose, getRuntime } from './helpers/gpu.js';
@@ -327,6 +328,31 @@ describe('runtime precision f16', () => {
       rt.precision = 'f32';
       rt.unpinKernel('conv2d');
       for (const t of [x, w, b, grad, velocity, hyper]) t.release();
+    }
+  });
+
+  it("on a 'tiled' (GPU) adapter the chooser's default conv2d under f16 is gemm128-conv, its f16 form; pins still win", async () => {
+    const shared = await getRuntime();
+    // A GPU-style runtime on the same device (SwiftShader's own default is 'direct', which has no f16 form).
+    const rt = await createRuntime({ device: shared.device, kernelStyle: 'tiled', precision: 'f16' });
+    const rnd = makeRandom(500);
+    const xShape = [1, 6, 9, 10], wShape = [10, 6, 3, 3];
+    const x = rt.createTensor(xShape, rnd.array(size(xShape))), w = rt.createTensor(wShape, rnd.array(size(wShape)));
+    const variantOf = async () => {
+      const run = await counted(rt, 'default', (rec) => conv2d(rec, x, w, null, { padding: 'same' }));
+      run.result.release();
+      return { variant: run.variants[0], half: run.keys.some((k) => k.includes('"half"')) };
+    };
+    try {
+      expect(await variantOf()).toEqual({ variant: 'gemm128-conv', half: true });
+      rt.pinKernel('conv2d', 'tiled');
+      expect(await variantOf()).toEqual({ variant: 'tiled', half: false });
+      rt.unpinKernel('conv2d');
+      rt.precision = 'f32';
+      expect(await variantOf()).toEqual({ variant: defaultVariant('conv2d', 'tiled'), half: false });
+    } finally {
+      x.release(); w.release();
+      rt.destroy();
     }
   });
 

@@ -64,6 +64,14 @@ export interface RuntimeOptions {
 export type Precision = 'f32' | 'f16' | 'f16-packed';
 const PRECISIONS: readonly Precision[] = ['f32', 'f16', 'f16-packed'];
 
+/**
+ * Under an f16 precision on a 'tiled' (GPU) adapter, the default of these ops is their variant with the
+ * fullest f16 form (native and packed, split-K) instead of the style's default, which has none; pins and
+ * measured choices still come first. CPU adapters keep their direct kernels (no f16 form; the GEMM core
+ * costs seconds of compiling per kernel on SwiftShader).
+ */
+const F16_DEFAULTS: Partial<Record<TunableOp, string>> = { conv2d: 'gemm128-conv' };
+
 export type KernelStyle = 'tiled' | 'direct';
 
 /** 'direct' for CPU adapters (SwiftShader, or any fallback adapter), 'tiled' otherwise. */
@@ -463,12 +471,21 @@ export class Runtime {
    * the op alone on this shape (ops pass it; only called while tuning);
    * `supports` says which variants compute this shape (default: all): the
    * tuner times only those, and a pin that cannot take the shape is passed over.
+   * Under an f16 precision the adapter default may be an f16 variant instead (F16_DEFAULTS).
    */
   kernelVariant<Op extends TunableOp>(op: Op, shapeKey: string, probe?: () => KernelProbe, supports?: (variant: string) => boolean): VariantOf<Op> {
-    const variant = this.kernels.choose(op, shapeKey, probe, supports);
+    const chosen = this.kernels.choose(op, shapeKey, probe, supports);
+    const variant = this.#f16Default(op, shapeKey, supports) ?? chosen;
     // Pins and stored choices were checked against VARIANT_TABLE when they came in; this cannot throw.
     if (!isVariant(op, variant)) throw new OutOfRangeError(`kernel variants: ${op} has no variant "${variant}"`);
     return variant;
+  }
+
+  #f16Default(op: TunableOp, shapeKey: string, supports?: (variant: string) => boolean): string | undefined {
+    const f16 = F16_DEFAULTS[op];
+    if (!f16 || this.#precision === 'f32' || this.kernelStyle !== 'tiled') return undefined;
+    if (this.kernels.explain(op, shapeKey, supports).source !== 'default') return undefined;
+    return (supports?.(f16) ?? true) ? f16 : undefined;
   }
 
   /** Uses `variant` for `op` on one shape (or every shape), whatever tuning measured. */
