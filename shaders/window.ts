@@ -160,9 +160,10 @@ ${flatMain(WORKGROUP, 'p.total', `  let a = windowAt(i);
  * the rules that read it; 'mask': plain unpooling): what would be an unpool
  * pass and a rule pass.
  */
-export const unpoolWindowKernel = defineKernel('window:unpool', ({ rule }: { rule: WindowRule }) => `${prologue(unpoolWindowParams, [
-  read('g'), read('switches', 'array<u32>'), ruleReadsForward(rule) && read('y'), readWrite('dx'),
-])}
+function unpoolWindowShader({ rule }: { rule: WindowRule }): string {
+  return `${prologue(unpoolWindowParams, [
+    read('g'), read('switches', 'array<u32>'), ruleReadsForward(rule) && read('y'), readWrite('dx'),
+  ])}
 ${UNPOOL_AT}
 ${flatMain(WORKGROUP, 'p.total', `  let a = windowAt(i);
   var r = 0.0;
@@ -171,7 +172,11 @@ ${flatMain(WORKGROUP, 'p.total', `  let a = windowAt(i);
     r = ${ruleOn(rule, 'v', 'y[(a.plane * u32(p.H) + u32(a.y)) * u32(p.W) + u32(a.x)]')};
   }
   dx[i] = r;`)}
-`);
+`;
+}
+
+/** Also the dense walk's unpooling with the rule below, on a window that is the whole map (src/deconv/dense_fusion.ts). */
+export const unpoolWindowKernel = defineKernel('window:unpool', unpoolWindowShader);
 
 /**
  * The reverse of the crop: full[n, c, y, x] = window value where (y, x) lies

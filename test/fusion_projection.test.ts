@@ -153,3 +153,32 @@ describe('the sparse walk with the unpool fused', () => {
     }
   }
 });
+
+describe('the dense walk unpools and applies the rule of the layer below in one pass', () => {
+  for (const mode of MODES) {
+    it(`${mode}: conv(relu) <- pool blocks on whole maps, equal to the float64 DeconvNet, no separate rule pass below a pooling`, async () => {
+      const net = blockNet();
+      const model = createModel(rt, { inputShape: net.inputShape, layers: net.layers() });
+      const input = makeRandom(95).array(BATCH * 3 * 23 * 21, 0, 1);
+      const saved = refForward(net.ref, { data: Float64Array.from(input), shape: [BATCH, ...net.inputShape] });
+      const fwd = await model.forward(input);
+      try {
+        for (const position of ['all', 'max'] as const) {
+          const { result: proj, keys } = await counted(rt, 'dense', (rec) => createDeconvNet(model).projectIn(rec, fwd, { layer: 'c3', channel: 2, position, mode, sparse: false }));
+          // c3's rule its own pass; c2's and c1's in the unpooling above them.
+          expect(keys.filter((k) => k.startsWith('activation-backward')), 'rule passes').toHaveLength(1);
+          expect(keys.filter((k) => k.startsWith('unpool2d')), 'plain unpool passes').toEqual([]);
+          expect(keys.filter((k) => k === kernelKey('window:unpool', { rule: mode })), 'unpool + rule passes (the window kernel on whole maps)').toHaveLength(2);
+          const got = (await proj.read()).data;
+          proj.release();
+          const expected = refProject(net.ref, saved, 4, 2, position, mode).data;
+          expect(expected.some((v) => v !== 0), 'the reference reaches the pixels').toBe(true);
+          expectClose(got, expected, `${mode} ${position} dense vs float64`);
+        }
+      } finally {
+        fwd.release();
+        model.destroy();
+      }
+    });
+  }
+});

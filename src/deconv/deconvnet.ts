@@ -7,6 +7,7 @@ import { selectSeed, type SeedPosition } from '../ops/select_seed.js';
 import { disposeSymbol, type Tensor } from '../gpu/tensor.js';
 import { DestroyedError, OutOfRangeError } from '../gpu/errors.js';
 import { planSparse, runSparse } from './sparse.js';
+import { backwardAfterRule, rulesBelowPools, unpoolWithRule } from './dense_fusion.js';
 
 export interface ProjectOptions {
   /** Layer index or name whose activations are projected. */
@@ -189,14 +190,21 @@ class Signals {
  */
 function propagate(rec: Recorder, fwd: ForwardResult, top: number, mode: Mode, signals: Signals): Tensor {
   const model = fwd.model;
+  // Unpoolings that apply the ReLU rule of the layer below them (dense_fusion.ts), and the nodes whose rule was so applied.
+  const rulesBelow = rulesBelowPools(model);
+  const ruled = new Set<number>();
   for (let i = top; i >= 0; i--) {
     const g = signals.take(i);
     if (!g) continue;
     const layer = model.layers[i]!;
     const inputs = fwd.inputsOf(i);
-    const sent = isMerge(layer)
-      ? layer.backward(rec, g, { inputs, output: fwd.activations[i]! }, mode)
-      : [layer.backward(rec, g, { input: inputs[0]!, output: fwd.activations[i]!, switches: fwd.switches[i] }, mode)];
+    const below = rulesBelow.get(i);
+    if (below !== undefined) ruled.add(below);
+    const sent = below !== undefined ? [unpoolWithRule(rec, fwd, i, below, g, mode)]
+      : ruled.has(i) ? [backwardAfterRule(rec, fwd, i, g)]
+      : isMerge(layer)
+        ? layer.backward(rec, g, { inputs, output: fwd.activations[i]! }, mode)
+        : [layer.backward(rec, g, { input: inputs[0]!, output: fwd.activations[i]!, switches: fwd.switches[i] }, mode)];
     model.sources[i]!.forEach((source, k) => {
       // Source -1 is the first model input (the pixels); other inputs and
       // nodes that do not depend on the pixels need no signal.

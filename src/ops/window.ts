@@ -140,13 +140,20 @@ export function unpoolWindow(
   rec: Recorder, g: Tensor, switches: Tensor, xShape: readonly number[], attrs: Pool2dAttrs,
   level: WindowLevel, gLevel: WindowLevel, seed: SeedGrid, rectify?: { rule: WindowRule; y: Tensor },
 ): Tensor {
+  return recordUnpool(rec, 'unpool window', g, switches, xShape, attrs, level, gLevel, seed, rectify);
+}
+
+function recordUnpool(
+  rec: Recorder, what: string, g: Tensor, switches: Tensor, xShape: readonly number[], attrs: Pool2dAttrs,
+  level: WindowLevel, gLevel: WindowLevel, seed: SeedGrid, rectify?: { rule: WindowRule; y: Tensor },
+): Tensor {
   const [n, c, h, w] = imageShape(xShape, 'unpoolWindow', 'xShape');
   checkSeeds('unpoolWindow', seed, n);
   const pooled = unpoolValues({ switches, attrs, level: gLevel }, xShape, 'unpoolWindow', g);
   const rule = rectify?.rule ?? 'mask';
   const y = ruleReadsForward(rule) ? rectify!.y : null;
   if (y && y.shape.join() !== xShape.join()) throw new ShapeError(`unpoolWindow: forward output [${y.shape}] is not the pooled input [${xShape}]`);
-  const name = rule === 'mask' ? 'unpool window' : `unpool window (${rule})`;
+  const name = rule === 'mask' ? what : `${what} (${rule})`;
   const dx = rec.tensor([n, c, ...level.size], name);
   rec.dispatch({
     ...unpoolWindowKernel.program({ rule }, unpoolWindowParams.pack({ ...windowValues(seed, level, c, h, w, dx.size), ...pooled }), dispatch1d(dx.size, WORKGROUP), name),
@@ -215,4 +222,19 @@ export function transposeWindow(
     buffers: unpool ? [seed.chosen, g, unpool.switches, y, conv.weight, out] : [seed.chosen, g, y, conv.weight, out],
   });
   return out;
+}
+
+/**
+ * Dense unpooling with the ReLU rule of the layer below in one pass:
+ * unpool2d(g) through the switches of the max pooling with `attrs`, then the
+ * rule `rule` on `y`, the pooling's input (the rectified layer's forward
+ * output). The window kernel on a window that is the whole map.
+ */
+export function unpoolRectify(rec: Recorder, g: Tensor, switches: Tensor, attrs: Pool2dAttrs, y: Tensor, rule: WindowRule): Tensor {
+  const [n, , h, w] = imageShape(y, 'unpoolRectify', 'forward output');
+  const geo = poolGeometry(y.shape, attrs, 'unpoolRectify');
+  const whole = (size: [number, number]): WindowLevel => ({ size, a: [0, 0], b: [0, 0] });
+  // Origins are 0 whatever the seed: any u32 per image does.
+  const chosen = rec.temp(rec.runtime.createTensor([n], new Uint32Array(n), 'u32', 'whole-map seeds'));
+  return recordUnpool(rec, 'unpool + rule', g, switches, y.shape, attrs, whole([h, w]), whole([geo.outH, geo.outW]), { chosen, width: 1 }, { rule, y });
 }
