@@ -14,11 +14,15 @@ import { initTf, tfl, saveTfjs, randomizeWeights, predictNchw } from './helpers/
 const rand = makeRandom(3);
 const W = rand.array(3 * 2 * 3 * 3, -0.5, 0.5), B = rand.array(3, -0.1, 0.1);
 
-/** A Conv (2->3, 3x3, pads 1) + Relu ONNX model, encoded with onnx-proto. */
+/**
+ * A Conv (2->3, 3x3, pads 1) + Relu ONNX model, encoded with onnx-proto. Copied
+ * into its own Uint8Array: in Node protobufjs returns a Buffer in a shared
+ * 8 KB pool, whose slice() is a view, so `bytes.slice().buffer` would be the pool.
+ */
 function convReluOnnx(op = 'Relu'): Uint8Array {
   const f32 = (name: string, dims: number[], data: Float32Array) => ({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer.slice(0)) });
   const info = (name: string, dims: number[]) => ({ name, type: { tensorType: { elemType: 1, shape: { dim: dims.map((d) => ({ dimValue: d })) } } } });
-  return onnx.ModelProto.encode({
+  return new Uint8Array(onnx.ModelProto.encode({
     irVersion: 7,
     opsetImport: [{ domain: '', version: 13 }],
     graph: {
@@ -31,7 +35,7 @@ function convReluOnnx(op = 'Relu'): Uint8Array {
       input: [info('x', [1, 2, 5, 5])],
       output: [info('y', [1, 3, 5, 5])],
     },
-  }).finish();
+  }).finish());
 }
 
 const x = makeRandom(4).array(2 * 5 * 5, -1, 1);
