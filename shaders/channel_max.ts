@@ -1,7 +1,6 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
 import { IS_NAN_FN } from './maxpool2d.js';
-import { defineKernel } from './kernel.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite, rowMain } from './kernel.js';
 
 // Per image and per chosen channel of a layer's activations [N, C, H, W]
 // (or [N, F], every unit its own 1x1 channel): the strongest activation and
@@ -26,14 +25,51 @@ export const channelMaxParams = defineParams({
   batch: 'u32', channels: 'u32', plane: 'u32', count: 'u32', pairs: 'u32',
 });
 
+/** A workgroup per (image, channel) pair: a strided scan, then a shared-memory tree. */
+const WIDE_MAIN = `var<workgroup> bestValue: array<f32, ${WORKGROUP}>;
+var<workgroup> bestIndex: array<u32, ${WORKGROUP}>;
+
+${rowMain(WORKGROUP, 'p.pairs', `  let pair = row;
+  let n = pair / p.count;
+  let base = (n * p.channels + list[pair % p.count]) * p.plane;
+  var v = 0.0;
+  var j = NONE;
+  for (var k = li; k < p.plane; k += ${WORKGROUP}u) {
+    let a = act[base + k];
+    if (!isNan(a) && better(a, k, v, j)) { v = a; j = k; }
+  }
+  bestValue[li] = v;
+  bestIndex[li] = j;
+  workgroupBarrier();
+  for (var stride = ${WORKGROUP / 2}u; stride > 0u; stride >>= 1u) {
+    if (li < stride && better(bestValue[li + stride], bestIndex[li + stride], bestValue[li], bestIndex[li])) {
+      bestValue[li] = bestValue[li + stride];
+      bestIndex[li] = bestIndex[li + stride];
+    }
+    workgroupBarrier();
+  }
+  if (li == 0u) {
+    cand[pair * 2u] = bitcast<u32>(bestValue[0]);
+    cand[pair * 2u + 1u] = bestIndex[0];
+  }`)}`;
+
+/** An invocation per pair scans the plane alone. */
+const NARROW_MAIN = flatMain(WORKGROUP, 'p.pairs', `  let pair = i;
+  let n = pair / p.count;
+  let base = (n * p.channels + list[pair % p.count]) * p.plane;
+  var v = 0.0;
+  var j = NONE;
+  for (var k = 0u; k < p.plane; k++) {
+    let a = act[base + k];
+    if (!isNan(a) && better(a, k, v, j)) { v = a; j = k; }
+  }
+  cand[pair * 2u] = bitcast<u32>(v);
+  cand[pair * 2u + 1u] = j;`);
+
+/** cand [batch, count, 2]: bitcast<u32>(value), position. */
 export function channelMaxShader(variant: ChannelMaxVariant): string {
-  return wgsl`
-${channelMaxParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> act: array<f32>;
-@group(0) @binding(2) var<storage, read> list: array<u32>;
-// [batch, count, 2]: bitcast<u32>(value), position.
-@group(0) @binding(3) var<storage, read_write> cand: array<u32>;
+  return `
+${kernelHeader(channelMaxParams, [read('act'), read('list', 'array<u32>'), readWrite('cand', 'array<u32>')])}
 
 const NONE = 0xffffffffu;
 ${IS_NAN_FN}
@@ -45,57 +81,7 @@ fn better(a: f32, i: u32, b: f32, j: u32) -> bool {
   return a > b || (a == b && i < j);
 }
 
-#if ${variant === 'wide'}
-var<workgroup> bestValue: array<f32, ${WORKGROUP}>;
-var<workgroup> bestIndex: array<u32, ${WORKGROUP}>;
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) tid: u32) {
-  // Uniform per workgroup, so the early return keeps the barriers uniform.
-  let pair = wid.x + wid.y * nwg.x;
-  if (pair >= p.pairs) { return; }
-  let n = pair / p.count;
-  let base = (n * p.channels + list[pair % p.count]) * p.plane;
-  var v = 0.0;
-  var j = NONE;
-  for (var i = tid; i < p.plane; i += ${WORKGROUP}u) {
-    let a = act[base + i];
-    if (!isNan(a) && better(a, i, v, j)) { v = a; j = i; }
-  }
-  bestValue[tid] = v;
-  bestIndex[tid] = j;
-  workgroupBarrier();
-  for (var stride = ${WORKGROUP / 2}u; stride > 0u; stride >>= 1u) {
-    if (tid < stride && better(bestValue[tid + stride], bestIndex[tid + stride], bestValue[tid], bestIndex[tid])) {
-      bestValue[tid] = bestValue[tid + stride];
-      bestIndex[tid] = bestIndex[tid + stride];
-    }
-    workgroupBarrier();
-  }
-  if (tid == 0u) {
-    cand[pair * 2u] = bitcast<u32>(bestValue[0]);
-    cand[pair * 2u + 1u] = bestIndex[0];
-  }
-}
-#else
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let pair = flatIndex(gid, nwg);
-  if (pair >= p.pairs) { return; }
-  let n = pair / p.count;
-  let base = (n * p.channels + list[pair % p.count]) * p.plane;
-  var v = 0.0;
-  var j = NONE;
-  for (var i = 0u; i < p.plane; i++) {
-    let a = act[base + i];
-    if (!isNan(a) && better(a, i, v, j)) { v = a; j = i; }
-  }
-  cand[pair * 2u] = bitcast<u32>(v);
-  cand[pair * 2u + 1u] = j;
-}
-#endif
+${variant === 'wide' ? WIDE_MAIN : NARROW_MAIN}
 `;
 }
 

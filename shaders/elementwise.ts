@@ -1,6 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
-import { defineKernel } from './kernel.js';
+import { defineParams } from './params.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite } from './kernel.js';
 
 // Binary element-wise ops with numpy (ONNX multidirectional) broadcasting,
 // and the reduction that undoes a broadcast in the backward pass.
@@ -51,30 +50,18 @@ const EXPR: Record<BinaryOp, string> = { add: 'va + vb', sub: 'va - vb', mul: 'v
 
 /** `same`: both operands have the output's shape, so no index arithmetic. */
 export function binaryShader(op: BinaryOp, same: boolean): string {
-  return wgsl`
-${binaryParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> a: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-#if ${same}
-  let va = a[i];
-  let vb = b[i];
-#else
-  var ia = 0u;
+  const operands = same
+    ? `  let va = a[i];
+  let vb = b[i];`
+    : `  var ia = 0u;
   var ib = 0u;
   ${decodeIndex('i', 'd', [['ia', 'sa'], ['ib', 'sb']])}
   let va = a[ia];
-  let vb = b[ib];
-#endif
-  y[i] = p.scale * (${EXPR[op]});
-}
+  let vb = b[ib];`;
+  return `
+${kernelHeader(binaryParams, [read('a'), read('b'), readWrite('y')])}
+${flatMain(WORKGROUP, 'p.total', `${operands}
+  y[i] = p.scale * (${EXPR[op]});`)}
 `;
 }
 
@@ -84,18 +71,9 @@ export const reduceParams = defineParams({
 });
 
 export function reduceToShapeShader(): string {
-  return wgsl`
-${reduceParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> g: array<f32>;
-@group(0) @binding(2) var<storage, read_write> out: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.total) { return; }
-  var base = 0u;
+  return `
+${kernelHeader(reduceParams, [read('g'), readWrite('out')])}
+${flatMain(WORKGROUP, 'p.total', `  var base = 0u;
   ${decodeIndex('i', 'o', [['base', 's']])}
   var acc = 0.0;
   for (var j = 0u; j < p.count; j++) {
@@ -103,8 +81,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     ${decodeIndex('j', 'r', [['at', 's']])}
     acc += g[at];
   }
-  out[i] = p.scale * acc;
-}
+  out[i] = p.scale * acc;`)}
 `;
 }
 

@@ -1,6 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
-import { defineKernel } from './kernel.js';
+import { defineParams } from './params.js';
+import { defineKernel, flatMain, kernelHeader, read, readWrite } from './kernel.js';
 
 // Element-wise sum of k same-shape tensors in one pass: each input is its own
 // binding, so the number of inputs is baked into the code (one pipeline per
@@ -13,21 +12,11 @@ export const WORKGROUP = 256;
 export const sumNParams = defineParams({ size: 'u32' });
 
 export function sumNShader(k: number): string {
-  const inputs = Array.from({ length: k }, (_, j) => `@group(0) @binding(${j + 1}) var<storage, read> x${j}: array<f32>;`);
+  const inputs = Array.from({ length: k }, (_, j) => read(`x${j}`));
   const terms = Array.from({ length: k }, (_, j) => `x${j}[i]`);
-  return wgsl`
-${sumNParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-${inputs.join('\n')}
-@group(0) @binding(${k + 1}) var<storage, read_write> y: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.size) { return; }
-  y[i] = ${terms.join(' + ')};
-}
+  return `
+${kernelHeader(sumNParams, [...inputs, readWrite('y')])}
+${flatMain(WORKGROUP, 'p.size', `  y[i] = ${terms.join(' + ')};`)}
 `;
 }
 
