@@ -230,6 +230,42 @@ describe('tiled-vec4 conv2d with f16 weights (packed form)', () => {
   });
 });
 
+describe('tiled-vec4 f16 copy of a derived (transposed) weight', () => {
+  it('a write to the weight rebuilds the transpose and its f16 copy; the stale ones are freed', async () => {
+    const rt = await getRuntime();
+    const xShape = [1, 5, 8, 8] as [number, number, number, number], wShape = [12, 5, 3, 3] as [number, number, number, number];
+    const rnd = makeRandom(600);
+    const xd = rnd.array(size(xShape));
+    const x = rt.createTensor(xShape, xd), w = rt.createTensor(wShape, rnd.array(size(wShape)));
+    const attrs = { stride: [1, 1] as [number, number], dilation: [1, 1] as [number, number], pads: [1, 1, 1, 1] as [number, number, number, number], groups: 1 };
+    rt.pinKernel('conv2d', 'tiled-vec4');
+    rt.precision = 'f16-packed';
+    try {
+      const forward = async () => {
+        const run = await counted(rt, 'vec4 f16', (rec) => conv2d(rec, x, w, null, { padding: attrs.pads }));
+        expect(run.keys.find((k) => k.startsWith('conv2d:vec4'))).toContain('half=true');
+        const y = await run.result.read();
+        run.result.release();
+        return { y, builds: run.keys.filter((k) => k.startsWith('gemm-f16-pack')).length };
+      };
+      expect((await forward()).builds).toBe(1);
+      const held = rt.derivedBytes;
+      expect((await forward()).builds, 'cached').toBe(0);
+      const wd = rnd.array(size(wShape), -2, 2);
+      rt.writeTensor(w, wd);
+      const after = await forward();
+      expect(after.builds, 'rebuilt after the write').toBe(1);
+      expect(rt.derivedBytes, 'the stale transpose and copy were freed').toBe(held);
+      const steps = conv2dRef(abs(xd), xShape, Float64Array.from(wd, halfStep), wShape, null, attrs);
+      expectWithinBound(after.y, conv2dRef(xd, xShape, wd, wShape, null, attrs), steps, 'tiled-vec4 after the write vs full precision');
+    } finally {
+      rt.precision = 'f32';
+      rt.unpinKernel('conv2d');
+      x.release(); w.release();
+    }
+  });
+});
+
 // ---- matrix multiply ----
 
 interface MatmulF16Case { M: number; N: number; K: number; operand: 'a' | 'b'; variant: string; slices?: number }
