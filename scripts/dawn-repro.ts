@@ -1,8 +1,10 @@
 // npx tsx scripts/dawn-repro.ts [--case barrier|plain] [--submits 2000] [--workgroups 64]
-// Reduced case of Dawn for Node crashing on SwiftShader: one small compute
+// A first guess at the Dawn for Node crash on SwiftShader: one small compute
 // shader submitted over and over, its result read back every 50 submits
 // (what a training or evaluation loop does). Prints the passes done and
-// whether the sums are right; a crash ends the process with a signal.
+// whether the sums are right. It does not crash: the crash was Dawn's instance
+// garbage-collected under its device, not a shader (scripts/dawn-crash-case.ts,
+// docs/node-dawn.md); kept as the evidence that barrier shaders run fine.
 import { installDawn } from './node-gpu.js';
 import { arg } from './chromium-runner.js';
 
