@@ -25,9 +25,30 @@ export const channelMaxParams = defineParams({
   batch: 'u32', channels: 'u32', plane: 'u32', count: 'u32', pairs: 'u32',
 });
 
+/** The shared arrays of argmaxTree. */
+export function argmaxShared(workgroup: number): string {
+  return `var<workgroup> bestValue: array<f32, ${workgroup}>;
+var<workgroup> bestIndex: array<u32, ${workgroup}>;`;
+}
+
+/**
+ * Statements combining each invocation's (bestValue[li], bestIndex[li]) in a
+ * fixed-order shared-memory tree by the kernel's better(); the winner ends at
+ * index 0. Starts and ends with a barrier.
+ */
+export function argmaxTree(workgroup: number): string {
+  return `  workgroupBarrier();
+  for (var stride = ${workgroup / 2}u; stride > 0u; stride >>= 1u) {
+    if (li < stride && better(bestValue[li + stride], bestIndex[li + stride], bestValue[li], bestIndex[li])) {
+      bestValue[li] = bestValue[li + stride];
+      bestIndex[li] = bestIndex[li + stride];
+    }
+    workgroupBarrier();
+  }`;
+}
+
 /** A workgroup per (image, channel) pair: a strided scan, then a shared-memory tree. */
-const WIDE_MAIN = `var<workgroup> bestValue: array<f32, ${WORKGROUP}>;
-var<workgroup> bestIndex: array<u32, ${WORKGROUP}>;
+const WIDE_MAIN = `${argmaxShared(WORKGROUP)}
 
 ${rowMain(WORKGROUP, 'p.pairs', `  let pair = row;
   let n = pair / p.count;
@@ -40,14 +61,7 @@ ${rowMain(WORKGROUP, 'p.pairs', `  let pair = row;
   }
   bestValue[li] = v;
   bestIndex[li] = j;
-  workgroupBarrier();
-  for (var stride = ${WORKGROUP / 2}u; stride > 0u; stride >>= 1u) {
-    if (li < stride && better(bestValue[li + stride], bestIndex[li + stride], bestValue[li], bestIndex[li])) {
-      bestValue[li] = bestValue[li + stride];
-      bestIndex[li] = bestIndex[li + stride];
-    }
-    workgroupBarrier();
-  }
+${argmaxTree(WORKGROUP)}
   if (li == 0u) {
     cand[pair * 2u] = bitcast<u32>(bestValue[0]);
     cand[pair * 2u + 1u] = bestIndex[0];

@@ -1,5 +1,6 @@
 import { defineParams } from './params.js';
 import { defineKernel, kernelHeader, read, readWrite, rowMain } from './kernel.js';
+import { argmaxShared, argmaxTree } from './channel_max.js';
 
 // The start of a projection: a copy of one layer's activations with every
 // value zeroed except the chosen ones of one channel (Zeiler & Fergus: "set
@@ -27,14 +28,7 @@ const PICK: Record<SeedPosition, string> = {
   }
   bestValue[li] = v;
   bestIndex[li] = j;
-  workgroupBarrier();
-  for (var stride = ${WORKGROUP / 2}u; stride > 0u; stride >>= 1u) {
-    if (li < stride && better(bestValue[li + stride], bestIndex[li + stride], bestValue[li], bestIndex[li])) {
-      bestValue[li] = bestValue[li + stride];
-      bestIndex[li] = bestIndex[li + stride];
-    }
-    workgroupBarrier();
-  }
+${argmaxTree(WORKGROUP)}
   let picked = workgroupUniformLoad(&bestIndex[0]);`,
   at: '  let picked = positions[n];',
   all: '  let picked = 0xffffffffu;',
@@ -45,8 +39,7 @@ export function selectSeedShader(position: SeedPosition): string {
   return `
 ${kernelHeader(selectSeedParams, [read('act'), readWrite('seed'), readWrite('chosen', 'array<u32>'), position === 'at' && read('positions', 'array<u32>')])}
 
-var<workgroup> bestValue: array<f32, ${WORKGROUP}>;
-var<workgroup> bestIndex: array<u32, ${WORKGROUP}>;
+${argmaxShared(WORKGROUP)}
 
 fn better(v: f32, i: u32, w: f32, j: u32) -> bool {
   return v > w || (v == w && i < j);
