@@ -1,6 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
-import { defineKernel, dispatch1d, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // Element-wise activations, forward, and their backward rules.
 //
@@ -77,51 +76,32 @@ fn gelu_u(t: f32) -> f32 {
 }
 `;
 
-const activationKernel = defineKernel('activation', ({ kind }: { kind: ActivationKind }) => wgsl`
-${kernelHeader(activationParams, [read('x'), readWrite('y'), kind === 'prelu' && read('slope')])}
-${flatIndexFn(WORKGROUP)}
-${HELPERS}
+/** y[i] per kind, from v = x[i] (one row per kind: the compiler lists a missing one). */
+const FORWARD: Record<ActivationKind, string> = {
+  relu: `  y[i] = max(v, 0.0);`,
+  leaky_relu: `  y[i] = select(v * p.alpha, v, v >= 0.0);`,
+  elu: `  y[i] = select(p.alpha * (exp(min(v, 0.0)) - 1.0), v, v >= 0.0);`,
+  selu: `  y[i] = p.beta * select(p.alpha * (exp(min(v, 0.0)) - 1.0), v, v > 0.0);`,
+  sigmoid: `  y[i] = sigm(v);`,
+  hard_sigmoid: `  y[i] = clamp(p.alpha * v + p.beta, 0.0, 1.0);`,
+  tanh: `  y[i] = tanh(v);`,
+  clip: `  y[i] = clamp(v, p.lo, p.hi);`,
+  prelu: `  let c = (i / p.plane) % p.channels;
+  y[i] = select(v * slope[c], v, v >= 0.0);`,
+  gelu: `  y[i] = v * phi_cdf(v);`,
+  gelu_tanh: `  y[i] = 0.5 * v * (1.0 + tanh_safe(gelu_u(v)));`,
+  swish: `  y[i] = v * sigm(p.alpha * v);`,
+  hard_swish: `  y[i] = v * clamp(p.alpha * v + p.beta, 0.0, 1.0);`,
+  softplus: `  y[i] = softplus(v);`,
+  softsign: `  y[i] = v / (1.0 + abs(v));`,
+  mish: `  y[i] = v * tanh_safe(softplus(v));`,
+};
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.size) { return; }
-  let v = x[i];
-#if ${kind === 'relu'}
-  y[i] = max(v, 0.0);
-#elif ${kind === 'leaky_relu'}
-  y[i] = select(v * p.alpha, v, v >= 0.0);
-#elif ${kind === 'elu'}
-  y[i] = select(p.alpha * (exp(min(v, 0.0)) - 1.0), v, v >= 0.0);
-#elif ${kind === 'selu'}
-  y[i] = p.beta * select(p.alpha * (exp(min(v, 0.0)) - 1.0), v, v > 0.0);
-#elif ${kind === 'sigmoid'}
-  y[i] = sigm(v);
-#elif ${kind === 'hard_sigmoid'}
-  y[i] = clamp(p.alpha * v + p.beta, 0.0, 1.0);
-#elif ${kind === 'tanh'}
-  y[i] = tanh(v);
-#elif ${kind === 'clip'}
-  y[i] = clamp(v, p.lo, p.hi);
-#elif ${kind === 'prelu'}
-  let c = (i / p.plane) % p.channels;
-  y[i] = select(v * slope[c], v, v >= 0.0);
-#elif ${kind === 'gelu'}
-  y[i] = v * phi_cdf(v);
-#elif ${kind === 'gelu_tanh'}
-  y[i] = 0.5 * v * (1.0 + tanh_safe(gelu_u(v)));
-#elif ${kind === 'swish'}
-  y[i] = v * sigm(p.alpha * v);
-#elif ${kind === 'hard_swish'}
-  y[i] = v * clamp(p.alpha * v + p.beta, 0.0, 1.0);
-#elif ${kind === 'softplus'}
-  y[i] = softplus(v);
-#elif ${kind === 'softsign'}
-  y[i] = v / (1.0 + abs(v));
-#elif ${kind === 'mish'}
-  y[i] = v * tanh_safe(softplus(v));
-#endif
-}
+const activationKernel = defineKernel('activation', ({ kind }: { kind: ActivationKind }) => `
+${kernelHeader(activationParams, [read('x'), readWrite('y'), kind === 'prelu' && read('slope')])}
+${HELPERS}
+${flatMain(WORKGROUP, 'p.size', `  let v = x[i];
+${FORWARD[kind]}`)}
 `);
 
 /** y = f(x) over `size` elements; buffers [x, y, slope (prelu)]. */
@@ -129,65 +109,48 @@ export function activationProgram(kind: ActivationKind, params: ArrayBuffer, siz
   return activationKernel.program({ kind }, params, dispatch1d(size, WORKGROUP), kind);
 }
 
-/** `s` is the saved forward value the rule reads: the output y, or the input x where backwardReadsInput(kind). */
-const activationBackwardKernel = defineKernel('activation-backward', ({ kind, rule }: { kind: ActivationKind; rule?: BackwardRule }) => wgsl`
-${kernelHeader(activationParams, [read('g'), read('s'), readWrite('dx'), kind === 'prelu' && read('slope')])}
-${flatIndexFn(WORKGROUP)}
-${HELPERS}
+/** ReLU's three rules: the DeconvNet's (rectify the signal), guided backprop's (both), the gradient. */
+const RELU_RULES: Record<BackwardRule, string> = {
+  deconvnet: `  dx[i] = max(gi, 0.0);`,
+  guided: `  dx[i] = select(0.0, max(gi, 0.0), yi > 0.0);`,
+  gradient: `  dx[i] = select(0.0, gi, yi > 0.0);`,
+};
 
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.size) { return; }
-  let gi = g[i];
+/** dx[i] per kind but ReLU, from gi = g[i] and the saved value (yi or xi: see backwardReadsInput). */
+const BACKWARD: Record<Exclude<ActivationKind, 'relu'>, string> = {
+  leaky_relu: `  dx[i] = select(gi * p.alpha, gi, xi >= 0.0);`,
+  elu: `  // d/dx alpha (e^x - 1) = alpha e^x; exp() of x < 0 only.
+  dx[i] = select(gi * p.alpha * exp(min(xi, 0.0)), gi, xi >= 0.0);`,
+  selu: `  // y = beta alpha (e^x - 1) below 0, so dy/dx = beta alpha e^x = y + beta alpha.
+  dx[i] = select(gi * (yi + p.beta * p.alpha), gi * p.beta, yi > 0.0);`,
+  sigmoid: `  dx[i] = gi * yi * (1.0 - yi);`,
+  hard_sigmoid: `  dx[i] = select(0.0, gi * p.alpha, yi > 0.0 && yi < 1.0);`,
+  tanh: `  dx[i] = gi * (1.0 - yi * yi);`,
+  clip: `  dx[i] = select(0.0, gi, yi > p.lo && yi < p.hi);`,
+  prelu: `  let c = (i / p.plane) % p.channels;
+  dx[i] = select(gi * slope[c], gi, yi >= 0.0);`,
+  gelu: `  dx[i] = gi * (phi_cdf(xi) + xi * phi_pdf(xi));`,
+  gelu_tanh: `  let t = tanh_safe(gelu_u(xi));
+  dx[i] = gi * (0.5 * (1.0 + t) + 0.5 * xi * (1.0 - t * t) * 0.79788456 * (1.0 + 0.134145 * xi * xi));`,
+  swish: `  let sg = sigm(p.alpha * xi);
+  dx[i] = gi * (sg + p.alpha * xi * sg * (1.0 - sg));`,
+  hard_swish: `  let h = p.alpha * xi + p.beta;
+  dx[i] = gi * (clamp(h, 0.0, 1.0) + select(0.0, p.alpha * xi, h > 0.0 && h < 1.0));`,
+  softplus: `  dx[i] = gi * sigm(xi);`,
+  softsign: `  let d = 1.0 + abs(xi);
+  dx[i] = gi / (d * d);`,
+  mish: `  let t = tanh_safe(softplus(xi));
+  dx[i] = gi * (t + xi * (1.0 - t * t) * sigm(xi));`,
+};
+
+/** `s` is the saved forward value the rule reads: the output y, or the input x where backwardReadsInput(kind). */
+const activationBackwardKernel = defineKernel('activation-backward', ({ kind, rule }: { kind: ActivationKind; rule?: BackwardRule }) => `
+${kernelHeader(activationParams, [read('g'), read('s'), readWrite('dx'), kind === 'prelu' && read('slope')])}
+${HELPERS}
+${flatMain(WORKGROUP, 'p.size', `  let gi = g[i];
   let yi = s[i];
   let xi = s[i];
-#if ${kind === 'relu' && rule === 'deconvnet'}
-  dx[i] = max(gi, 0.0);
-#elif ${kind === 'relu' && rule === 'guided'}
-  dx[i] = select(0.0, max(gi, 0.0), yi > 0.0);
-#elif ${kind === 'relu'}
-  dx[i] = select(0.0, gi, yi > 0.0);
-#elif ${kind === 'leaky_relu'}
-  dx[i] = select(gi * p.alpha, gi, xi >= 0.0);
-#elif ${kind === 'elu'}
-  // d/dx alpha (e^x - 1) = alpha e^x; exp() of x < 0 only.
-  dx[i] = select(gi * p.alpha * exp(min(xi, 0.0)), gi, xi >= 0.0);
-#elif ${kind === 'selu'}
-  // y = beta alpha (e^x - 1) below 0, so dy/dx = beta alpha e^x = y + beta alpha.
-  dx[i] = select(gi * (yi + p.beta * p.alpha), gi * p.beta, yi > 0.0);
-#elif ${kind === 'sigmoid'}
-  dx[i] = gi * yi * (1.0 - yi);
-#elif ${kind === 'hard_sigmoid'}
-  dx[i] = select(0.0, gi * p.alpha, yi > 0.0 && yi < 1.0);
-#elif ${kind === 'tanh'}
-  dx[i] = gi * (1.0 - yi * yi);
-#elif ${kind === 'clip'}
-  dx[i] = select(0.0, gi, yi > p.lo && yi < p.hi);
-#elif ${kind === 'prelu'}
-  let c = (i / p.plane) % p.channels;
-  dx[i] = select(gi * slope[c], gi, yi >= 0.0);
-#elif ${kind === 'gelu'}
-  dx[i] = gi * (phi_cdf(xi) + xi * phi_pdf(xi));
-#elif ${kind === 'gelu_tanh'}
-  let t = tanh_safe(gelu_u(xi));
-  dx[i] = gi * (0.5 * (1.0 + t) + 0.5 * xi * (1.0 - t * t) * 0.79788456 * (1.0 + 0.134145 * xi * xi));
-#elif ${kind === 'swish'}
-  let sg = sigm(p.alpha * xi);
-  dx[i] = gi * (sg + p.alpha * xi * sg * (1.0 - sg));
-#elif ${kind === 'hard_swish'}
-  let h = p.alpha * xi + p.beta;
-  dx[i] = gi * (clamp(h, 0.0, 1.0) + select(0.0, p.alpha * xi, h > 0.0 && h < 1.0));
-#elif ${kind === 'softplus'}
-  dx[i] = gi * sigm(xi);
-#elif ${kind === 'softsign'}
-  let d = 1.0 + abs(xi);
-  dx[i] = gi / (d * d);
-#elif ${kind === 'mish'}
-  let t = tanh_safe(softplus(xi));
-  dx[i] = gi * (t + xi * (1.0 - t * t) * sigm(xi));
-#endif
-}
+${kind === 'relu' ? RELU_RULES[rule ?? 'gradient'] : BACKWARD[kind]}`)}
 `);
 
 /** The backward rule over `size` elements; buffers [g, saved, dx, slope (prelu)]. */
