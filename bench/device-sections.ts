@@ -7,7 +7,7 @@
 //   gate      every registered variant of every tunable op against a float64
 //             reference on small awkward shapes (ragged tiles, channels not a
 //             multiple of 4, stride 2, asymmetric pads)
-//   kernels   GPU time of every registered variant (timestamp queries,
+//   kernels   GPU time of every registered variant and the f16 rows (timestamp queries,
 //             runtime.profile) and of TF.js (tf.time().kernelMs) for VGG16's
 //             convolutions at batch 1 and 16, their transposed convolutions and
 //             n^3 matmuls (bench/kernel-cases.ts)
@@ -240,8 +240,9 @@ function relativeError(ours: Float32Array, ref: Float64Array): number {
 const toleranceOf = (variant: string) => (variant.includes('f16') ? 1e-2 : 1e-4);
 
 /**
- * The f16 weights of the GEMM core (docs/f16.md) as gate rows of the conv2d cases ('f16': native where the
- * device has 'shader-f16', packed elsewhere; 'f16-packed': packed everywhere), so both forms are gated on a GPU that has the feature.
+ * The f16 weights of the GEMM core (docs/f16.md) as rows of the conv2d cases in the gate and the kernel times
+ * ('f16': native where the device has 'shader-f16', packed elsewhere; 'f16-packed': packed everywhere), so both
+ * forms are gated and timed on a GPU that has the feature.
  */
 const gateVariants = (op: TunableOp) => [...variantsOf(op), ...(op === 'conv2d' ? Object.keys(GEMM_CONV_F16_ROWS) : [])];
 
@@ -355,9 +356,12 @@ async function kernelCase(rt: Runtime, c: KernelCase, repeats: number, deadline:
   const tensors = caseTensors(rt, c);
   const run = async () => { (await rt.run(c.label, (rec) => recordCase(rec, c, tensors))).release(); };
   try {
-    for (const variant of variantsOf(c.op)) {
+    // The f16 rows are timed too (docs/f16.md), but `best` and the ratios compare the f32 kernels with TF.js's f32.
+    for (const variant of gateVariants(c.op)) {
       if (performance.now() > deadline) { row.error = 'over budget'; break; }
-      rt.pinKernel(c.op, variant);
+      const f16 = GEMM_CONV_F16_ROWS[variant];
+      rt.pinKernel(c.op, f16?.pin ?? variant);
+      rt.precision = f16?.precision ?? 'f32';
       const entry: KernelRow['variants'][number] = { variant, ran: [], ms: null, tflops: null };
       try {
         let ms = 0;
@@ -368,12 +372,13 @@ async function kernelCase(rt: Runtime, c: KernelCase, repeats: number, deadline:
         entry.error = message(e);
       } finally {
         rt.unpinKernel(c.op);
+        rt.precision = 'f32';
       }
       row.variants.push(entry);
     }
     const chosen = await watchChooser(rt, async () => { row.defaultMs = await beforeDeadline(fastest(rt, run, repeats), deadline); });
     row.defaultVariant = chosen.find((v) => v.startsWith(`${c.op}:`))?.slice(c.op.length + 1) ?? null;
-    const timed = row.variants.filter((v) => v.ms !== null).sort((a, b) => a.ms! - b.ms!)[0];
+    const timed = row.variants.filter((v) => v.ms !== null && !(v.variant in GEMM_CONV_F16_ROWS)).sort((a, b) => a.ms! - b.ms!)[0];
     row.best = timed ? { variant: timed.variant, ms: timed.ms! } : null;
     const tfjs = await beforeDeadline(tfjsTime(c, repeats), deadline);
     row.tfjsMs = tfjs.ms;
