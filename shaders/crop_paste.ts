@@ -1,6 +1,5 @@
-import { wgsl } from 'wgsl-preprocessor/wgsl-preprocessor.js';
-import { defineParams, flatIndexFn } from './params.js';
-import { defineKernel, dispatch1d, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
+import { defineParams } from './params.js';
+import { defineKernel, dispatch1d, flatMain, kernelHeader, read, readWrite, type KernelProgram } from './kernel.js';
 
 // The one kernel of incremental occlusion (src/analysis/incremental_*.ts).
 // An occluded copy of an image differs from the original only inside a
@@ -29,15 +28,9 @@ export const cropPasteParams = defineParams({
   padValue: 'f32', fill: 'f32',
 });
 
-const cropPasteKernel = defineKernel('crop-paste', ({ constant }: { constant: boolean }) => wgsl`
+const cropPasteKernel = defineKernel('crop-paste', ({ constant }: { constant: boolean }) => `
 ${kernelHeader(cropPasteParams, [read('original'), read('origins', 'array<i32>'), readWrite('dst'), !constant && read('window')])}
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = flatIndex(gid, nwg);
-  if (i >= p.count) { return; }
-  let x = i32(i % p.cropW);
+${flatMain(WORKGROUP, 'p.count', `  let x = i32(i % p.cropW);
   let y = i32((i / p.cropW) % p.cropH);
   let c = (i / (p.cropW * p.cropH)) % p.channels;
   let n = i / (p.cropW * p.cropH * p.channels);
@@ -51,15 +44,10 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
   let py = mapY - origins[p.patchAt + 2u * n];
   let px = mapX - origins[p.patchAt + 2u * n + 1u];
   if (py >= 0 && px >= 0 && py < i32(p.patchH) && px < i32(p.patchW)) {
-#if ${constant}
-    dst[i] = p.fill;
-#else
-    dst[i] = window[((n * p.srcChannels + sc) * p.patchH + u32(py)) * p.patchW + u32(px)];
-#endif
+    dst[i] = ${constant ? 'p.fill' : 'window[((n * p.srcChannels + sc) * p.patchH + u32(py)) * p.patchW + u32(px)]'};
     return;
   }
-  dst[i] = original[(sc * p.mapH + u32(mapY)) * p.mapW + u32(mapX)];
-}
+  dst[i] = original[(sc * p.mapH + u32(mapY)) * p.mapW + u32(mapX)];`)}
 `);
 
 /** Buffers [original, origins, dst, window (unless `constant`)]. */
