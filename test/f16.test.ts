@@ -169,6 +169,37 @@ describe('conv2d as implicit GEMM with f16 weights (packed form)', () => {
     });
   });
 
+  it('gemm64-conv with the fused 2x2 max pooling epilogue reads the f16 copy too', async () => {
+    const rt = await getRuntime();
+    const c: ConvCase = { x: [2, 6, 10, 12], outC: 70, k: [3, 3], pads: [1, 1, 1, 1], groups: 2 };
+    const { g, wShape, attrs, K } = geometryOf(c);
+    const rnd = makeRandom(150);
+    const xd = rnd.array(size(c.x)), wd = rnd.array(size(wShape)), bd = rnd.array(c.outC);
+    const x = rt.createTensor(c.x, xd), w = rt.createTensor(wShape, wd), b = rt.createTensor([c.outC], bd);
+    try {
+      const run = await counted(rt, 'conv f16 pool', (rec) => recordConvGemm(rec, x, w, b, g, true, GEMM_CONV_VARIANTS['gemm64-conv']!, { pool: true, precision: 'f16-packed' }));
+      expect(run.keys.find((k) => k.includes('"pool":true'))).toContain('"half":{"form":"packed","operand":"a"}');
+      const { y, pooled } = run.result;
+      const ours = await y.read(), pooledOurs = await pooled!.output.read();
+      for (const t of [y, pooled!.output, pooled!.switches]) t.release();
+      const w16 = await decodedCopy(rt, w, wd, { rows: c.outC, K, ld: K, col: 0 });
+      const rounded = conv2dRef(xd, c.x, w16, wShape, bd, attrs);
+      expectClose(ours, rounded, 'conv output vs the f16-rounded weights');
+      // Each pooled value is the maximum of its window of the conv output (the switches are maxPool2d's, tested in gemm.test.ts).
+      const [n, m, oh, ow] = [c.x[0], c.outC, g.outH, g.outW];
+      const windows = new Float64Array(pooledOurs.length);
+      for (let i = 0; i < windows.length; i++) {
+        const plane = Math.floor(i / ((oh / 2) * (ow / 2))), rest = i % ((oh / 2) * (ow / 2));
+        const ph = Math.floor(rest / (ow / 2)), pw = rest % (ow / 2), at = plane * oh * ow + 2 * ph * ow + 2 * pw;
+        windows[i] = Math.max(rounded[at]!, rounded[at + 1]!, rounded[at + ow]!, rounded[at + ow + 1]!);
+      }
+      expect(windows.length).toBe(n * m * (oh / 2) * (ow / 2));
+      expectClose(pooledOurs, windows, 'pooled vs the f16-rounded weights');
+    } finally {
+      for (const t of [x, w, b]) t.release();
+    }
+  });
+
   it('native form (shader-f16) where the adapter has it', async (ctx) => {
     const rt = await getRuntime();
     if (!rt.device.features.has('shader-f16')) {
