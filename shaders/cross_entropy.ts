@@ -1,5 +1,6 @@
 import { defineParams } from './params.js';
 import { defineKernel, dispatch1d, kernelHeader, read, readWrite, rowMain, type KernelProgram } from './kernel.js';
+import { workgroupTreeFns } from './softmax.js';
 
 // Softmax cross-entropy on logits [N, K] with integer labels [N], fused:
 //   row pass: one workgroup per row finds the row max (and its first index,
@@ -37,10 +38,9 @@ const gradientLoop = `  let inv = 1.0 / total;
 const crossEntropyRowKernel = defineKernel('cross-entropy-rows', ({ grad, workgroup }: CrossEntropyRowSpec) => `
 ${kernelHeader(crossEntropyParams, [read('logits'), read('labels', 'array<u32>'), readWrite('rowStats'), grad && readWrite('grad')])}
 
-const WG = ${workgroup}u;
+${workgroupTreeFns(workgroup)}
 var<workgroup> bestV: array<f32, ${workgroup}>;
 var<workgroup> bestI: array<u32, ${workgroup}>;
-var<workgroup> partial: array<f32, ${workgroup}>;
 
 ${rowMain(workgroup, 'p.rows', `  let start = row * p.classes;
 
@@ -73,13 +73,7 @@ ${rowMain(workgroup, 'p.rows', `  let start = row * p.classes;
 
   var sum = 0.0;
   for (var j = li; j < p.classes; j += WG) { sum += exp(logits[start + j] - m); }
-  partial[li] = sum;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) { partial[li] += partial[li + s]; }
-    workgroupBarrier();
-  }
-  let total = partial[0];
+  let total = workgroupSum(li, sum);
   let label = min(labels[row], p.classes - 1u);
 
 ${grad ? gradientLoop : ''}  if (li == 0u) {

@@ -28,7 +28,11 @@ export interface SoftmaxVariant {
 
 export type SoftmaxDirection = 'forward' | 'backward';
 
-function rowPreamble(workgroup: number): string {
+/**
+ * WG, a shared `partial` array and workgroupMax / workgroupSum(li, v): the
+ * fixed-order tree of a workgroup's values (every invocation gets the result).
+ */
+export function workgroupTreeFns(workgroup: number): string {
   return `
 const WG = ${workgroup}u;
 var<workgroup> partial: array<f32, ${workgroup}>;
@@ -56,7 +60,11 @@ fn workgroupSum(li: u32, v: f32) -> f32 {
   workgroupBarrier();
   return r;
 }
+`;
+}
 
+function rowPreamble(workgroup: number): string {
+  return `${workgroupTreeFns(workgroup)}
 // Index of element 0 of a row; element j is at rowStart + j * p.inner.
 fn rowStart(row: u32) -> u32 {
   return (row / p.inner) * p.n * p.inner + row % p.inner;
