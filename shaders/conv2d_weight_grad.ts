@@ -86,6 +86,23 @@ function nextPow2(n: number): number {
 /** Both main variants read the forward input and dY and write the weight gradient (or its chunk partials). */
 const MAIN_BINDINGS = [read('x'), read('dy'), readWrite('out')];
 
+/**
+ * Stages the TK-deep slab r0 .. r0 + TK of `width` rows or columns from
+ * `origin` into the k-major `tile`, zero past rEnd or past `limit`; element
+ * e of the slab is (k = e % TK, j = e / TK).
+ */
+function stageSlab(s: { tile: string; stride: string; width: string; origin: string; limit: string; load: string }): string {
+  return `    for (var e = li; e < TK * ${s.width}; e += THREADS) {
+      let kk = e % TK;
+      let jj = e / TK;
+      let r = r0 + kk;
+      let j = ${s.origin} + jj;
+      var v = 0.0;
+      if (r < rEnd && j < ${s.limit}) { v = ${s.load}(gi, r, j); }
+      ${s.tile}[kk * ${s.stride} + jj] = v;
+    }`;
+}
+
 /** Launched over `workgroups` workgroups (linear, folded into y past 65535). */
 export function weightGradShader(t: WeightGradTiling): string {
   const TM = t.wgM * t.rM, TC = t.wgC * t.rC;
@@ -159,25 +176,9 @@ ${accs.map((a) => `  var ${a} = 0.0;`).join('\n')}
 
   for (var r0 = rBegin; r0 < rEnd; r0 += TK) {
     // Consecutive invocations take consecutive r of one channel: coalesced reads of dY rows.
-    for (var e = li; e < TK * TILE_M; e += THREADS) {
-      let kk = e % TK;
-      let mm = e / TK;
-      let r = r0 + kk;
-      let m = m0 + mm;
-      var v = 0.0;
-      if (r < rEnd && m < p.coutG) { v = loadA(gi, r, m); }
-      tileA[kk * A_STRIDE + mm] = v;
-    }
+${stageSlab({ tile: 'tileA', stride: 'A_STRIDE', width: 'TILE_M', origin: 'm0', limit: 'p.coutG', load: 'loadA' })}
     // Consecutive invocations take consecutive pixels of one column: (strided) runs along input rows.
-    for (var e = li; e < TK * TILE_C; e += THREADS) {
-      let kk = e % TK;
-      let cc = e / TK;
-      let r = r0 + kk;
-      let col = c0 + cc;
-      var v = 0.0;
-      if (r < rEnd && col < p.kCols) { v = loadB(gi, r, col); }
-      tileB[kk * B_STRIDE + cc] = v;
-    }
+${stageSlab({ tile: 'tileB', stride: 'B_STRIDE', width: 'TILE_C', origin: 'c0', limit: 'p.kCols', load: 'loadB' })}
     workgroupBarrier();
     for (var kk = lid.z; kk < TK; kk += WG_K) {
 ${rows.map((i) => `      let a${i} = tileA[kk * A_STRIDE + lid.y + ${i * t.wgM}u];`).join('\n')}
