@@ -37,14 +37,14 @@ export function matmulRun(rt: Runtime, a: Float32Array, b: Float32Array, n: numb
 }
 
 /** The VGG16 conv stack (and the optional Dense + Softmax head) as our Sequential model. */
-export function vggModel(rt: Runtime, net: Vgg16): Model {
+export function vggModel(rt: Runtime, net: Vgg16, options: { fusion?: boolean } = {}): Model {
   const layers: Layer[] = net.steps.map((s) => (s.kind === 'conv'
     ? new Conv2D({ name: s.w.name, filters: s.w.outC, kernelSize: 3, padding: 'same', activation: 'relu', kernel: s.w.kernel, bias: s.w.bias })
     : new MaxPool2D({ name: s.name, kernel: 2, stride: 2 })));
   if (net.head) {
     layers.push(new Flatten({ name: 'flatten' }), new Dense({ name: 'fc', units: net.head.units, kernel: net.head.kernel, bias: net.head.bias }), new Softmax({ name: 'prob' }));
   }
-  return createModel(rt, { inputShape: [3, net.size, net.size], layers });
+  return createModel(rt, { inputShape: [3, net.size, net.size], layers, fusion: options.fusion });
 }
 
 export function vggForwardRun(model: Model, x: Float32Array): { run: Run; dispose: () => void } {

@@ -74,18 +74,40 @@ fn inMap(y: i32, x: i32) -> bool { return y >= 0 && y < p.H && x >= 0 && x < p.W
 }
 
 /**
- * Unpooling at one position (y, x) of channel plane `plane` of image n of the
- * pooling's input map (row width `width`): the sum of the signals of the
- * pooled windows whose switch chose this position, where those pooled
- * positions lie inside both the pooled map and the signal's window 'q'
- * (see shaders/unpool2d.ts). The one text both the unpooling kernel and the
- * filter step that unpools in its loads compile, so both add the same values
- * in the same (ky, kx) order.
+ * How an unpooling finds the pooled windows of a position: 'tiled' where the
+ * windows tile the map (kernel = stride, no dilation: exactly one window per
+ * position, found by one division per axis); 'general' walks the kernel taps
+ * (overlapping or dilated windows).
  */
-const UNPOOL_AT = `
-fn unpoolAt(n: u32, plane: u32, y: i32, x: i32, width: i32) -> f32 {
+export type UnpoolWalk = 'tiled' | 'general';
+
+/**
+ * Unpooling at one position (y, x) of channel plane `plane` of the pooling's
+ * input map (row width `width`): the sum of the signals of the pooled windows
+ * whose switch chose this position, where those pooled positions lie inside
+ * both the pooled map and the signal's window 'q' at origin `q` (see
+ * shaders/unpool2d.ts). The one text both the unpooling kernel and the filter
+ * step that unpools in its loads compile, so both add the same values in the
+ * same (ky, kx) order.
+ */
+function unpoolAtFn(walk: UnpoolWalk): string {
+  if (walk === 'tiled') {
+    return `
+fn unpoolAt(plane: u32, y: i32, x: i32, width: i32, q: vec2i) -> f32 {
+  let oy = (y + p.ppadT) / p.psH;
+  let ox = (x + p.ppadL) / p.psW;
+  let wy = oy - q.x;
+  let wx = ox - q.y;
+  if (wy < 0 || wy >= i32(p.qH) || wx < 0 || wx >= i32(p.qW) || oy >= p.OH || ox >= p.OW) { return 0.0; }
+  if (switches[(plane * u32(p.OH) + u32(oy)) * u32(p.OW) + u32(ox)] != u32(y * width + x)) { return 0.0; }
+  // 0 + v, as the general walk's sum: the same bits for v = -0.
+  return 0.0 + g[(plane * p.qH + u32(wy)) * p.qW + u32(wx)];
+}
+`;
+  }
+  return `
+fn unpoolAt(plane: u32, y: i32, x: i32, width: i32, q: vec2i) -> f32 {
   let here = u32(y * width + x);
-  let q = seedOf(n) * vec2i(p.qaH, p.qaW) - vec2i(p.qbH, p.qbW);
   let qLo = max(q, vec2i(0, 0));
   let qHi = min(q + vec2i(i32(p.qH), i32(p.qW)), vec2i(p.OH, p.OW));
   var acc = 0.0;
@@ -105,6 +127,10 @@ fn unpoolAt(n: u32, plane: u32, y: i32, x: i32, width: i32) -> f32 {
   return acc;
 }
 `;
+}
+
+/** The origin of the pooled window 'q' of image n. */
+const Q_ORIGIN = 'seedOf(n) * vec2i(p.qaH, p.qaW) - vec2i(p.qbH, p.qbW)';
 
 export type WindowRule = 'mask' | 'deconvnet' | 'guided' | 'gradient';
 
@@ -160,15 +186,16 @@ ${flatMain(WORKGROUP, 'p.total', `  let a = windowAt(i);
  * the rules that read it; 'mask': plain unpooling): what would be an unpool
  * pass and a rule pass.
  */
-function unpoolWindowShader({ rule }: { rule: WindowRule }): string {
+function unpoolWindowShader({ rule, walk }: { rule: WindowRule; walk: UnpoolWalk }): string {
   return `${prologue(unpoolWindowParams, [
     read('g'), read('switches', 'array<u32>'), ruleReadsForward(rule) && read('y'), readWrite('dx'),
   ])}
-${UNPOOL_AT}
+${unpoolAtFn(walk)}
 ${flatMain(WORKGROUP, 'p.total', `  let a = windowAt(i);
   var r = 0.0;
   if (inMap(a.y, a.x)) {
-    let v = unpoolAt(a.n, a.plane, a.y, a.x, p.W);
+    let n = a.n;
+    let v = unpoolAt(a.plane, a.y, a.x, p.W, ${Q_ORIGIN});
     r = ${ruleOn(rule, 'v', 'y[(a.plane * u32(p.H) + u32(a.y)) * u32(p.W) + u32(a.x)]')};
   }
   dx[i] = r;`)}
@@ -199,8 +226,8 @@ ${flatMain(WORKGROUP, 'p.total', `  let x = i32(i % u32(p.W));
 
 export interface TransposeWindowSpec {
   rule: WindowRule;
-  /** The signal is a window of a max pooling's output: each load unpools it through the switches first. */
-  unpool: boolean;
+  /** The signal is a window of a max pooling's output: each load unpools it through the switches first (walking the windows so). */
+  unpool: UnpoolWalk | false;
 }
 
 /**
@@ -216,12 +243,13 @@ export interface TransposeWindowSpec {
  */
 export const transposeWindowKernel = defineKernel('window:transpose', ({ rule, unpool }: TransposeWindowSpec) => {
   const fwd = '(((n * p.gC + ci) * u32(p.yH) + u32(y)) * u32(p.yW) + u32(x))';
-  const load = unpool ? 'unpoolAt(n, n * p.gC + ci, y, x, p.yW)' : 'g[((n * p.gC + ci) * p.gH + gy) * p.gW + gx]';
+  const load = unpool ? 'unpoolAt(n * p.gC + ci, y, x, p.yW, q)' : 'g[((n * p.gC + ci) * p.gH + gy) * p.gW + gx]';
   return `${prologue(transposeWindowParams, [
     read('g'), unpool && read('switches', 'array<u32>'), read('fwdOut'), read('w'), readWrite('out'),
   ])}
-${unpool ? UNPOOL_AT : ''}
-fn loadG(n: u32, ci: u32, gy: u32, gx: u32, o: vec2i) -> f32 {
+${unpool ? unpoolAtFn(unpool) : ''}
+// o: the origin of the signal's window (the conv's output map); q: the pooled window's, where the loads unpool.
+fn loadG(n: u32, ci: u32, gy: u32, gx: u32, o: vec2i, q: vec2i) -> f32 {
   let y = o.x + i32(gy);
   let x = o.y + i32(gx);
   if (y < 0 || y >= p.yH || x < 0 || x >= p.yW) { return 0.0; }
@@ -236,6 +264,7 @@ ${flatMain(WORKGROUP, 'p.total', `  // Every rule binds the forward output (only
   let co = (i / (p.winW * p.winH)) % p.C;
   let n = i / (p.winW * p.winH * p.C);
   let o = seedOf(n) * vec2i(p.gaH, p.gaW) - vec2i(p.gbH, p.gbW);
+  let q = ${unpool ? Q_ORIGIN : 'vec2i(0, 0)'};
   let group = co / p.coutG;
   let m = co % p.coutG;
   var acc = 0.0;
@@ -250,7 +279,7 @@ ${flatMain(WORKGROUP, 'p.total', `  // Every rule binds the forward output (only
         let tx = wx - i32(kx) * p.dW;
         let gx = tx / p.sW;
         if (tx < 0 || gx * p.sW != tx || gx >= i32(p.gW)) { continue; }
-        acc += loadG(n, ci, u32(gy), u32(gx), o) * w[wBase + ky * p.kW + kx];
+        acc += loadG(n, ci, u32(gy), u32(gx), o, q) * w[wBase + ky * p.kW + kx];
       }
     }
   }

@@ -7,7 +7,8 @@
 // float64 DeconvNet for the three modes, with odd map sizes, padding, 2x2 and
 // overlapping 3x3 stride 2 pools, and windows sticking out at the borders.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createDeconvNet, createModel, type Model, type Runtime } from '../src/index.js';
+import { createDeconvNet, createModel, type Model, type Runtime, type Tensor } from '../src/index.js';
+import { unpoolRef } from './ref/pool.js';
 import { counted, expectClose, getRuntime } from './helpers/gpu.js';
 import { maxPool2d } from '../src/ops/maxpool2d.js';
 import { inputWindow, rectifyWindow, transposeWindow, unpoolWindow, type WindowLevel, type WindowRule } from '../src/ops/window.js';
@@ -26,14 +27,45 @@ const RULES: WindowRule[] = ['mask', ...MODES];
 let rt: Runtime;
 beforeAll(async () => { rt = await getRuntime(); });
 
+/**
+ * The unpooled window by the float64 scatter (test/ref/pool.ts): the signal
+ * window put into a zero pooled map (the part inside it), unpooled on whole
+ * maps, and the window at `level` cut out (0 outside the map).
+ */
+async function unpoolReference(g: Tensor, switches: Tensor, q: WindowLevel, level: WindowLevel, seeds: number[], topW: number): Promise<Float64Array> {
+  const [n, c, oh, ow] = switches.shape as [number, number, number, number];
+  const [h, w] = [7, 9];
+  const gData = await g.read(), sw = await switches.runtime.readU32(switches);
+  const origin = (l: WindowLevel, b: number) => [Math.floor(seeds[b]! / topW) * l.a[0] - l.b[0], (seeds[b]! % topW) * l.a[1] - l.b[1]] as const;
+  const full = new Float64Array(n * c * oh * ow);
+  for (let b = 0; b < n; b++) {
+    const [qy, qx] = origin(q, b);
+    for (let ch = 0; ch < c; ch++) for (let i = 0; i < q.size[0]; i++) for (let j = 0; j < q.size[1]; j++) {
+      const [y, x] = [qy + i, qx + j];
+      if (y >= 0 && y < oh && x >= 0 && x < ow) full[((b * c + ch) * oh + y) * ow + x] = gData[((b * c + ch) * q.size[0] + i) * q.size[1] + j]!;
+    }
+  }
+  const dx = unpoolRef(full, sw, [n, c, h, w], oh, ow);
+  const out = new Float64Array(n * c * level.size[0] * level.size[1]);
+  for (let b = 0; b < n; b++) {
+    const [ly, lx] = origin(level, b);
+    for (let ch = 0; ch < c; ch++) for (let i = 0; i < level.size[0]; i++) for (let j = 0; j < level.size[1]; j++) {
+      const [y, x] = [ly + i, lx + j];
+      if (y >= 0 && y < h && x >= 0 && x < w) out[((b * c + ch) * level.size[0] + i) * level.size[1] + j] = dx[((b * c + ch) * h + y) * w + x]!;
+    }
+  }
+  return out;
+}
+
 describe('the fused kernels equal the unfused ones bit for bit', () => {
-  // A conv output map of 7x9 (odd: a 2x2/2 pooling leaves its last row and column out), pooled two ways.
+  // A conv output map of 7x9 (odd: a 2x2/2 pooling leaves its last row and column out), pooled three ways.
   // Seeds of a 3x4 top map at two corners; the pooled window 'q' at origin seed - 1 sticks out of the map.
   const n = 2, m = 4, cout = 3, mapShape = [n, m, 7, 9];
   const q: WindowLevel = { size: [2, 3], a: [1, 1], b: [1, 1] };
-  const pools: Array<{ name: string; attrs: Pool2dAttrs; k: number; s: number; pad: number }> = [
-    { name: '2x2 stride 2', attrs: { kernel: 2, stride: 2 }, k: 2, s: 2, pad: 0 },
-    { name: '3x3 stride 2 padded (overlapping)', attrs: { kernel: 3, stride: 2, padding: [1, 1, 1, 1] }, k: 3, s: 2, pad: 1 },
+  const pools: Array<{ name: string; attrs: Pool2dAttrs; k: number; s: number; pad: [number, number]; walk: 'tiled' | 'general' }> = [
+    { name: '2x2 stride 2', attrs: { kernel: 2, stride: 2 }, k: 2, s: 2, pad: [0, 0], walk: 'tiled' },
+    { name: '3x3 stride 3 padded (tiling, padded)', attrs: { kernel: 3, stride: 3, padding: [1, 2, 1, 0] }, k: 3, s: 3, pad: [1, 2], walk: 'tiled' },
+    { name: '3x3 stride 2 padded (overlapping)', attrs: { kernel: 3, stride: 2, padding: [1, 1, 1, 1] }, k: 3, s: 2, pad: [1, 1], walk: 'general' },
   ];
   for (const pool of pools) {
     for (const rule of RULES) {
@@ -46,23 +78,26 @@ describe('the fused kernels equal the unfused ones bit for bit', () => {
         const { switches, output: pooledMap } = await rt.run('pool', (rec) => maxPool2d(rec, y, pool.attrs));
         pooledMap.release();
         const g = rt.createTensor([n, m, ...q.size], rnd.array(n * m * 6, -1, 1));
-        const level = inputWindow(q, [pool.k, pool.k], [pool.s, pool.s], [1, 1], [pool.pad, pool.pad]);
+        const level = inputWindow(q, [pool.k, pool.k], [pool.s, pool.s], [1, 1], pool.pad);
         const conv = { weight: w, stride: [1, 1] as [number, number], dilation: [1, 1] as [number, number], groups: 1 };
         const unpool = { switches, attrs: pool.attrs, level: q };
 
         const { result: fused, keys } = await counted(rt, 'fused', (rec) => transposeWindow(rec, g, y, level, seed, rule, conv, unpool));
-        expect(keys).toEqual([kernelKey('window:transpose', { rule, unpool: true })]);
+        expect(keys).toEqual([kernelKey('window:transpose', { rule, unpool: pool.walk })]);
         const unfused = await rt.run('unfused', (rec) => {
           const u = rec.temp(unpoolWindow(rec, g, switches, mapShape, pool.attrs, level, q, seed));
           return transposeWindow(rec, u, y, level, seed, rule, conv);
         });
+        const unpooled = await rt.run('unpooled', (rec) => unpoolWindow(rec, g, switches, mapShape, pool.attrs, level, q, seed));
+        expectClose(await unpooled.read(), await unpoolReference(g, switches, q, level, [0, 2 * 4 + 3], 4), `${pool.name}: unpooled window vs the float64 scatter`);
+        unpooled.release();
         const fusedData = await fused.read();
         expect(fusedData.some((v) => v !== 0), 'the signal reaches the output').toBe(true);
         expectSameBits(fusedData, await unfused.read(), `${pool.name} ${rule}: filter step with the unpool in its loads`);
 
         // The unpool and the rule in one pass (where the step below is not a filter step).
         const { result: both, keys: bothKeys } = await counted(rt, 'unpool+rule', (rec) => unpoolWindow(rec, g, switches, mapShape, pool.attrs, level, q, seed, { rule, y }));
-        expect(bothKeys).toEqual([kernelKey('window:unpool', { rule })]);
+        expect(bothKeys).toEqual([kernelKey('window:unpool', { rule, walk: pool.walk })]);
         const apart = await rt.run('apart', (rec) => {
           const u = rec.temp(unpoolWindow(rec, g, switches, mapShape, pool.attrs, level, q, seed));
           return rectifyWindow(rec, u, y, level, seed, rule);
@@ -129,8 +164,8 @@ describe('the sparse walk with the unpool fused', () => {
           expect(fused.keys.filter((k) => k.startsWith('window:'))).toEqual([
             kernelKey('window:crop', undefined),
             kernelKey('window:transpose', { rule: mode, unpool: false }),
-            kernelKey('window:transpose', { rule: mode, unpool: true }),
-            kernelKey('window:transpose', { rule: mode, unpool: true }),
+            kernelKey('window:transpose', { rule: mode, unpool: 'general' }),
+            kernelKey('window:transpose', { rule: mode, unpool: 'tiled' }),
             kernelKey('window:place', undefined),
           ]);
           expect(fused.keys.length, 'passes: two unpool passes fewer').toBe(unfused.keys.length - 2);
@@ -154,6 +189,30 @@ describe('the sparse walk with the unpool fused', () => {
   }
 });
 
+describe('the default per adapter', () => {
+  it("CPU adapters ('direct') unpool in a pass of their own, GPU adapters in the filter step's loads", async () => {
+    const net = blockNet();
+    const model = createModel(rt, { inputShape: net.inputShape, layers: net.layers() });
+    const fwd = await model.forward(makeRandom(96).array(BATCH * 3 * 23 * 21, 0, 1));
+    try {
+      const { result, keys } = await counted(rt, 'default', (rec) => createDeconvNet(model).projectIn(rec, fwd, { layer: 'c3', channel: 2 }));
+      result.release();
+      const fusedLoads = keys.filter((k) => k.startsWith('window:transpose/') && !k.includes('unpool=false'));
+      const unpoolPasses = keys.filter((k) => k.startsWith('window:unpool'));
+      if (rt.kernelStyle === 'direct') {
+        expect(fusedLoads).toEqual([]);
+        expect(unpoolPasses).toHaveLength(2);
+      } else {
+        expect(fusedLoads).toHaveLength(2);
+        expect(unpoolPasses).toEqual([]);
+      }
+    } finally {
+      fwd.release();
+      model.destroy();
+    }
+  });
+});
+
 describe('the dense walk unpools and applies the rule of the layer below in one pass', () => {
   for (const mode of MODES) {
     it(`${mode}: conv(relu) <- pool blocks on whole maps, equal to the float64 DeconvNet, no separate rule pass below a pooling`, async () => {
@@ -168,7 +227,8 @@ describe('the dense walk unpools and applies the rule of the layer below in one 
           // c3's rule its own pass; c2's and c1's in the unpooling above them.
           expect(keys.filter((k) => k.startsWith('activation-backward')), 'rule passes').toHaveLength(1);
           expect(keys.filter((k) => k.startsWith('unpool2d')), 'plain unpool passes').toEqual([]);
-          expect(keys.filter((k) => k === kernelKey('window:unpool', { rule: mode })), 'unpool + rule passes (the window kernel on whole maps)').toHaveLength(2);
+          expect(keys.filter((k) => k === kernelKey('window:unpool', { rule: mode, walk: 'tiled' }) || k === kernelKey('window:unpool', { rule: mode, walk: 'general' })),
+            'unpool + rule passes (the window kernel on whole maps)').toHaveLength(2);
           const got = (await proj.read()).data;
           proj.release();
           const expected = refProject(net.ref, saved, 4, 2, position, mode).data;

@@ -75,9 +75,13 @@ export interface SparsePlan { steps: WindowStep[]; handOver: number; level: Wind
 
 export interface SparseOptions {
   /**
-   * true (default): an unpooling waits for the step below, which takes it in
-   * its loads or with its ReLU rule (one pass); false: its own pass at once
-   * (the unfused walk, for comparisons: same values, one pass more per pooling).
+   * true: a filter step below a max pooling unpools in its loads (one pass
+   * for unpool + rule + filter); false: the unpooling runs its own pass before
+   * it. Either way an unpooling that no filter step takes runs in one pass
+   * with the ReLU rule below it, and the values are the same.
+   * Default: true on GPU adapters, false on CPU adapters (kernelStyle
+   * 'direct'), where each load's switch test cost more than the pass it saves
+   * (SwiftShader, Tiny VGG: 1.8x the GPU time; docs/fusion.md).
    */
   fuseUnpool?: boolean;
 }
@@ -92,6 +96,7 @@ export function planSparse(fwd: ForwardResult, top: number, options: SparseOptio
   if (topShape.length !== 4) return null;
   const [topH, topW] = [topShape[2]!, topShape[3]!];
   const steps: WindowStep[] = [];
+  const fuseUnpool = options.fuseUnpool ?? model.runtime.kernelStyle !== 'direct';
   let node = top;
   let level = SEED_LEVEL;
   for (;;) {
@@ -99,7 +104,7 @@ export function planSparse(fwd: ForwardResult, top: number, options: SparseOptio
     const input = fwd.inputsOf(node)[0];
     if (sources.length !== 1 || !input || input.shape.length !== 4) break;
     const [h, w] = [input.shape[2]!, input.shape[3]!];
-    const step = windowStep(model.layers[node]!, node, level, input.shape, topH, topW, options.fuseUnpool ?? true);
+    const step = windowStep(model.layers[node]!, node, level, input.shape, topH, topW, fuseUnpool);
     if (!step || step.in.size[0] * step.in.size[1] >= h * w) break;
     steps.push(step);
     level = step.in;
@@ -150,14 +155,11 @@ function windowStep(
     const inLevel = inputWindow(out, [geo.kH, geo.kW], [geo.sH, geo.sW], [geo.dH, geo.dW], [geo.padTop, geo.padLeft]);
     return {
       node, out, in: inLevel,
-      // The unpooling waits for the step below: a filter step takes it in its loads.
-      run: (rec, g, fwd, seed) => {
-        const unpooled: WindowSignal = {
-          t: settled(rec, g, seed).t, level: inLevel, masked: true,
-          unpool: { switches: fwd.switches[node]!, attrs: layer.attrs, level: out, xShape: inShape },
-        };
-        return fuseUnpool ? unpooled : settled(rec, unpooled, seed);
-      },
+      // The unpooling waits for the step below: a filter step takes it in its loads, any other with its rule.
+      run: (rec, g, fwd, seed) => ({
+        t: settled(rec, g, seed).t, level: inLevel, masked: true,
+        unpool: { switches: fwd.switches[node]!, attrs: layer.attrs, level: out, xShape: inShape },
+      }),
     };
   }
   if (layer instanceof Conv2D) {
@@ -173,7 +175,9 @@ function windowStep(
         // pending one, or at least the mask where the window sticks out of the map.
         // A waiting unpooling stays: the loads unpool first.
         const fused = layer.attrs.activation === 'relu';
-        const signal = fused && g.pending ? settled(rec, g, seed) : g;
+        let signal = fused && g.pending ? settled(rec, g, seed) : g;
+        // Not fusing the unpooling into the loads: its own pass, the rule still in the loads.
+        if (signal.unpool && !fuseUnpool) signal = { ...settled(rec, { ...signal, pending: undefined }, seed), pending: signal.pending };
         const rule: WindowRule | null = fused ? mode : signal.pending?.rule ?? (signal.masked ? null : 'mask');
         const y = fused ? fwd.activations[node]! : signal.pending?.y ?? fwd.activations[node]!;
         const conv = { weight: layer.kernel, stride, dilation, groups: layer.attrs.groups ?? 1 };

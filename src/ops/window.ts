@@ -1,6 +1,6 @@
 import {
   WORKGROUP, cropWindowKernel, placeWindowKernel, rectifyWindowKernel, ruleReadsForward, transposeWindowKernel, transposeWindowParams,
-  unpoolWindowKernel, unpoolWindowParams, windowParams, type WindowRule,
+  unpoolWindowKernel, unpoolWindowParams, windowParams, type UnpoolWalk, type WindowRule,
 } from '../../shaders/window.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -118,6 +118,7 @@ function unpoolValues(unpool: WindowUnpool, xShape: readonly number[], op: strin
   }
   const q = unpool.level;
   return {
+    walk: (geo.kH === geo.sH && geo.kW === geo.sW && geo.dH === 1 && geo.dW === 1 ? 'tiled' : 'general') as UnpoolWalk,
     qH: q.size[0], qW: q.size[1], OH: geo.outH, OW: geo.outW,
     pkH: geo.kH, pkW: geo.kW, psH: geo.sH, psW: geo.sW, pdH: geo.dH, pdW: geo.dW, ppadT: geo.padTop, ppadL: geo.padLeft,
     qaH: q.a[0], qbH: q.b[0], qaW: q.a[1], qbW: q.b[1],
@@ -149,14 +150,14 @@ function recordUnpool(
 ): Tensor {
   const [n, c, h, w] = imageShape(xShape, 'unpoolWindow', 'xShape');
   checkSeeds('unpoolWindow', seed, n);
-  const pooled = unpoolValues({ switches, attrs, level: gLevel }, xShape, 'unpoolWindow', g);
+  const { walk, ...pooled } = unpoolValues({ switches, attrs, level: gLevel }, xShape, 'unpoolWindow', g);
   const rule = rectify?.rule ?? 'mask';
   const y = ruleReadsForward(rule) ? rectify!.y : null;
   if (y && y.shape.join() !== xShape.join()) throw new ShapeError(`unpoolWindow: forward output [${y.shape}] is not the pooled input [${xShape}]`);
   const name = rule === 'mask' ? what : `${what} (${rule})`;
   const dx = rec.tensor([n, c, ...level.size], name);
   rec.dispatch({
-    ...unpoolWindowKernel.program({ rule }, unpoolWindowParams.pack({ ...windowValues(seed, level, c, h, w, dx.size), ...pooled }), dispatch1d(dx.size, WORKGROUP), name),
+    ...unpoolWindowKernel.program({ rule, walk }, unpoolWindowParams.pack({ ...windowValues(seed, level, c, h, w, dx.size), ...pooled }), dispatch1d(dx.size, WORKGROUP), name),
     buffers: y ? [seed.chosen, g, switches, y, dx] : [seed.chosen, g, switches, dx],
   });
   return dx;
@@ -200,7 +201,7 @@ export function transposeWindow(
   const [n, m, yH, yW] = imageShape(y, 'transposeWindow', 'forward output');
   checkSeeds('transposeWindow', seed, n);
   const [wM, cinPerGroup, kH, kW] = conv.weight.shape as [number, number, number, number];
-  const pooled = unpool ? unpoolValues(unpool, y.shape, 'transposeWindow', g) : NO_UNPOOL;
+  const { walk, ...pooled } = unpool ? unpoolValues(unpool, y.shape, 'transposeWindow', g) : { walk: false as const, ...NO_UNPOOL };
   const expected = [n, m, ...gLevel.size];
   if (!unpool && g.shape.join() !== expected.join()) throw new ShapeError(`transposeWindow: signal [${g.shape}] is not the window [${expected}] of [${y.shape}]`);
   if (conv.weight.shape.length !== 4 || wM !== m || m % conv.groups !== 0) {
@@ -218,7 +219,7 @@ export function transposeWindow(
   });
   const name = `transpose window (${unpool ? 'unpool, ' : ''}${rule})`;
   rec.dispatch({
-    ...transposeWindowKernel.program({ rule, unpool: unpool !== undefined }, params, dispatch1d(out.size, WORKGROUP), name),
+    ...transposeWindowKernel.program({ rule, unpool: walk }, params, dispatch1d(out.size, WORKGROUP), name),
     buffers: unpool ? [seed.chosen, g, unpool.switches, y, conv.weight, out] : [seed.chosen, g, y, conv.weight, out],
   });
   return out;
