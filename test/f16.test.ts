@@ -10,6 +10,7 @@
 // checked statically in test/node/f16_wgsl.test.ts).
 import { describe, expect, it } from 'vitest';
 import { conv2d } from '../src/ops/conv2d.js';
+import { dense, denseBackwardInput, splitDenseKernel } from '../src/ops/dense.js';
 import { sgdStep, setHyper } from '../src/ops/optimizer.js';
 import {
   GEMM_CONV_VARIANTS, GEMM_MATMUL_VARIANTS, halfRowVec4s, halfRows, recordConvGemm, recordMatmulGemm,
@@ -340,6 +341,74 @@ describe('matmul through the GEMM core with an f16 operand (packed form)', () =>
         for (const t of [A, B, C, y]) t.release();
       }
     });
+  });
+});
+
+describe('Dense weights as f16 under the runtime precision (the GEMM core\'s matmul variants)', () => {
+  it('whole and split into row chunks: the forward reads each chunk\'s f16 copy, the backward stays f32, non-GEMM variants stay f32', async () => {
+    const base = await getRuntime();
+    // 2 x 193 inputs (odd K) -> 70 units; 70 x 193 x 4 bytes = 54040: a 16 KiB binding limit splits it into chunks of 21, 21, 21 and 7 rows.
+    const batch = 2, units = 70, inF = 193;
+    const rnd = makeRandom(600);
+    const xd = rnd.array(batch * inF), wd = rnd.array(units * inF), bd = rnd.array(units), gd = rnd.array(batch * units);
+    for (const maxBindingSize of [undefined, 16 * 1024]) {
+      const rt = await createRuntime({ device: base.device, poisonNewTensors: true, precision: 'f16-packed', pinnedKernels: { matmul: 'gemm64' }, ...(maxBindingSize ? { maxBindingSize } : {}) });
+      const what = maxBindingSize ? 'split' : 'whole';
+      const x = rt.createTensor([batch, inF], xd), b = rt.createTensor([units], bd), g = rt.createTensor([batch, units], gd);
+      const chunks = splitDenseKernel(rt, wd, units, inF);
+      expect(chunks.length, what).toBe(maxBindingSize ? 4 : 1);
+      try {
+        const run = await counted(rt, `dense f16 ${what}`, (rec) => dense(rec, x, chunks, b, { activation: 'relu' }));
+        expect(run.variants.every((v) => v === 'gemm64')).toBe(true);
+        expect(run.keys.filter((k) => k.includes('"half":{"form":"packed","operand":"b"}')), `${what}: every chunk's GEMM reads its f16 copy`).toHaveLength(chunks.length);
+        const ours = await run.result.read();
+        run.result.release();
+        // The f16 values the GPU made, chunk by chunk, against float64 from them (only accumulation order differs) and from the full weights (the stated bound).
+        const w16 = new Float64Array(units * inF);
+        let row = 0;
+        for (const chunk of chunks) {
+          const rows = chunk.shape[0]!;
+          w16.set(await decodedCopy(rt, chunk, wd.subarray(row * inF, (row + rows) * inF), { rows, K: inF, ld: inF, col: 0 }), row * inF);
+          row += rows;
+        }
+        const ref = (w: ArrayLike<number>, withBias: boolean, relu: boolean, xs: ArrayLike<number> = xd) =>
+          gemmRef(xs, [batch, inF], w, [units, inF], withBias ? { data: bd, shape: [units] } : null, { transposeB: true, relu }).y;
+        expectClose(ours, ref(w16, true, true), `${what} vs the f16-rounded weights`);
+        expectWithinBound(ours, ref(wd, true, true), ref(Float64Array.from(wd, halfStep), false, false, abs(xd)), `${what} vs full precision`);
+
+        // The DeconvNet / gradient step reads W untransposed (rows along N): f32, no copy, the full-precision reference.
+        const back = await counted(rt, `dense backward ${what}`, (rec) => denseBackwardInput(rec, g, chunks));
+        expect(back.keys.some((k) => k.includes('"half"'))).toBe(false);
+        expectClose(await back.result.read(), gemmRef(gd, [batch, units], wd, [units, inF], null, {}).y, `${what} backward`);
+        back.result.release();
+
+        // A variant without an f16 form: f32 weights, the full-precision reference.
+        rt.pinKernel('matmul', 'direct');
+        const plain = await counted(rt, `dense direct ${what}`, (rec) => dense(rec, x, chunks, b, { activation: 'relu' }));
+        expect(plain.keys.some((k) => k.includes('"half"'))).toBe(false);
+        expectClose(await plain.result.read(), ref(wd, true, true), `${what} on direct`);
+        plain.result.release();
+      } finally {
+        for (const t of [x, b, g, ...chunks]) t.release();
+        rt.destroy();
+      }
+    }
+  });
+
+  it("on a 'tiled' (GPU) adapter the default matmul under f16 is gemm128-splitk, with the Dense weight's f16 copy", async () => {
+    const shared = await getRuntime();
+    const rt = await createRuntime({ device: shared.device, kernelStyle: 'tiled', precision: 'f16-packed' });
+    const rnd = makeRandom(601);
+    const x = rt.createTensor([1, 40], rnd.array(40)), w = rt.createTensor([12, 40], rnd.array(480));
+    try {
+      const run = await counted(rt, 'dense default', (rec) => dense(rec, x, w, null));
+      expect(run.variants).toEqual(['gemm128-splitk']);
+      expect(run.keys.some((k) => k.includes('"operand":"b"'))).toBe(true);
+      run.result.release();
+    } finally {
+      x.release(); w.release();
+      rt.destroy();
+    }
   });
 });
 

@@ -54,7 +54,8 @@ export interface RuntimeOptions {
   /**
    * 'f16': the kernels with an f16 form read weights as f16 copies (docs/f16.md), with native f16
    * arithmetic where the device has 'shader-f16' and packed halves with f32 arithmetic elsewhere;
-   * 'f16-packed': f16 weights, f32 arithmetic on every device. The other kernels stay f32.
+   * 'f16-packed': f16 weights, f32 arithmetic on every device. Conv2D weights on the GEMM core and
+   * tiled-vec4, Dense weights on the GEMM core's matmul variants; the other kernels stay f32.
    * Default 'f32'. Can be changed later (runtime.precision).
    */
   precision?: Precision;
@@ -68,9 +69,10 @@ const PRECISIONS: readonly Precision[] = ['f32', 'f16', 'f16-packed'];
  * Under an f16 precision on a 'tiled' (GPU) adapter, the default of these ops is their variant with the
  * fullest f16 form (native and packed, split-K) instead of the style's default, which has none; pins and
  * measured choices still come first. CPU adapters keep their direct kernels (no f16 form; the GEMM core
- * costs seconds of compiling per kernel on SwiftShader).
+ * costs seconds of compiling per kernel on SwiftShader). A matmul reads an f16 copy only of an operand its
+ * caller names as a weight (MatmulAttrs.weightOperand: a Dense layer's kernel); any other stays f32.
  */
-const F16_DEFAULTS: Partial<Record<TunableOp, string>> = { conv2d: 'gemm128-conv' };
+const F16_DEFAULTS: Partial<Record<TunableOp, string>> = { conv2d: 'gemm128-conv', matmul: 'gemm128-splitk' };
 
 export type KernelStyle = 'tiled' | 'direct';
 

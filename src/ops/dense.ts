@@ -78,11 +78,13 @@ export function dense(rec: Recorder, x: Tensor, weight: DenseWeight, bias: Tenso
   }
   const flat = x.shape.length === 2 ? x : x.reshape([batch, features]);
   const activation = attrs.activation ?? 'none';
-  if (w.chunks.length === 1) return matmul(rec, flat, w.chunks[0]!, bias, { transposeB: true, activation });
+  // The weight is B transposed (rows along K): under an f16 precision the GEMM core reads its f16 copy.
+  const gemmAttrs = { transposeB: true, activation, weightOperand: 'b' } as const;
+  if (w.chunks.length === 1) return matmul(rec, flat, w.chunks[0]!, bias, gemmAttrs);
   const y = rec.tensor([batch, w.out], 'dense');
   w.chunks.forEach((chunk, i) => {
     const r0 = w.offsets[i]!;
-    matmulInto(rec, flat, chunk, bias, y, { M: batch, N: chunk.shape[0]!, K: w.inFeatures }, { transposeB: true, activation },
+    matmulInto(rec, flat, chunk, bias, y, { M: batch, N: chunk.shape[0]!, K: w.inFeatures }, gemmAttrs,
       { lda: w.inFeatures, aCol: 0, ldy: w.out, yCol: r0, biasOffset: r0, accumulate: false });
   });
   return y;

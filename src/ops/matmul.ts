@@ -14,6 +14,12 @@ export interface MatmulAttrs {
   /** default 1 */
   beta?: number;
   activation?: 'none' | 'relu';
+  /**
+   * The operand that is a layer's weight (constant between writes), e.g. a Dense kernel as B transposed: under
+   * runtime.precision 'f16' / 'f16-packed' the GEMM core's variants read its f16 copy (cached per weight version,
+   * docs/f16.md); other variants, and every operand that is not named here, stay f32. Default: none.
+   */
+  weightOperand?: 'a' | 'b';
 }
 
 export interface Dims { M: number; N: number; K: number }
@@ -55,7 +61,7 @@ function parseAttrs(attrs: MatmulAttrs) {
   if (activation !== 'none' && activation !== 'relu') {
     throw new UnsupportedError(`matmul: fused activation "${String(activation)}" is not supported (none, relu)`);
   }
-  return { alpha, beta, relu: activation === 'relu', transposeA: !!attrs.transposeA, transposeB: !!attrs.transposeB };
+  return { alpha, beta, relu: activation === 'relu', transposeA: !!attrs.transposeA, transposeB: !!attrs.transposeB, weightOperand: attrs.weightOperand };
 }
 
 /**
@@ -105,7 +111,9 @@ function recordGemmVariant(rec: Recorder, a: Tensor, b: Tensor, bias: Tensor | n
   const { alpha, beta, relu, transposeA, transposeB } = attrs;
   const gemm = GEMM_MATMUL_VARIANTS[variantName];
   if (gemm) {
-    recordMatmulGemm(rec, { a, b, bias, y, ...dims, ...attrs, biasStrides: strides, layout }, gemm);
+    const precision = rec.runtime.precision;
+    const half = attrs.weightOperand && precision !== 'f32' ? { precision, f16Operand: attrs.weightOperand } : {};
+    recordMatmulGemm(rec, { a, b, bias, y, ...dims, ...attrs, biasStrides: strides, layout }, gemm, half);
     return;
   }
   // beta = 0 means C takes no part (ONNX), so it is not even read.
