@@ -125,6 +125,23 @@ export function matmulShader(v: MatmulVariant): string {
   return tile.direct ? directShader(v, tile) : tiledShader(v, tile);
 }
 
+/**
+ * Stages one slab of op(A) or op(B) into `tile` (k-major). `kFastest`: the
+ * source is contiguous along k (A as stored, B transposed), so consecutive
+ * invocations take consecutive k; else consecutive rows / columns.
+ */
+function stageLoop(tile: string, stride: string, width: 'TM' | 'TN', j: 'm' | 'n', kFastest: boolean, load: string): string {
+  const order = kFastest
+    ? `    let k = e % TK;
+    let ${j} = e / TK;`
+    : `    let ${j} = e % ${width};
+    let k = e / ${width};`;
+  return `  for (var e = li; e < ${width} * TK; e += THREADS) {
+${order}
+    ${tile}[k * ${stride} + ${j}] = ${load};
+  }`;
+}
+
 function tiledShader(v: MatmulVariant, t: MatmulTile): string {
   const wx = t.tn / 4, wy = t.tm / 4;
   const threads = wx * wy;
@@ -141,26 +158,8 @@ var<workgroup> tileA: array<f32, ${t.tk * (t.tm + 1)}>;
 var<workgroup> tileB: array<f32, ${t.tk * (t.tn + 1)}>;
 
 fn stageTiles(li: u32, row0: u32, col0: u32, k0: u32) {
-  for (var e = li; e < TM * TK; e += THREADS) {
-#if ${v.transposeA}
-    let m = e % TM;
-    let k = e / TM;
-#else
-    let k = e % TK;
-    let m = e / TK;
-#endif
-    tileA[k * STRIDE_A + m] = loadA(row0 + m, k0 + k);
-  }
-  for (var e = li; e < TK * TN; e += THREADS) {
-#if ${v.transposeB}
-    let k = e % TK;
-    let n = e / TK;
-#else
-    let n = e % TN;
-    let k = e / TN;
-#endif
-    tileB[k * STRIDE_B + n] = loadB(k0 + k, col0 + n);
-  }
+${stageLoop('tileA', 'STRIDE_A', 'TM', 'm', !v.transposeA, 'loadA(row0 + m, k0 + k)')}
+${stageLoop('tileB', 'STRIDE_B', 'TN', 'n', v.transposeB, 'loadB(k0 + k, col0 + n)')}
 }
 
 @compute @workgroup_size(${wx}, ${wy})
