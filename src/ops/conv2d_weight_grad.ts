@@ -8,17 +8,10 @@ import { sameShape } from '../gpu/tensor.js';
 import { ShapeError } from '../gpu/errors.js';
 import { conv2dOutputShape, type Conv2dAttrs } from './conv2d.js';
 import { pair, resolvePadding } from './conv_geometry.js';
-import { convGeometry } from '../../shaders/conv2d.js';
+import { convGeometry, type ConvProblem } from '../../shaders/conv2d.js';
 
-/** One weight-gradient problem in GEMM terms (all groups, all images). */
-export interface WeightGradProblem {
-  batch: number; groups: number;
-  inC: number; inH: number; inW: number;
-  outC: number; outH: number; outW: number;
-  kH: number; kW: number;
-  stride: [number, number]; dilation: [number, number];
-  padT: number; padL: number;
-}
+/** One weight-gradient problem in GEMM terms (all groups, all images): the forward convolution's geometry. */
+export type WeightGradProblem = Omit<ConvProblem, 'cinG'>;
 
 export interface WeightGradPlanOptions {
   /** Workgroups to aim for before splitting K further stops paying (default 512: a few per SM of a large GPU). */
