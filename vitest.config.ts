@@ -6,13 +6,14 @@ import { onnxCommands } from './test/onnx/commands';
 import { dawnTestFiles } from './test/node/browser_only';
 
 // The kernel tests that run on Node + Dawn in the default run: pooling and
-// unpooling, matmul, the DeconvNet projections (conv layers forward and back)
-// and training steps, small enough to keep the whole suite's time in bounds
-// (about 2.5 min of test time on the loaded 2-core machine; conv2d alone takes
-// 1-9 min there, Dawn compiling its big register blocks on SwiftShader's CPU).
-// `npm run test:node` (DAWN_TESTS=all) runs every kernel test file that needs
-// only a GPUDevice (test/node/browser_only.ts).
-const DAWN_SUBSET = ['test/maxpool2d.test.ts', 'test/unpool2d.test.ts', 'test/matmul.test.ts', 'test/deconvnet.test.ts', 'test/train.test.ts'];
+// unpooling, matmul, the DeconvNet projections in every mode (conv layers
+// forward and back, dense and sparse walks, against float64) and training
+// steps, small enough to keep the whole suite's time in bounds (about 2.5 min
+// of test time on the loaded 2-core machine). deconvnet.test.ts (3 min there,
+// its float64 central differences) and conv2d (2 min) run with the rest in
+// `npm run test:node` (DAWN_TESTS=all): every kernel test file that needs only
+// a GPUDevice (test/node/browser_only.ts; times in docs/node-dawn.md).
+const DAWN_SUBSET = ['test/maxpool2d.test.ts', 'test/unpool2d.test.ts', 'test/matmul.test.ts', 'test/sparse_projection.test.ts', 'test/train.test.ts'];
 
 // Unit tests run inside headless Chromium with WebGPU (SwiftShader by default).
 // test/node/ runs the same core in Node through Dawn (the `webgpu` package);
