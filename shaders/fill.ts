@@ -1,4 +1,5 @@
-import { defineParams, flatIndexFn } from './params.js';
+import { defineParams } from './params.js';
+import { defineKernel, flatMain, kernelHeader, readWrite } from './kernel.js';
 
 // Writes a tensor whose values follow a formula of the flat index instead of
 // being uploaded: the constants an ONNX graph creates itself
@@ -22,22 +23,11 @@ export const fillParams = defineParams({
   c3: 'f32', d3: 'u32', m3: 'u32',
 });
 
-export function fillShader(): string {
-  const term = (t: number) => `  v += p.c${t} * f32((i / p.d${t}) % p.m${t});`;
-  return `
-${fillParams.struct}
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
-${flatIndexFn(WORKGROUP)}
-
-@compute @workgroup_size(${WORKGROUP})
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let j = flatIndex(gid, nwg);
-  if (j >= p.count) { return; }
-  let i = p.offset + j;
+/** Value j (flat index `i` of the launch) of the output: the terms over the index in the whole tensor, offset + j. */
+export const fillKernel = defineKernel('fill', () => `
+${kernelHeader(fillParams, [readWrite('out')])}
+${flatMain(WORKGROUP, 'p.count', `  let k = p.offset + i;
   var v = p.start;
-${Array.from({ length: FILL_TERMS }, (_, t) => term(t)).join('\n')}
-  out[j] = v;
-}
-`;
-}
+${Array.from({ length: FILL_TERMS }, (_, t) => `  v += p.c${t} * f32((k / p.d${t}) % p.m${t});`).join('\n')}
+  out[i] = v;`)}
+`);

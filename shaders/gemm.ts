@@ -94,18 +94,6 @@ export interface GemmSpec {
   half?: GemmHalf;
 }
 
-/** Pipeline key derived from the spec that generates the WGSL: a new field can never hit a stale pipeline. */
-export function gemmKey(spec: GemmSpec | GemmReduceSpec): string {
-  return `gemm:${stableJson(spec)}`;
-}
-
-function stableJson(v: unknown): string {
-  if (v === null || typeof v !== 'object') return JSON.stringify(v);
-  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
-  const o = v as Record<string, unknown>;
-  return `{${Object.keys(o).sort().map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`).join(',')}}`;
-}
-
 export function gemmThreads(t: GemmTile): number {
   return (t.tm / t.rm) * (t.tn / t.rn);
 }
@@ -566,3 +554,11 @@ fn main(
 }
 `;
 }
+
+/**
+ * The GEMM core and its split-K reduce as kernels: the pipeline key is derived from the very spec the WGSL
+ * is generated from (tile, operands, epilogue, half; the reduce's flags), so f16 and f32 forms, or a new
+ * epilogue flag, never share a cached pipeline.
+ */
+export const gemmKernel = defineKernel('gemm', gemmShader);
+export const gemmReduceKernel = defineKernel('gemm-reduce', gemmReduceShader);

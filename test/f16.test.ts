@@ -131,9 +131,9 @@ async function convF16Case(rt: Runtime, c: ConvCase, variant: string, seed: numb
       plan = out.plan;
       return out.y;
     });
-    const gemmKeys = run.keys.filter((k) => k.includes('"kind":"conv"'));
+    const gemmKeys = run.keys.filter((k) => k.includes('kind="conv"'));
     expect(gemmKeys, 'the GEMM pass ran its f16 form').toHaveLength(1);
-    expect(gemmKeys[0]).toContain(`"half":{"form":"${native ? 'native' : 'packed'}","operand":"a"}`);
+    expect(gemmKeys[0]).toContain(`half={form="${native ? 'native' : 'packed'}",operand="a"}`);
     if (c.slices) expect(plan!.slices).toBe(c.slices);
     const ours = await run.result.read();
     run.result.release();
@@ -179,7 +179,7 @@ describe('conv2d as implicit GEMM with f16 weights (packed form)', () => {
     const x = rt.createTensor(c.x, xd), w = rt.createTensor(wShape, wd), b = rt.createTensor([c.outC], bd);
     try {
       const run = await counted(rt, 'conv f16 pool', (rec) => recordConvGemm(rec, x, w, b, g, true, GEMM_CONV_VARIANTS['gemm64-conv']!, { pool: true, precision: 'f16-packed' }));
-      expect(run.keys.find((k) => k.includes('"pool":true'))).toContain('"half":{"form":"packed","operand":"a"}');
+      expect(run.keys.find((k) => k.includes('pool=true'))).toContain('half={form="packed",operand="a"}');
       const { y, pooled } = run.result;
       const ours = await y.read(), pooledOurs = await pooled!.output.read();
       for (const t of [y, pooled!.output, pooled!.switches]) t.release();
@@ -326,8 +326,8 @@ describe('matmul through the GEMM core with an f16 operand (packed form)', () =>
           }, GEMM_MATMUL_VARIANTS[c.variant]!, { precision: 'f16', f16Form: 'packed', slices: c.slices });
         });
         expect(plan!.slices).toBe(c.slices ?? 1);
-        expect(run.keys.filter((k) => k.includes('"half"'))).toHaveLength(1);
-        expect(run.keys.find((k) => k.includes('"half"'))).toContain(`"operand":"${c.operand}"`);
+        expect(run.keys.filter((k) => k.includes('half='))).toHaveLength(1);
+        expect(run.keys.find((k) => k.includes('half='))).toContain(`operand="${c.operand}"`);
         const ours = await y.read();
         const [src, data, rows] = c.operand === 'a' ? [A, ad, c.M] : [B, bd, c.N];
         const half = await decodedCopy(rt, src, data, { rows, K: c.K, ld: c.K, col: 0 });
@@ -360,7 +360,7 @@ describe('Dense weights as f16 under the runtime precision (the GEMM core\'s mat
       try {
         const run = await counted(rt, `dense f16 ${what}`, (rec) => dense(rec, x, chunks, b, { activation: 'relu' }));
         expect(run.variants.every((v) => v === 'gemm64')).toBe(true);
-        expect(run.keys.filter((k) => k.includes('"half":{"form":"packed","operand":"b"}')), `${what}: every chunk's GEMM reads its f16 copy`).toHaveLength(chunks.length);
+        expect(run.keys.filter((k) => k.includes('half={form="packed",operand="b"}')), `${what}: every chunk's GEMM reads its f16 copy`).toHaveLength(chunks.length);
         const ours = await run.result.read();
         run.result.release();
         // The f16 values the GPU made, chunk by chunk, against float64 from them (only accumulation order differs) and from the full weights (the stated bound).
@@ -378,14 +378,14 @@ describe('Dense weights as f16 under the runtime precision (the GEMM core\'s mat
 
         // The DeconvNet / gradient step reads W untransposed (rows along N): f32, no copy, the full-precision reference.
         const back = await counted(rt, `dense backward ${what}`, (rec) => denseBackwardInput(rec, g, chunks));
-        expect(back.keys.some((k) => k.includes('"half"'))).toBe(false);
+        expect(back.keys.some((k) => k.includes('half='))).toBe(false);
         expectClose(await back.result.read(), gemmRef(gd, [batch, units], wd, [units, inF], null, {}).y, `${what} backward`);
         back.result.release();
 
         // A variant without an f16 form: f32 weights, the full-precision reference.
         rt.pinKernel('matmul', 'direct');
         const plain = await counted(rt, `dense direct ${what}`, (rec) => dense(rec, x, chunks, b, { activation: 'relu' }));
-        expect(plain.keys.some((k) => k.includes('"half"'))).toBe(false);
+        expect(plain.keys.some((k) => k.includes('half='))).toBe(false);
         expectClose(await plain.result.read(), ref(wd, true, true), `${what} on direct`);
         plain.result.release();
       } finally {
@@ -403,7 +403,7 @@ describe('Dense weights as f16 under the runtime precision (the GEMM core\'s mat
     try {
       const run = await counted(rt, 'dense default', (rec) => dense(rec, x, w, null));
       expect(run.variants).toEqual(['gemm128-splitk']);
-      expect(run.keys.some((k) => k.includes('"operand":"b"'))).toBe(true);
+      expect(run.keys.some((k) => k.includes('operand="b"'))).toBe(true);
       run.result.release();
     } finally {
       x.release(); w.release();
@@ -432,7 +432,7 @@ describe('runtime precision f16', () => {
       expect(run.variants).toEqual(['gemm128-conv']);
       expect(run.keys.some((k) => k.startsWith('gemm-f16-pack')), `${what}: the copy is built`).toBe(true);
       expect(rt.derived.counts.builds - builds).toBe(1);
-      expect(run.keys.find((k) => k.includes('"kind":"conv"'))).toContain(`"half":{"form":"${native ? 'native' : 'packed'}"`);
+      expect(run.keys.find((k) => k.includes('kind="conv"'))).toContain(`half={form="${native ? 'native' : 'packed'}"`);
       const ours = await run.result.read();
       run.result.release();
       const w16 = await decodedCopy(rt, w, weights, { rows: c.outC, K, ld: K, col: 0 });
@@ -458,7 +458,7 @@ describe('runtime precision f16', () => {
       // Back to f32: the plain kernel, no half.
       rt.precision = 'f32';
       const plain = await counted(rt, 'f32', (rec) => conv2d(rec, x, w, b, convAttrs));
-      expect(plain.keys.some((k) => k.includes('"half"'))).toBe(false);
+      expect(plain.keys.some((k) => k.includes('half='))).toBe(false);
       plain.result.release();
     } finally {
       rt.precision = 'f32';
@@ -477,7 +477,7 @@ describe('runtime precision f16', () => {
     const variantOf = async () => {
       const run = await counted(rt, 'default', (rec) => conv2d(rec, x, w, null, { padding: 'same' }));
       run.result.release();
-      return { variant: run.variants[0], half: run.keys.some((k) => k.includes('"half"')) };
+      return { variant: run.variants[0], half: run.keys.some((k) => k.includes('half=')) };
     };
     try {
       expect(await variantOf()).toEqual({ variant: 'gemm128-conv', half: true });

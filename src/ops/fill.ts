@@ -1,4 +1,4 @@
-import { FILL_TERMS, WORKGROUP, fillParams, fillShader } from '../../shaders/fill.js';
+import { FILL_TERMS, WORKGROUP, fillKernel, fillParams } from '../../shaders/fill.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Runtime } from '../gpu/runtime.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -78,12 +78,8 @@ export function fill(rec: Recorder, out: Tensor, spec: FillSpec): Tensor {
   const packed: Record<string, number> = { count: spec.count, offset: spec.offset ?? 0, start: spec.start };
   terms.forEach((t, k) => { packed[`c${k}`] = t.coef; packed[`d${k}`] = t.div; packed[`m${k}`] = t.mod; });
   rec.dispatch({
-    name: op,
-    key: 'fill',
-    shader: fillShader,
-    params: fillParams.pack(packed as Parameters<typeof fillParams.pack>[0]),
+    ...fillKernel.program(undefined, fillParams.pack(packed as Parameters<typeof fillParams.pack>[0]), dispatch1d(spec.count, WORKGROUP), op),
     buffers: [out],
-    dispatch: dispatch1d(spec.count, WORKGROUP),
   });
   return out;
 }

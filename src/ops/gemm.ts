@@ -1,6 +1,6 @@
 import {
   GEMM_HALF_PACK_WORKGROUP, GEMM_REDUCE_LANES, GEMM_REDUCE_WORKGROUP, GEMM_TILES, gemmConvParams, gemmHalfPackKernel, gemmHalfPackParams,
-  gemmKey, gemmMatmulParams, gemmReduceParams, gemmReduceShader, gemmShader, type GemmHalf, type GemmReduceSpec, type GemmSpec, type GemmTile,
+  gemmKernel, gemmMatmulParams, gemmReduceKernel, gemmReduceParams, type GemmHalf, type GemmReduceSpec, type GemmSpec, type GemmTile,
 } from '../../shaders/gemm.js';
 import { dispatch1d, type Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
@@ -128,18 +128,15 @@ export function recordMatmulGemm(rec: Recorder, call: MatmulGemmCall, variant: G
     ...(half ? { half } : {}),
   };
   const [a, b] = [half?.operand === 'a' ? halfCopy! : call.a, half?.operand === 'b' ? halfCopy! : call.b];
+  const label = `gemm${plan.tile.tm} [${M}x${K}]x[${K}x${N}]${split ? ` split ${plan.slices}` : ''}`;
   rec.dispatch({
-    name: `gemm${plan.tile.tm} [${M}x${K}]x[${K}x${N}]${split ? ` split ${plan.slices}` : ''}`,
-    key: gemmKey(spec),
-    shader: () => gemmShader(spec),
-    params: gemmMatmulParams.pack({
+    ...gemmKernel.program(spec, gemmMatmulParams.pack({
       M, N, K, tilesM: plan.tilesM, tilesN: plan.tilesN, tilesPerSlice: plan.tilesM * plan.tilesN, slices: plan.slices,
       kPerSlice: plan.kPerSlice, partialRows: M, alpha: call.alpha, beta: call.beta,
       biasRowStride: call.biasStrides.row, biasColStride: call.biasStrides.col, biasOffset: layout.biasOffset,
       lda: layout.lda, aCol: layout.aCol, ldy: layout.ldy, yCol: layout.yCol, ldh: halfRowVec4s(K),
-    }),
+    }), dispatch1d(plan.workgroups, 1), label),
     buffers: split ? [a, b, partial!] : bias ? [a, b, call.y, bias] : [a, b, call.y],
-    dispatch: dispatch1d(plan.workgroups, 1),
   });
   if (partial) {
     recordReduce(rec, partial, bias, call.y, plan.slices, { ...epilogue, subgroups: useSubgroups(rec, options) }, {
@@ -201,11 +198,9 @@ export function recordConvGemm(
   const pooled = pool
     ? { output: rec.tensor(poolShape, 'conv2d max pool'), switches: rec.tensor(poolShape, 'conv2d max pool switches', 'u32') }
     : undefined;
+  const label = `conv2d gemm${tile.tm} ${g.inC}->${g.outC} ${g.kH}x${g.kW}${split ? ` split ${plan.slices}` : ''}`;
   rec.dispatch({
-    name: `conv2d gemm${tile.tm} ${g.inC}->${g.outC} ${g.kH}x${g.kW}${split ? ` split ${plan.slices}` : ''}`,
-    key: gemmKey(spec),
-    shader: () => gemmShader(spec),
-    params: gemmConvParams.pack({
+    ...gemmKernel.program(spec, gemmConvParams.pack({
       M, N, K, tilesM: plan.tilesM, tilesN: plan.tilesN, tilesPerSlice: plan.tilesM * plan.tilesN * g.groups, slices: plan.slices,
       kPerSlice: plan.kPerSlice, partialRows: g.outC,
       inC: g.inC, cinG: g.cinG, inH: g.inH, inW: g.inW, outC: g.outC, outW: g.outW, outHW,
@@ -214,9 +209,8 @@ export function recordConvGemm(
       // One slab (TK values of k) in the mixed radix (C/g, kH, kW): the im2col walk's step, without divisions on the GPU.
       dc: Math.floor(tile.tk / (g.kH * g.kW)), dkh: Math.floor(tile.tk / g.kW) % g.kH, dkw: tile.tk % g.kW,
       ldh: halfRowVec4s(K),
-    }),
+    }), dispatch1d(plan.workgroups, 1), label),
     buffers: split ? [a, x, partial!] : [a, x, y, ...(bias ? [bias] : []), ...(pooled ? [pooled.output, pooled.switches] : [])],
-    dispatch: dispatch1d(plan.workgroups, 1),
   });
   if (partial) {
     recordReduce(rec, partial, bias, y, plan.slices, { bias: bias !== null, relu, accumulate: false, subgroups: useSubgroups(rec, options) }, {
@@ -294,11 +288,8 @@ function recordReduce(
   const spec: GemmReduceSpec = { reduce: true, ...flags };
   const lanes = spec.subgroups ? GEMM_REDUCE_LANES : 1;
   rec.dispatch({
-    name: `gemm split-K reduce (${slices} slices)`,
-    key: gemmKey(spec),
-    shader: () => gemmReduceShader(spec),
-    params: gemmReduceParams.pack({ ...fields, slices }),
+    ...gemmReduceKernel.program(spec, gemmReduceParams.pack({ ...fields, slices }),
+      dispatch1d(fields.rows * fields.cols * lanes, GEMM_REDUCE_WORKGROUP), `gemm split-K reduce (${slices} slices)`),
     buffers: bias ? [partial, y, bias] : [partial, y],
-    dispatch: dispatch1d(fields.rows * fields.cols * lanes, GEMM_REDUCE_WORKGROUP),
   });
 }
