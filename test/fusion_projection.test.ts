@@ -7,7 +7,7 @@
 // float64 DeconvNet for the three modes, with odd map sizes, padding, 2x2 and
 // overlapping 3x3 stride 2 pools, and windows sticking out at the borders.
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { createDeconvNet, createModel, type Model, type Runtime, type Tensor } from '../src/index.js';
+import { createDeconvNet, createModel, createRuntime, type Model, type Runtime, type Tensor } from '../src/index.js';
 import { unpoolRef } from './ref/pool.js';
 import { counted, expectClose, getRuntime } from './helpers/gpu.js';
 import { maxPool2d } from '../src/ops/maxpool2d.js';
@@ -25,7 +25,12 @@ const MODES: Mode[] = ['deconvnet', 'guided', 'gradient'];
 const RULES: WindowRule[] = ['mask', ...MODES];
 
 let rt: Runtime;
-beforeAll(async () => { rt = await getRuntime(); });
+/** The fusions' defaults are per adapter: a runtime on the same device with GPU adapters' kernel style takes the GPU ones. */
+let gpuStyle: Runtime;
+beforeAll(async () => {
+  rt = await getRuntime();
+  gpuStyle = await createRuntime({ device: rt.device, kernelStyle: 'tiled' });
+});
 
 /**
  * The unpooled window by the float64 scatter (test/ref/pool.ts): the signal
@@ -191,39 +196,53 @@ describe('the sparse walk with the unpool fused', () => {
 
 describe('the default per adapter', () => {
   it("CPU adapters ('direct') unpool in a pass of their own, GPU adapters in the filter step's loads", async () => {
-    const net = blockNet();
-    const model = createModel(rt, { inputShape: net.inputShape, layers: net.layers() });
-    const fwd = await model.forward(makeRandom(96).array(BATCH * 3 * 23 * 21, 0, 1));
-    try {
-      const { result, keys } = await counted(rt, 'default', (rec) => createDeconvNet(model).projectIn(rec, fwd, { layer: 'c3', channel: 2 }));
-      result.release();
-      const fusedLoads = keys.filter((k) => k.startsWith('window:transpose/') && !k.includes('unpool=false'));
-      const unpoolPasses = keys.filter((k) => k.startsWith('window:unpool'));
-      if (rt.kernelStyle === 'direct') {
-        expect(fusedLoads).toEqual([]);
-        expect(unpoolPasses).toHaveLength(2);
-      } else {
-        expect(fusedLoads).toHaveLength(2);
-        expect(unpoolPasses).toEqual([]);
+    for (const runtime of [rt, gpuStyle]) {
+      const net = blockNet();
+      const model = createModel(runtime, { inputShape: net.inputShape, layers: net.layers() });
+      const fwd = await model.forward(makeRandom(96).array(BATCH * 3 * 23 * 21, 0, 1));
+      try {
+        const { result, keys } = await counted(runtime, 'default', (rec) => createDeconvNet(model).projectIn(rec, fwd, { layer: 'c3', channel: 2 }));
+        result.release();
+        const fusedLoads = keys.filter((k) => k.startsWith('window:transpose/') && !k.includes('unpool=false'));
+        const unpoolPasses = keys.filter((k) => k.startsWith('window:unpool'));
+        expect(fusedLoads).toHaveLength(runtime.kernelStyle === 'direct' ? 0 : 2);
+        expect(unpoolPasses).toHaveLength(runtime.kernelStyle === 'direct' ? 2 : 0);
+      } finally {
+        fwd.release();
+        model.destroy();
       }
-    } finally {
-      fwd.release();
-      model.destroy();
     }
   });
 });
 
 describe('the dense walk unpools and applies the rule of the layer below in one pass', () => {
+
+  it("CPU adapters ('direct') keep unpool2d and the rule pass", async () => {
+    const net = blockNet();
+    const model = createModel(rt, { inputShape: net.inputShape, layers: net.layers() });
+    const fwd = await model.forward(makeRandom(95).array(BATCH * 3 * 23 * 21, 0, 1));
+    try {
+      const { result, keys } = await counted(rt, 'dense', (rec) => createDeconvNet(model).projectIn(rec, fwd, { layer: 'c3', channel: 2, position: 'all' }));
+      result.release();
+      expect(rt.kernelStyle).toBe('direct');
+      expect(keys.filter((k) => k.startsWith('window:'))).toEqual([]);
+      expect(keys.filter((k) => k.startsWith('unpool2d'))).toHaveLength(2);
+    } finally {
+      fwd.release();
+      model.destroy();
+    }
+  });
+
   for (const mode of MODES) {
-    it(`${mode}: conv(relu) <- pool blocks on whole maps, equal to the float64 DeconvNet, no separate rule pass below a pooling`, async () => {
+    it(`${mode}: conv(relu) <- pool blocks on whole maps, equal to the float64 DeconvNet, no separate rule pass below a pooling (GPU-style runtime)`, async () => {
       const net = blockNet();
-      const model = createModel(rt, { inputShape: net.inputShape, layers: net.layers() });
+      const model = createModel(gpuStyle, { inputShape: net.inputShape, layers: net.layers() });
       const input = makeRandom(95).array(BATCH * 3 * 23 * 21, 0, 1);
       const saved = refForward(net.ref, { data: Float64Array.from(input), shape: [BATCH, ...net.inputShape] });
       const fwd = await model.forward(input);
       try {
         for (const position of ['all', 'max'] as const) {
-          const { result: proj, keys } = await counted(rt, 'dense', (rec) => createDeconvNet(model).projectIn(rec, fwd, { layer: 'c3', channel: 2, position, mode, sparse: false }));
+          const { result: proj, keys } = await counted(gpuStyle, 'dense', (rec) => createDeconvNet(model).projectIn(rec, fwd, { layer: 'c3', channel: 2, position, mode, sparse: false }));
           // c3's rule its own pass; c2's and c1's in the unpooling above them.
           expect(keys.filter((k) => k.startsWith('activation-backward')), 'rule passes').toHaveLength(1);
           expect(keys.filter((k) => k.startsWith('unpool2d')), 'plain unpool passes').toEqual([]);

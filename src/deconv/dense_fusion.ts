@@ -14,8 +14,15 @@ import { unpoolRectify } from '../ops/window.js';
 import type { Recorder } from '../gpu/recorder.js';
 import type { Tensor } from '../gpu/tensor.js';
 
-/** Pool node -> the node below it whose ReLU rule its unpooling applies in the same pass. */
+/**
+ * Pool node -> the node below it whose ReLU rule its unpooling applies in the
+ * same pass. None on CPU adapters (kernelStyle 'direct'): there the unpooling
+ * runs one invocation per row (unpool2d's 'row' variant), and the fused pass,
+ * one per element, cost more than the rule pass it saves (SwiftShader, Tiny
+ * VGG dense projection; docs/fusion.md).
+ */
 export function rulesBelowPools(model: Model): Map<number, number> {
+  if (model.runtime.kernelStyle === 'direct') return new Map();
   const readers = new Map<number, number>();
   for (const sources of model.sources) for (const s of sources) readers.set(s, (readers.get(s) ?? 0) + 1);
   const pairs = new Map<number, number>();
