@@ -1,7 +1,8 @@
 // The benchmark in Node on Dawn (npm `webgpu`): the page's workloads (bench/page.ts)
 // run in this process, ours and TF.js's WebGPU backend on the same adapter.
-// For machines with a real GPU and a Vulkan loader (Dawn for Node crashes
-// compiling some conv variants on SwiftShader). `npm run bench -- --node`, or
+// For machines with a real GPU and a Vulkan loader (on SwiftShader it runs too,
+// slowly). The GPU object stays referenced from navigator.gpu: Dawn's instance
+// lives only as long as it (docs/node-dawn.md). `npm run bench -- --node`, or
 // bundled (scripts/device-bench.sh) and run as `node bench-node.mjs [flags]`.
 import type { BenchArgs, BenchResult } from './page.js';
 
